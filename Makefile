@@ -1,0 +1,38 @@
+# Klucznik: `make run` starts the whole system on this machine; `make test` runs every check.
+SHELL := /bin/bash
+TOOLS ?= $(CURDIR)/.local/tools
+export PATH := $(TOOLS)/venv/bin:$(PATH)
+export KLUCZNIK_TEST_NATS_SERVER ?= $(TOOLS)/venv/bin/nats-server
+export KLUCZNIK_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test fmt-check lint build test-rust deploy-check schemas bench deps
+
+run:
+	bash scripts/run-local.sh
+
+deps:
+	bash scripts/ensure-deps.sh
+
+test: fmt-check lint test-rust deploy-check
+
+fmt-check:
+	cargo fmt --all -- --check
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# The e2e tests start the real service binaries, so build them first.
+build:
+	cargo build --workspace --bins
+
+test-rust: build
+	cargo test --workspace
+
+deploy-check:
+	bash deploy/validate.sh
+
+schemas:
+	cargo run -q -p contracts --bin gen-schemas
+
+bench:
+	@echo "no benchmarks yet"

@@ -1,0 +1,340 @@
+//! klucznikctl: submit SEOD forms as SEOD would, and follow the cases they become.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, message::PublishMessage};
+use clap::{Parser, Subcommand};
+use contracts::query::{CaseQuery, CaseQueryReply, CaseView};
+use contracts::seod_status::{CaseStatus, SeodStatus};
+use contracts::{forms, streams, subjects};
+use futures::StreamExt;
+
+#[derive(Parser)]
+#[command(
+    name = "klucznikctl",
+    version,
+    about = "Submit SEOD forms and follow Klucznik cases"
+)]
+struct Cli {
+    /// NATS server of the Klucznik bus.
+    #[arg(
+        long,
+        env = "KLUCZNIK_NATS__URL",
+        default_value = "nats://127.0.0.1:4222",
+        global = true
+    )]
+    nats_url: String,
+    /// How long to wait for an answer, in seconds.
+    #[arg(long, default_value_t = 30, global = true)]
+    timeout: u64,
+    /// Print answers as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Publish a SEOD form and print the case number or the rejection.
+    Submit {
+        file: PathBuf,
+        /// Publish the file's bytes unchecked, as a broken SEOD might.
+        #[arg(long)]
+        raw: bool,
+        /// Subject for --raw (default: the ZSZO-05 form's subject).
+        #[arg(long, requires = "raw")]
+        subject: Option<String>,
+    },
+    /// Print a case's current status and history.
+    Status { case: String },
+    /// Follow a case's statuses until it ends.
+    Watch { case: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl Failure {
+    fn code(&self) -> u8 {
+        match self {
+            Failure::Refused(_) => 1,
+            Failure::Input(_) => 2,
+            Failure::Unavailable(_) => 3,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let timeout = Duration::from_secs(cli.timeout);
+    let result = match &cli.command {
+        Command::Submit { file, raw, subject } => {
+            submit(&cli, file, *raw, subject.as_deref(), timeout).await
+        }
+        Command::Status { case } => status(&cli, case, timeout).await,
+        Command::Watch { case } => watch(&cli, case, timeout).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("klucznikctl: {failure}");
+            ExitCode::from(failure.code())
+        }
+    }
+}
+
+async fn connect(url: &str) -> Result<async_nats::Client, Failure> {
+    let options = async_nats::ConnectOptions::new()
+        .name("klucznikctl")
+        .connection_timeout(Duration::from_secs(5));
+    match tokio::time::timeout(Duration::from_secs(6), options.connect(url)).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(Failure::Unavailable(format!(
+            "nie można połączyć się z NATS pod adresem {url}: {e}"
+        ))),
+        Err(_) => Err(Failure::Unavailable(format!(
+            "NATS pod adresem {url} nie odpowiada"
+        ))),
+    }
+}
+
+async fn submit(
+    cli: &Cli,
+    file: &PathBuf,
+    raw: bool,
+    subject: Option<&str>,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| Failure::Input(format!("nie można odczytać pliku {}: {e}", file.display())))?;
+    let (subject, message_id) = if raw {
+        let subject = subject
+            .unwrap_or(subjects::SEOD_FORM_ZSZO_PASSWORD_RESET)
+            .to_owned();
+        (subject, uuid::Uuid::new_v4().to_string())
+    } else {
+        let subject = subject_for(&bytes, file)?;
+        let request = forms::parse_form(subject, &bytes).map_err(|r| {
+            Failure::Input(format!(
+                "formularz {} jest niepoprawny: pole `{}`: {} ({})",
+                file.display(),
+                r.field,
+                r.message,
+                r.code
+            ))
+        })?;
+        (subject.to_owned(), request.document_id.to_string())
+    };
+    let correlation =
+        forms::correlation_id(&bytes, Some(&message_id)).unwrap_or(message_id.clone());
+
+    let client = connect(&cli.nats_url).await?;
+    let js = jetstream::new(client);
+    let mut statuses = status_feed(&js, &correlation, consumer::DeliverPolicy::New).await?;
+    let ack = js
+        .send_publish(
+            subject.clone(),
+            PublishMessage::build()
+                .payload(bytes.into())
+                .message_id(&message_id),
+        )
+        .await
+        .map_err(|e| {
+            Failure::Unavailable(format!("publikacja na {subject} nie powiodła się: {e}"))
+        })?
+        .await
+        .map_err(|e| {
+            Failure::Unavailable(format!(
+                "JetStream nie potwierdził przyjęcia formularza: {e}"
+            ))
+        })?;
+    if ack.duplicate {
+        eprintln!(
+            "klucznikctl: ten dokument został już wcześniej przesłany; pokazuję jego ostatni status"
+        );
+        statuses = status_feed(&js, &correlation, consumer::DeliverPolicy::LastPerSubject).await?;
+    }
+    let status = next_status(&mut statuses, timeout).await?.ok_or_else(|| {
+        Failure::Unavailable(format!(
+            "brak odpowiedzi w ciągu {} s (czy działa usługa intake?)",
+            timeout.as_secs()
+        ))
+    })?;
+    print_status(cli, &status);
+    match status.status {
+        CaseStatus::Rejected | CaseStatus::Failed | CaseStatus::Expired => {
+            Err(Failure::Refused(describe(&status)))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn subject_for(bytes: &[u8], file: &Path) -> Result<&'static str, Failure> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        Failure::Input(format!(
+            "plik {} nie jest poprawnym JSON: {e}",
+            file.display()
+        ))
+    })?;
+    match value.get("form").and_then(|f| f.as_str()) {
+        Some("zszo.password-reset") => Ok(subjects::SEOD_FORM_ZSZO_PASSWORD_RESET),
+        Some("pzo.password-reset") => Ok(subjects::SEOD_FORM_PZO_PASSWORD_RESET),
+        Some(other) => Err(Failure::Input(format!(
+            "nieznany rodzaj formularza `{other}` w {}",
+            file.display()
+        ))),
+        None => Err(Failure::Input(format!(
+            "brak pola `form` w {}",
+            file.display()
+        ))),
+    }
+}
+
+type Feed = consumer::pull::Ordered;
+
+async fn status_feed(
+    js: &jetstream::Context,
+    correlation: &str,
+    policy: consumer::DeliverPolicy,
+) -> Result<Feed, Failure> {
+    let stream = js
+        .get_stream(streams::SEOD_STATUS.name)
+        .await
+        .map_err(|e| {
+            Failure::Unavailable(format!(
+                "strumień {} jest niedostępny (czy działa usługa intake?): {e}",
+                streams::SEOD_STATUS.name
+            ))
+        })?;
+    let consumer = stream
+        .create_consumer(consumer::pull::OrderedConfig {
+            filter_subject: subjects::seod_status(correlation),
+            deliver_policy: policy,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| Failure::Unavailable(format!("nie można śledzić statusów: {e}")))?;
+    consumer
+        .messages()
+        .await
+        .map_err(|e| Failure::Unavailable(format!("nie można śledzić statusów: {e}")))
+}
+
+async fn next_status(feed: &mut Feed, timeout: Duration) -> Result<Option<SeodStatus>, Failure> {
+    match tokio::time::timeout(timeout, feed.next()).await {
+        Err(_) | Ok(None) => Ok(None),
+        Ok(Some(Err(e))) => Err(Failure::Unavailable(format!(
+            "odczyt statusu nie powiódł się: {e}"
+        ))),
+        Ok(Some(Ok(message))) => serde_json::from_slice(&message.payload)
+            .map(Some)
+            .map_err(|e| Failure::Unavailable(format!("nieczytelny status: {e}"))),
+    }
+}
+
+fn describe(status: &SeodStatus) -> String {
+    match (&status.status, &status.rejection, &status.case_number) {
+        (_, Some(r), _) => format!("odrzucono: pole `{}`: {} ({})", r.field, r.message, r.code),
+        (s, None, Some(case)) => format!("sprawa {case}: {}", s.as_str()),
+        (s, None, None) => format!("dokument {}: {}", status.document_id, s.as_str()),
+    }
+}
+
+fn print_status(cli: &Cli, status: &SeodStatus) {
+    if cli.json {
+        println!("{}", serde_json::to_string(status).unwrap_or_default());
+    } else if let (CaseStatus::Registered, Some(case)) = (status.status, &status.case_number) {
+        println!("{case}");
+    } else {
+        println!("{}", describe(status));
+    }
+}
+
+async fn query_case(
+    cli: &Cli,
+    case: &str,
+    timeout: Duration,
+) -> Result<(async_nats::Client, CaseView), Failure> {
+    let client = connect(&cli.nats_url).await?;
+    let body = serde_json::to_vec(&CaseQuery {
+        case_number: case.to_owned(),
+    })
+    .unwrap_or_default();
+    let reply = tokio::time::timeout(
+        timeout,
+        client.request(subjects::QUERY_INTAKE_CASE, body.into()),
+    )
+    .await
+    .map_err(|_| Failure::Unavailable("usługa intake nie odpowiedziała".into()))?
+    .map_err(|e| {
+        Failure::Unavailable(format!(
+            "zapytanie o sprawę nie powiodło się (czy działa usługa intake?): {e}"
+        ))
+    })?;
+    match serde_json::from_slice::<CaseQueryReply>(&reply.payload) {
+        Ok(CaseQueryReply::Found { case }) => Ok((client, case)),
+        Ok(CaseQueryReply::NotFound { message }) => Err(Failure::Refused(message)),
+        Ok(CaseQueryReply::Invalid { message }) => Err(Failure::Input(message)),
+        Err(e) => Err(Failure::Unavailable(format!(
+            "nieczytelna odpowiedź intake: {e}"
+        ))),
+    }
+}
+
+async fn status(cli: &Cli, case: &str, timeout: Duration) -> Result<(), Failure> {
+    let (_, view) = query_case(cli, case, timeout).await?;
+    if cli.json {
+        println!("{}", serde_json::to_string(&view).unwrap_or_default());
+        return Ok(());
+    }
+    println!(
+        "{} ({}, dokument SEOD {}): {}",
+        view.case_number,
+        view.procedure,
+        view.document_id,
+        view.status.as_str()
+    );
+    for entry in &view.history {
+        println!("  {}  {}", entry.at.to_rfc3339(), entry.status.as_str());
+    }
+    Ok(())
+}
+
+async fn watch(cli: &Cli, case: &str, timeout: Duration) -> Result<(), Failure> {
+    let (client, view) = query_case(cli, case, timeout).await?;
+    let js = jetstream::new(client);
+    let mut feed = status_feed(&js, &view.document_id, consumer::DeliverPolicy::All).await?;
+    loop {
+        match next_status(&mut feed, timeout).await? {
+            Some(status) => {
+                print_status(cli, &status);
+                if !cli.json {
+                    // print_status prints only the number for `registered`; say what it is.
+                    if status.status == CaseStatus::Registered {
+                        println!("  status: registered");
+                    }
+                }
+                if status.status.is_terminal() {
+                    return Ok(());
+                }
+            }
+            None => {
+                return Err(Failure::Unavailable(format!(
+                    "sprawa {case} nie zmieniła statusu przez {} s",
+                    timeout.as_secs()
+                )));
+            }
+        }
+    }
+}

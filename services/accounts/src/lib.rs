@@ -1,0 +1,10 @@
+//! accounts: institutions, people, accounts and roles; starting passwords (hash only);
+//! the access portal. It consumes registered cases; realising them comes with procedures
+//! A and B.
+
+pub mod startup;
+
+pub use startup::{Service, Settings};
+
+pub const SERVICE: &str = "accounts";
+pub const BASE_CONFIG: &str = include_str!("../config/base.yaml");

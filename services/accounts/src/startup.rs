@@ -1,0 +1,60 @@
+//! Builds accounts from its settings and runs it until the shutdown token fires.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use contracts::events::CaseRegistered;
+use contracts::streams::{self, consumers};
+use kit::consumer::AcceptEnvelope;
+use kit::{Platform, PlatformSettings, StartupError, Workers};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub platform: PlatformSettings,
+}
+
+impl kit::ServiceSettings for Settings {
+    fn platform(&self) -> &PlatformSettings {
+        &self.platform
+    }
+}
+
+pub struct Service {
+    platform: Platform,
+}
+
+impl Service {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let platform = Platform::start(
+            crate::SERVICE,
+            settings.platform,
+            &MIGRATIONS,
+            &[streams::INTAKE, streams::ACCOUNTS],
+        )
+        .await?;
+        Ok(Self { platform })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.platform.local_addr()
+    }
+
+    pub async fn run_until_stopped(self, stop: CancellationToken) -> Result<(), StartupError> {
+        let platform = self.platform;
+        let mut workers = Workers::default();
+        let cases = platform.consumer(consumers::ACCOUNTS_CASES).await?;
+        workers.spawn(
+            consumers::ACCOUNTS_CASES.durable,
+            cases.run(
+                Arc::new(AcceptEnvelope::<CaseRegistered>::default()),
+                stop.clone(),
+            ),
+        );
+        platform.run(axum::Router::new(), workers, stop).await
+    }
+}

@@ -1,0 +1,164 @@
+//! A SEOD form becomes a numbered case, or a rejection naming the field and the reason.
+//! Either way SEOD hears back on `seod.status.<document_id>` and audit on `intake.*`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Utc};
+use contracts::events::{CaseRegistered, FormRejected};
+use contracts::forms::{self, PasswordResetRequest};
+use contracts::seod_status::{CaseStatus, Rejection, SeodStatus};
+use contracts::{Actor, Envelope, subjects};
+use kit::clock::Clock;
+use kit::consumer::{HandleError, Handler, Incoming};
+use kit::outbox::outbox_insert_json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::case_number;
+use crate::store::cases;
+
+pub struct FormsHandler {
+    clock: Arc<dyn Clock>,
+}
+
+impl FormsHandler {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self { clock }
+    }
+}
+
+impl Handler for FormsHandler {
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+        let now = self.clock.now();
+        let correlation = forms::correlation_id(&message.payload, message.publisher_message_id())
+            .unwrap_or_else(|| format!("seq-{}", message.stream_sequence));
+        match forms::parse_form(&message.subject, &message.payload) {
+            Ok(request) => {
+                let form: serde_json::Value =
+                    serde_json::from_slice(&message.payload).map_err(|e| {
+                        HandleError::Permanent(format!("a parsed form is not JSON: {e}"))
+                    })?;
+                register(conn, &request, &form, now).await
+            }
+            Err(rejection) => reject(conn, &correlation, &message.subject, rejection, now).await,
+        }
+    }
+}
+
+async fn register(
+    conn: &mut PgConnection,
+    request: &PasswordResetRequest,
+    form: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), HandleError> {
+    let document_id = request.document_id.as_str();
+    if let Some((existing, existing_form)) =
+        cases::case_find_by_document_in_txn(conn, document_id).await?
+    {
+        if &existing_form == form {
+            tracing::info!(case_number = %existing, "this SEOD document is already a case");
+            return Ok(());
+        }
+        let rejection = Rejection {
+            field: "document_id".into(),
+            code: "duplicate_document_id".into(),
+            message: format!(
+                "Dokument o tym identyfikatorze został już zarejestrowany jako sprawa {existing} z inną treścią."
+            ),
+            detail: None,
+        };
+        return reject(conn, document_id, subject_of(request), rejection, now).await;
+    }
+    let sequence =
+        cases::case_counter_next_in_txn(conn, request.procedure.code(), now.year()).await?;
+    let number = case_number(request.procedure, now, sequence);
+    cases::case_insert_in_txn(conn, &number, request, form, now).await?;
+    tracing::info!(case_number = %number, procedure = request.procedure.code(), "case registered");
+
+    let status = SeodStatus {
+        document_id: document_id.to_owned(),
+        case_number: Some(number.clone()),
+        status: CaseStatus::Registered,
+        rejection: None,
+        at: now,
+    };
+    outbox_insert_json(
+        conn,
+        Uuid::now_v7(),
+        &subjects::seod_status(document_id),
+        &status,
+    )
+    .await?;
+    let event = Envelope {
+        id: Uuid::now_v7(),
+        kind: subjects::INTAKE_CASE_REGISTERED.to_owned(),
+        version: 1,
+        occurred_at: now,
+        actor: Actor::seod(request.requester_login.as_str()),
+        institution_rspo_id: Some(request.institution_rspo_id.to_string()),
+        case_number: Some(number.clone()),
+        data: CaseRegistered {
+            case_number: number,
+            procedure: request.procedure,
+            document_id: document_id.to_owned(),
+            institution_rspo_id: request.institution_rspo_id.to_string(),
+            institution_name: request.institution_name.clone(),
+            requester_login: request.requester_login.to_string(),
+            target_login: request.target_login.to_string(),
+            rspo_email: request.rspo_email.to_string(),
+            director_mobile: request.director_mobile.to_string(),
+            delivery: request.delivery,
+            submitted_at: request.submitted_at,
+        },
+    };
+    outbox_insert_json(conn, event.id, subjects::INTAKE_CASE_REGISTERED, &event).await?;
+    Ok(())
+}
+
+fn subject_of(request: &PasswordResetRequest) -> &'static str {
+    match request.procedure {
+        forms::Procedure::Zszo05 => subjects::SEOD_FORM_ZSZO_PASSWORD_RESET,
+        forms::Procedure::Pzo01 => subjects::SEOD_FORM_PZO_PASSWORD_RESET,
+    }
+}
+
+async fn reject(
+    conn: &mut PgConnection,
+    correlation: &str,
+    subject: &str,
+    rejection: Rejection,
+    now: DateTime<Utc>,
+) -> Result<(), HandleError> {
+    tracing::info!(correlation, field = %rejection.field, code = %rejection.code, "form rejected");
+    cases::rejected_form_insert_in_txn(conn, correlation, subject, &rejection, now).await?;
+    let status = SeodStatus {
+        document_id: correlation.to_owned(),
+        case_number: None,
+        status: CaseStatus::Rejected,
+        rejection: Some(rejection.clone()),
+        at: now,
+    };
+    outbox_insert_json(
+        conn,
+        Uuid::now_v7(),
+        &subjects::seod_status(correlation),
+        &status,
+    )
+    .await?;
+    let event = Envelope {
+        id: Uuid::now_v7(),
+        kind: subjects::INTAKE_FORM_REJECTED.to_owned(),
+        version: 1,
+        occurred_at: now,
+        actor: Actor::system(crate::SERVICE),
+        institution_rspo_id: None,
+        case_number: None,
+        data: FormRejected {
+            correlation: correlation.to_owned(),
+            subject: subject.to_owned(),
+            rejection,
+        },
+    };
+    outbox_insert_json(conn, event.id, subjects::INTAKE_FORM_REJECTED, &event).await?;
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! intake's HTTP API.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use kit::problem::Problem;
+use sqlx::PgPool;
+
+pub fn router(pool: PgPool) -> Router {
+    Router::new()
+        .route("/api/cases/{procedure}/{year}/{sequence}", get(case))
+        .with_state(pool)
+}
+
+/// `GET /api/cases/ZSZO-05/2026/000001`: a case and its status history.
+async fn case(
+    State(pool): State<PgPool>,
+    Path((procedure, year, sequence)): Path<(String, String, String)>,
+) -> Response {
+    let number = format!("{procedure}/{year}/{sequence}");
+    match crate::store::cases::case_view(&pool, &number).await {
+        Ok(Some(view)) => Json(view).into_response(),
+        Ok(None) => Problem::new(
+            StatusCode::NOT_FOUND,
+            "case-not-found",
+            "Nie znaleziono sprawy",
+        )
+        .detail(format!("Nie ma sprawy o numerze {number}."))
+        .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "reading a case failed");
+            Problem::internal().into_response()
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Builds intake from its settings and runs it until the shutdown token fires.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use contracts::streams::{self, consumers};
+use kit::{Platform, PlatformSettings, StartupError, Workers};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::forms::FormsHandler;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub platform: PlatformSettings,
+}
+
+impl kit::ServiceSettings for Settings {
+    fn platform(&self) -> &PlatformSettings {
+        &self.platform
+    }
+}
+
+pub struct Service {
+    platform: Platform,
+}
+
+impl Service {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let platform = Platform::start(
+            crate::SERVICE,
+            settings.platform,
+            &MIGRATIONS,
+            &[streams::SEOD_FORMS, streams::SEOD_STATUS, streams::INTAKE],
+        )
+        .await?;
+        Ok(Self { platform })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.platform.local_addr()
+    }
+
+    pub async fn run_until_stopped(self, stop: CancellationToken) -> Result<(), StartupError> {
+        let platform = self.platform;
+        let mut workers = Workers::default();
+        let forms = platform.consumer(consumers::INTAKE_FORMS).await?;
+        workers.spawn(
+            consumers::INTAKE_FORMS.durable,
+            forms.run(
+                Arc::new(FormsHandler::new(Arc::new(kit::clock::SystemClock))),
+                stop.clone(),
+            ),
+        );
+        let queries = crate::bus::queries::subscribe(&platform.nats)
+            .await
+            .map_err(|e| StartupError::Service(format!("cannot subscribe to case queries: {e}")))?;
+        workers.spawn(
+            "case-queries",
+            crate::bus::queries::serve(
+                queries,
+                platform.nats.clone(),
+                platform.pool.clone(),
+                stop.clone(),
+            ),
+        );
+        let routes = crate::http::router(platform.pool.clone());
+        platform.run(routes, workers, stop).await
+    }
+}

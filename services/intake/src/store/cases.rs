@@ -1,0 +1,156 @@
+//! Cases, their numbering, their status history, and refused forms.
+
+use chrono::{DateTime, Utc};
+use contracts::forms::PasswordResetRequest;
+use contracts::query::{CaseView, StatusEntry};
+use contracts::seod_status::{CaseStatus, Rejection};
+use sqlx::{PgConnection, PgPool};
+
+#[tracing::instrument(skip_all, fields(procedure = procedure))]
+pub async fn case_counter_next_in_txn(
+    conn: &mut PgConnection,
+    procedure: &str,
+    year: i32,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO case_counters (procedure, year, last_value) VALUES ($1, $2, 1)
+         ON CONFLICT (procedure, year) DO UPDATE SET last_value = case_counters.last_value + 1
+         RETURNING last_value",
+    )
+    .bind(procedure)
+    .bind(year)
+    .fetch_one(conn)
+    .await
+}
+
+/// The case already registered for a SEOD document, with the form it came from.
+#[tracing::instrument(skip_all)]
+pub async fn case_find_by_document_in_txn(
+    conn: &mut PgConnection,
+    document_id: &str,
+) -> Result<Option<(String, serde_json::Value)>, sqlx::Error> {
+    sqlx::query_as("SELECT case_number, form FROM cases WHERE document_id = $1")
+        .bind(document_id)
+        .fetch_optional(conn)
+        .await
+}
+
+#[tracing::instrument(skip_all, fields(case_number = case_number))]
+pub async fn case_insert_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+    request: &PasswordResetRequest,
+    form: &serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO cases (case_number, procedure, source, document_id, institution_rspo_id,
+            institution_name, requester_login, target_login, rspo_email, director_mobile,
+            delivery_mode, status, form, submitted_at, registered_at, updated_at)
+         VALUES ($1, $2, 'seod', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+    )
+    .bind(case_number)
+    .bind(request.procedure.code())
+    .bind(request.document_id.as_str())
+    .bind(request.institution_rspo_id.as_str())
+    .bind(&request.institution_name)
+    .bind(request.requester_login.as_str())
+    .bind(request.target_login.as_str())
+    .bind(request.rspo_email.as_str())
+    .bind(request.director_mobile.as_str())
+    .bind(request.delivery.as_str())
+    .bind(CaseStatus::Registered.as_str())
+    .bind(form)
+    .bind(request.submitted_at)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    case_status_history_insert_in_txn(conn, case_number, CaseStatus::Registered, at).await
+}
+
+pub async fn case_status_history_insert_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+    status: CaseStatus,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO case_status_history (case_number, status, at) VALUES ($1, $2, $3)")
+        .bind(case_number)
+        .bind(status.as_str())
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn rejected_form_insert_in_txn(
+    conn: &mut PgConnection,
+    correlation: &str,
+    subject: &str,
+    rejection: &Rejection,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO rejected_forms (correlation, subject, field, code, message, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(correlation)
+    .bind(subject)
+    .bind(&rejection.field)
+    .bind(&rejection.code)
+    .bind(&rejection.message)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct CaseRow {
+    case_number: String,
+    procedure: String,
+    document_id: String,
+    status: String,
+    institution_rspo_id: String,
+    target_login: String,
+    registered_at: DateTime<Utc>,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn case_view(pool: &PgPool, case_number: &str) -> Result<Option<CaseView>, sqlx::Error> {
+    let Some(row): Option<CaseRow> = sqlx::query_as(
+        "SELECT case_number, procedure, document_id, status, institution_rspo_id, target_login, registered_at
+         FROM cases WHERE case_number = $1",
+    )
+    .bind(case_number)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let history: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT status, at FROM case_status_history WHERE case_number = $1 ORDER BY id",
+    )
+    .bind(case_number)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(CaseView {
+        status: CaseStatus::parse(&row.status).unwrap_or(CaseStatus::Registered),
+        case_number: row.case_number,
+        procedure: row.procedure,
+        document_id: row.document_id,
+        institution_rspo_id: row.institution_rspo_id,
+        target_login: row.target_login,
+        registered_at: row.registered_at,
+        history: history
+            .into_iter()
+            .filter_map(|(status, at)| {
+                Some(StatusEntry {
+                    status: CaseStatus::parse(&status)?,
+                    at,
+                })
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,115 @@
+//! Which message travels on which subject, who publishes it and who consumes it.
+//! The AsyncAPI document and the JSON Schemas in `proto-schemas/` are generated from this.
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+
+use crate::envelope::Envelope;
+use crate::events::{
+    CaseRegistered, CredentialIssued, DispatchCompleted, FormRejected, RevocationDecided,
+};
+use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
+use crate::query::{CaseQuery, CaseQueryReply};
+use crate::seod_status::SeodStatus;
+use crate::subjects;
+
+pub struct MessageSpec {
+    /// Name of the message and of its schema file.
+    pub name: &'static str,
+    /// The subject, with `{document_id}` for a parameter.
+    pub address: &'static str,
+    pub summary: &'static str,
+    pub publishers: &'static [&'static str],
+    pub consumers: &'static [&'static str],
+    pub schema: fn(&mut SchemaGenerator) -> Schema,
+}
+
+fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.root_schema_for::<T>()
+}
+
+pub const ALL_SERVICES: &[&str] = &["intake", "accounts", "delivery", "revocation", "audit"];
+
+pub fn messages() -> Vec<MessageSpec> {
+    vec![
+        MessageSpec {
+            name: "ZszoPasswordResetForm",
+            address: subjects::SEOD_FORM_ZSZO_PASSWORD_RESET,
+            summary: "SEOD form ZSZO-05: a new starting password for a ZSZO user",
+            publishers: &["seod"],
+            consumers: &["intake", "audit"],
+            schema: schema_of::<ZszoPasswordResetForm>,
+        },
+        MessageSpec {
+            name: "PzoPasswordResetForm",
+            address: subjects::SEOD_FORM_PZO_PASSWORD_RESET,
+            summary: "SEOD form PZO-01: a new password for the institution's PZO administrator account",
+            publishers: &["seod"],
+            consumers: &["intake", "audit"],
+            schema: schema_of::<PzoPasswordResetForm>,
+        },
+        MessageSpec {
+            name: "SeodStatus",
+            address: "seod.status.{document_id}",
+            summary: "The status of a SEOD document's case, or its rejection with the field and reason",
+            publishers: &["intake"],
+            consumers: &["seod", "audit"],
+            schema: schema_of::<SeodStatus>,
+        },
+        MessageSpec {
+            name: "CaseRegistered",
+            address: subjects::INTAKE_CASE_REGISTERED,
+            summary: "A valid request became a numbered case",
+            publishers: &["intake"],
+            consumers: &["accounts", "audit"],
+            schema: schema_of::<Envelope<CaseRegistered>>,
+        },
+        MessageSpec {
+            name: "FormRejected",
+            address: subjects::INTAKE_FORM_REJECTED,
+            summary: "A form was refused; nothing was recorded as a case",
+            publishers: &["intake"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<FormRejected>>,
+        },
+        MessageSpec {
+            name: "CredentialIssued",
+            address: subjects::ACCOUNTS_CREDENTIAL_ISSUED,
+            summary: "New credentials, sealed to the delivery service's public key",
+            publishers: &["accounts"],
+            consumers: &["delivery", "revocation", "audit"],
+            schema: schema_of::<Envelope<CredentialIssued>>,
+        },
+        MessageSpec {
+            name: "DispatchCompleted",
+            address: subjects::DELIVERY_DISPATCH_COMPLETED,
+            summary: "Credentials delivered or collected",
+            publishers: &["delivery"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<DispatchCompleted>>,
+        },
+        MessageSpec {
+            name: "RevocationDecided",
+            address: subjects::REVOCATION_REQUEST_DECIDED,
+            summary: "The authorising body accepted or rejected a revocation request",
+            publishers: &["revocation"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<RevocationDecided>>,
+        },
+        MessageSpec {
+            name: "CaseQuery",
+            address: subjects::QUERY_INTAKE_CASE,
+            summary: "Request (core NATS request/reply): the current state of a case; answered with CaseQueryReply",
+            publishers: &["klucznikctl"],
+            consumers: &["intake"],
+            schema: schema_of::<CaseQuery>,
+        },
+        MessageSpec {
+            name: "CaseQueryReply",
+            address: "_INBOX.{reply}",
+            summary: "Reply to CaseQuery",
+            publishers: &["intake"],
+            consumers: &["klucznikctl"],
+            schema: schema_of::<CaseQueryReply>,
+        },
+    ]
+}

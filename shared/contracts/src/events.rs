@@ -1,0 +1,70 @@
+//! Bodies of the internal events; each travels inside an [`crate::Envelope`].
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::forms::{DeliveryMode, Procedure};
+use crate::seod_status::Rejection;
+
+/// `intake.case.registered`: a valid request became a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseRegistered {
+    pub case_number: String,
+    pub procedure: Procedure,
+    pub document_id: String,
+    pub institution_rspo_id: String,
+    pub institution_name: String,
+    pub requester_login: String,
+    pub target_login: String,
+    pub rspo_email: String,
+    pub director_mobile: String,
+    pub delivery: DeliveryMode,
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// `intake.form.rejected`: a form was refused and no case was recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FormRejected {
+    /// The document id or message id SEOD was answered on.
+    pub correlation: String,
+    pub subject: String,
+    pub rejection: Rejection,
+}
+
+/// `accounts.credential.issued`: a new starting password exists and travels only
+/// sealed to the delivery service's public key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CredentialIssued {
+    pub case_number: String,
+    pub login: String,
+    pub delivery: DeliveryMode,
+    /// Base64 of the sealed credentials; only delivery can open it.
+    pub sealed_credentials: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `delivery.dispatch.completed`: the credentials reached the requester.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DispatchCompleted {
+    pub case_number: String,
+    pub delivery: DeliveryMode,
+    pub completed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationDecision {
+    Accepted,
+    Rejected,
+}
+
+/// `revocation.request.decided`: the authorising body decided a revocation request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RevocationDecided {
+    pub request_id: String,
+    pub decision: RevocationDecision,
+    /// Number (1–5) of the legal ground of art. 74(1).
+    pub ground: u8,
+    pub decided_at: DateTime<Utc>,
+}

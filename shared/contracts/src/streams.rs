@@ -1,0 +1,160 @@
+//! JetStream streams and durable consumers, declared once for every service.
+
+use std::time::Duration;
+
+use crate::subjects;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamSpec {
+    pub name: &'static str,
+    pub subjects: &'static [&'static str],
+    pub description: &'static str,
+    pub max_age: Duration,
+}
+
+const DAY: u64 = 24 * 60 * 60;
+
+pub const SEOD_FORMS: StreamSpec = StreamSpec {
+    name: "SEOD_FORMS",
+    subjects: &[subjects::SEOD_FORMS_ALL],
+    description: "Forms published by SEOD",
+    max_age: Duration::from_secs(365 * DAY),
+};
+pub const SEOD_STATUS: StreamSpec = StreamSpec {
+    name: "SEOD_STATUS",
+    subjects: &[subjects::SEOD_STATUS_ALL],
+    description: "Statuses of SEOD documents, for SEOD",
+    max_age: Duration::from_secs(365 * DAY),
+};
+pub const INTAKE: StreamSpec = StreamSpec {
+    name: "INTAKE",
+    subjects: &[subjects::INTAKE_ALL],
+    description: "Events of the intake service",
+    max_age: Duration::from_secs(365 * DAY),
+};
+pub const ACCOUNTS: StreamSpec = StreamSpec {
+    name: "ACCOUNTS",
+    subjects: &[subjects::ACCOUNTS_ALL],
+    description: "Events of the accounts service",
+    max_age: Duration::from_secs(365 * DAY),
+};
+pub const DELIVERY: StreamSpec = StreamSpec {
+    name: "DELIVERY",
+    subjects: &[subjects::DELIVERY_ALL],
+    description: "Events of the delivery service",
+    max_age: Duration::from_secs(365 * DAY),
+};
+pub const REVOCATION: StreamSpec = StreamSpec {
+    name: "REVOCATION",
+    subjects: &[subjects::REVOCATION_ALL],
+    description: "Events of the revocation service",
+    max_age: Duration::from_secs(365 * DAY),
+};
+pub const DEAD_LETTER: StreamSpec = StreamSpec {
+    name: "DEAD_LETTER",
+    subjects: &[subjects::DEAD_LETTER_ALL],
+    description: "Messages that kept failing, with their error",
+    max_age: Duration::from_secs(365 * DAY),
+};
+
+pub const ALL: &[StreamSpec] = &[
+    SEOD_FORMS,
+    SEOD_STATUS,
+    INTAKE,
+    ACCOUNTS,
+    DELIVERY,
+    REVOCATION,
+    DEAD_LETTER,
+];
+
+/// A durable pull consumer a service owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerSpec {
+    pub service: &'static str,
+    pub durable: &'static str,
+    pub stream: StreamSpec,
+    pub filter_subjects: &'static [&'static str],
+    /// How many messages this consumer may handle at once; 1 keeps order.
+    pub concurrency: usize,
+}
+
+pub mod consumers {
+    use super::*;
+
+    pub const INTAKE_FORMS: ConsumerSpec = ConsumerSpec {
+        service: "intake",
+        durable: "intake-forms",
+        stream: SEOD_FORMS,
+        filter_subjects: &[subjects::SEOD_FORMS_ALL],
+        concurrency: 1,
+    };
+    pub const ACCOUNTS_CASES: ConsumerSpec = ConsumerSpec {
+        service: "accounts",
+        durable: "accounts-cases",
+        stream: INTAKE,
+        filter_subjects: &[subjects::INTAKE_CASE_REGISTERED],
+        concurrency: 1,
+    };
+    pub const DELIVERY_CREDENTIALS: ConsumerSpec = ConsumerSpec {
+        service: "delivery",
+        durable: "delivery-credentials",
+        stream: ACCOUNTS,
+        filter_subjects: &[subjects::ACCOUNTS_CREDENTIAL_ISSUED],
+        concurrency: 1,
+    };
+    pub const REVOCATION_ACCOUNTS: ConsumerSpec = ConsumerSpec {
+        service: "revocation",
+        durable: "revocation-accounts",
+        stream: ACCOUNTS,
+        filter_subjects: &[subjects::ACCOUNTS_ALL],
+        concurrency: 1,
+    };
+
+    const fn audit(durable: &'static str, stream: StreamSpec) -> ConsumerSpec {
+        ConsumerSpec {
+            service: "audit",
+            durable,
+            stream,
+            filter_subjects: stream.subjects,
+            concurrency: 1,
+        }
+    }
+
+    /// audit reads every stream, each through its own consumer, in stream order.
+    pub const AUDIT: &[ConsumerSpec] = &[
+        audit("audit-seod-forms", SEOD_FORMS),
+        audit("audit-seod-status", SEOD_STATUS),
+        audit("audit-intake", INTAKE),
+        audit("audit-accounts", ACCOUNTS),
+        audit("audit-delivery", DELIVERY),
+        audit("audit-revocation", REVOCATION),
+        audit("audit-dead-letter", DEAD_LETTER),
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_two_streams_claim_the_same_subject() {
+        let mut all: Vec<_> = ALL.iter().flat_map(|s| s.subjects.iter()).collect();
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n);
+    }
+
+    #[test]
+    fn audit_reads_every_stream() {
+        for stream in ALL {
+            assert!(
+                consumers::AUDIT
+                    .iter()
+                    .any(|c| c.stream.name == stream.name),
+                "{}",
+                stream.name
+            );
+        }
+    }
+}

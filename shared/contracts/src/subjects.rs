@@ -1,0 +1,71 @@
+//! Subject names. Every subject the system uses is spelled here and nowhere else.
+
+/// SEOD publishes a ZSZO-05 form ("Wygenerowanie hasła ZSZO") here.
+pub const SEOD_FORM_ZSZO_PASSWORD_RESET: &str = "seod.forms.zszo.password-reset";
+/// SEOD publishes a PZO-01 form (new password of an institution's PZO administrator account) here.
+pub const SEOD_FORM_PZO_PASSWORD_RESET: &str = "seod.forms.pzo.password-reset";
+/// Every SEOD form subject.
+pub const SEOD_FORMS_ALL: &str = "seod.forms.>";
+
+/// Status of a SEOD document back to SEOD: `seod.status.<document_id>`.
+pub const SEOD_STATUS_PREFIX: &str = "seod.status";
+pub const SEOD_STATUS_ALL: &str = "seod.status.>";
+
+pub fn seod_status(correlation: &str) -> String {
+    format!("{SEOD_STATUS_PREFIX}.{correlation}")
+}
+
+pub const INTAKE_CASE_REGISTERED: &str = "intake.case.registered";
+pub const INTAKE_FORM_REJECTED: &str = "intake.form.rejected";
+pub const INTAKE_ALL: &str = "intake.>";
+
+pub const ACCOUNTS_CREDENTIAL_ISSUED: &str = "accounts.credential.issued";
+pub const ACCOUNTS_ALL: &str = "accounts.>";
+
+pub const DELIVERY_DISPATCH_COMPLETED: &str = "delivery.dispatch.completed";
+pub const DELIVERY_ALL: &str = "delivery.>";
+
+pub const REVOCATION_REQUEST_DECIDED: &str = "revocation.request.decided";
+pub const REVOCATION_ALL: &str = "revocation.>";
+
+/// A message that kept failing is kept here: `deadletter.<service>.<original subject>`.
+pub const DEAD_LETTER_PREFIX: &str = "deadletter";
+pub const DEAD_LETTER_ALL: &str = "deadletter.>";
+
+pub fn dead_letter(service: &str, original_subject: &str) -> String {
+    format!("{DEAD_LETTER_PREFIX}.{service}.{original_subject}")
+}
+
+/// Core NATS request/reply: the current state of a case, answered by intake.
+pub const QUERY_INTAKE_CASE: &str = "klucznik.query.intake.case";
+
+/// Headers carried on dead-lettered messages.
+pub mod headers {
+    pub const MSG_ID: &str = "Nats-Msg-Id";
+    pub const DEAD_LETTER_ERROR: &str = "Klucznik-Error";
+    pub const DEAD_LETTER_SERVICE: &str = "Klucznik-Service";
+    pub const DEAD_LETTER_SUBJECT: &str = "Klucznik-Original-Subject";
+    pub const DEAD_LETTER_STREAM_SEQ: &str = "Klucznik-Original-Stream-Seq";
+    pub const DEAD_LETTER_DELIVERIES: &str = "Klucznik-Deliveries";
+}
+
+/// A token is safe inside a subject when it is a plain, non-empty identifier.
+pub fn is_subject_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subject_token_rejects_wildcards_dots_and_spaces() {
+        assert!(is_subject_token("SEOD-2026-0001"));
+        for bad in ["", "a.b", "a*", ">", "a b", &"x".repeat(65)] {
+            assert!(!is_subject_token(bad), "{bad}");
+        }
+    }
+}

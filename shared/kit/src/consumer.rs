@@ -1,0 +1,318 @@
+//! Durable pull consumers with an idempotent inbox. A handler's effect, its outbox rows and
+//! the inbox record of the message commit together; then the message is acked. A retryable
+//! failure is nak'ed with a growing delay; a permanent one, or one that exhausted
+//! `max_deliver`, goes to the dead-letter subject with its error and is terminated.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind};
+use bytes::Bytes;
+use contracts::streams::ConsumerSpec;
+use contracts::subjects::{self, headers};
+use futures::StreamExt;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::propagation;
+use crate::settings::ConsumerSettings;
+
+/// A message as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub subject: String,
+    pub payload: Bytes,
+    pub headers: Option<async_nats::HeaderMap>,
+    /// `Nats-Msg-Id` when the publisher set one, else `<stream>:<sequence>`.
+    pub message_id: String,
+    pub stream: String,
+    pub stream_sequence: u64,
+    pub delivered: i64,
+    pub published: chrono::DateTime<chrono::Utc>,
+}
+
+impl Incoming {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.as_ref()?.get(name).map(|v| v.as_str())
+    }
+
+    /// The publisher's `Nats-Msg-Id`, if it set one.
+    pub fn publisher_message_id(&self) -> Option<&str> {
+        self.header(headers::MSG_ID)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Worth another try (a database or the bus briefly unavailable).
+    #[error("{0}")]
+    Retryable(String),
+    /// Will fail the same way every time: kept on the dead-letter subject.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<sqlx::Error> for HandleError {
+    fn from(e: sqlx::Error) -> Self {
+        HandleError::Retryable(format!("database: {e}"))
+    }
+}
+
+pub trait Handler: Send + Sync + 'static {
+    /// Does the message's work inside `conn`'s transaction. Invalid input that deserves an
+    /// answer (a rejection event) is a success: the rejection is the work.
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        message: &'a Incoming,
+    ) -> impl Future<Output = Result<(), HandleError>> + Send + 'a;
+}
+
+enum Outcome {
+    Done,
+    Duplicate,
+}
+
+pub struct Consumer {
+    pub spec: ConsumerSpec,
+    pub consumer: jetstream::consumer::PullConsumer,
+    pub pool: PgPool,
+    pub js: jetstream::Context,
+    pub settings: ConsumerSettings,
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl Consumer {
+    /// Handles messages until `stop` fires, finishing the batch in hand.
+    pub async fn run<H: Handler>(self, handler: Arc<H>, stop: CancellationToken) {
+        let this = Arc::new(self);
+        while !stop.is_cancelled() {
+            let batch = this
+                .consumer
+                .fetch()
+                .max_messages(this.settings.batch)
+                .expires(Duration::from_millis(this.settings.fetch_expires_ms))
+                .messages()
+                .await;
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::warn!(consumer = this.spec.durable, %error, "fetch failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.cancelled() => {}
+                    }
+                    continue;
+                }
+            };
+            batch
+                .for_each_concurrent(this.spec.concurrency, |message| {
+                    let this = Arc::clone(&this);
+                    let handler = Arc::clone(&handler);
+                    async move {
+                        match message {
+                            Ok(message) => this.process(handler.as_ref(), message).await,
+                            Err(error) => {
+                                tracing::warn!(consumer = this.spec.durable, %error, "receiving failed")
+                            }
+                        }
+                    }
+                })
+                .await;
+        }
+        tracing::info!(consumer = self_name(&this), "consumer stopped");
+    }
+
+    async fn process<H: Handler>(&self, handler: &H, message: jetstream::Message) {
+        let incoming = match self.incoming(&message) {
+            Some(incoming) => incoming,
+            None => {
+                tracing::warn!(
+                    consumer = self.spec.durable,
+                    "a message without JetStream metadata; terminated"
+                );
+                let _ = message.ack_with(AckKind::Term).await;
+                return;
+            }
+        };
+        let span = tracing::info_span!(
+            "consume",
+            otel.name = %format!("consume {}", incoming.subject),
+            otel.kind = "consumer",
+            messaging.system = "nats",
+            messaging.destination.name = %incoming.subject,
+            messaging.consumer.group.name = self.spec.durable,
+            messaging.message.id = %incoming.message_id,
+            delivered = incoming.delivered,
+        );
+        propagation::adopt_parent(&span, incoming.headers.as_ref());
+        async {
+            match self.handle_once(handler, &incoming).await {
+                Ok(outcome) => {
+                    if matches!(outcome, Outcome::Duplicate) {
+                        tracing::info!("already handled; acknowledged again");
+                    }
+                    self.outbox_wake.notify_one();
+                    if let Err(error) = message.ack().await {
+                        tracing::warn!(%error, "ack failed; the redelivery will be recognised as handled");
+                    }
+                }
+                Err(HandleError::Retryable(error)) if incoming.delivered < self.settings.max_deliver => {
+                    let delay = self.retry_delay(incoming.delivered);
+                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "handling failed; will retry");
+                    let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "handling failed for good; dead-lettered");
+                    match self.dead_letter(&incoming, &error.to_string()).await {
+                        Ok(()) => {
+                            let _ = message.ack_with(AckKind::Term).await;
+                        }
+                        Err(dl_error) => {
+                            tracing::error!(error = %dl_error, "dead-lettering failed; will retry");
+                            let _ = message
+                                .ack_with(AckKind::Nak(Some(self.retry_delay(incoming.delivered))))
+                                .await;
+                        }
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn incoming(&self, message: &jetstream::Message) -> Option<Incoming> {
+        let info = message.info().ok()?;
+        let message_id = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(headers::MSG_ID))
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_else(|| format!("{}:{}", info.stream, info.stream_sequence));
+        let published = chrono::DateTime::from_timestamp(
+            info.published.unix_timestamp(),
+            info.published.nanosecond(),
+        )
+        .unwrap_or_default();
+        Some(Incoming {
+            subject: message.subject.to_string(),
+            payload: message.payload.clone(),
+            headers: message.headers.clone(),
+            message_id,
+            stream: info.stream.to_owned(),
+            stream_sequence: info.stream_sequence,
+            delivered: info.delivered,
+            published,
+        })
+    }
+
+    async fn handle_once<H: Handler>(
+        &self,
+        handler: &H,
+        incoming: &Incoming,
+    ) -> Result<Outcome, HandleError> {
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO kit_inbox (consumer, message_id, subject, stream_seq) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(self.spec.durable)
+        .bind(&incoming.message_id)
+        .bind(&incoming.subject)
+        .bind(incoming.stream_sequence as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !fresh {
+            return Ok(Outcome::Duplicate);
+        }
+        handler.handle(&mut tx, incoming).await?;
+        tx.commit().await?;
+        Ok(Outcome::Done)
+    }
+
+    fn retry_delay(&self, delivered: i64) -> Duration {
+        let exponent = (delivered.clamp(1, 10) - 1) as u32;
+        let millis = self.settings.retry_base_ms.saturating_mul(1 << exponent);
+        Duration::from_millis(millis.min(60_000))
+    }
+
+    async fn dead_letter(&self, incoming: &Incoming, error: &str) -> Result<(), String> {
+        let mut h = async_nats::HeaderMap::new();
+        h.insert(headers::DEAD_LETTER_ERROR, one_line(error).as_str());
+        h.insert(headers::DEAD_LETTER_SERVICE, self.spec.service);
+        h.insert(headers::DEAD_LETTER_SUBJECT, incoming.subject.as_str());
+        h.insert(
+            headers::DEAD_LETTER_STREAM_SEQ,
+            incoming.stream_sequence.to_string().as_str(),
+        );
+        h.insert(
+            headers::DEAD_LETTER_DELIVERIES,
+            incoming.delivered.to_string().as_str(),
+        );
+        propagation::inject_current(&mut h);
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(incoming.payload.clone())
+            .headers(h)
+            .message_id(format!("dl:{}:{}", self.spec.durable, incoming.message_id));
+        self.js
+            .send_publish(
+                subjects::dead_letter(self.spec.service, &incoming.subject),
+                publish,
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+fn self_name(c: &Consumer) -> &'static str {
+    c.spec.durable
+}
+
+/// Header values cannot hold line breaks.
+fn one_line(s: &str) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    flat.chars().take(1000).collect()
+}
+
+/// Accepts a message whose body is an `Envelope<T>` and does nothing more with it; any
+/// other body is a permanent failure, kept on the dead-letter subject. A service that
+/// consumes a subject before it acts on it uses this, so its inbox and its dead letters
+/// already behave as they will.
+pub struct AcceptEnvelope<T> {
+    _body: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Default for AcceptEnvelope<T> {
+    fn default() -> Self {
+        Self {
+            _body: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> Handler for AcceptEnvelope<T> {
+    async fn handle(
+        &self,
+        _conn: &mut PgConnection,
+        message: &Incoming,
+    ) -> Result<(), HandleError> {
+        let envelope: contracts::Envelope<T> =
+            serde_json::from_slice(&message.payload).map_err(|e| {
+                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
+            })?;
+        tracing::info!(event_id = %envelope.id, kind = %envelope.kind, "event accepted");
+        Ok(())
+    }
+}

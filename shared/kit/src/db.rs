@@ -1,0 +1,49 @@
+//! The service's own PostgreSQL database: a pool, and migrations applied at start-up
+//! (the kit's tables first, then the service's own).
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::platform::StartupError;
+use crate::settings::DatabaseSettings;
+
+static KIT_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, StartupError> {
+    let options = settings.connect_options().map_err(StartupError::Settings)?;
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(settings.connect_timeout_secs))
+        .connect_with(options)
+        .await
+        .map_err(|e| StartupError::Database {
+            target: settings.describe(),
+            reason: e.to_string(),
+        })
+}
+
+/// Applies the kit's and the service's migrations. Both share sqlx's bookkeeping table,
+/// so each ignores the other's versions (the kit's are small numbers, a service's dated).
+pub async fn migrate(pool: &PgPool, service: &Migrator) -> Result<(), StartupError> {
+    for (owner, migrator) in [("kit", &KIT_MIGRATIONS), ("service", service)] {
+        let mut migrator = Migrator {
+            migrations: migrator.migrations.clone(),
+            ignore_missing: true,
+            locking: migrator.locking,
+            no_tx: migrator.no_tx,
+            ..Migrator::DEFAULT
+        };
+        migrator.set_ignore_missing(true);
+        migrator
+            .run(pool)
+            .await
+            .map_err(|e| StartupError::Migration {
+                owner,
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! The HTTP side every service shares: `/healthz`, `/readyz`, request tracing and timeouts,
+//! and graceful shutdown.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use sqlx::PgPool;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::problem::Problem;
+
+#[derive(Clone)]
+pub struct Health {
+    pub pool: PgPool,
+    pub nats: async_nats::Client,
+}
+
+pub fn health_routes(health: Health) -> Router {
+    Router::new()
+        .route("/healthz", get(alive))
+        .route("/readyz", get(ready))
+        .with_state(health)
+}
+
+/// Adds the common layers to a service's routes.
+pub fn with_layers(router: Router, request_timeout: Duration) -> Router {
+    router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn alive() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "alive" }))
+}
+
+async fn ready(State(health): State<Health>) -> Response {
+    let nats_state = health.nats.connection_state();
+    if nats_state != async_nats::connection::State::Connected {
+        return not_ready(format!("NATS is not connected ({nats_state})"));
+    }
+    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&health.pool);
+    match tokio::time::timeout(Duration::from_secs(2), probe).await {
+        Ok(Ok(_)) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Ok(Err(error)) => not_ready(format!("the database is not usable: {error}")),
+        Err(_) => not_ready("the database did not answer within 2 s".to_owned()),
+    }
+}
+
+fn not_ready(reason: String) -> Response {
+    tracing::warn!(%reason, "not ready");
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not-ready",
+        "Service not ready",
+    )
+    .detail(reason)
+    .into_response()
+}

@@ -1,0 +1,21 @@
+//! The platform every Klucznik service stands on. A service brings its settings, its
+//! migrations, its consumers' handlers and its routes; the kit does the rest the same way
+//! for all five.
+
+pub mod clock;
+pub mod consumer;
+pub mod db;
+pub mod http;
+pub mod main_support;
+pub mod nats;
+pub mod outbox;
+pub mod platform;
+pub mod problem;
+pub mod propagation;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use main_support::run_service;
+pub use platform::{Platform, StartupError, Workers};
+pub use settings::{PlatformSettings, ServiceSettings};
