@@ -318,12 +318,15 @@ async fn watch(cli: &Cli, case: &str, timeout: Duration) -> Result<(), Failure> 
     loop {
         match next_status(&mut feed, timeout).await? {
             Some(status) => {
-                print_status(cli, &status);
-                if !cli.json {
-                    // print_status prints only the number for `registered`; say what it is.
-                    if status.status == CaseStatus::Registered {
-                        println!("  status: registered");
-                    }
+                if cli.json {
+                    println!("{}", serde_json::to_string(&status).unwrap_or_default());
+                } else {
+                    println!(
+                        "{}  {}  {}",
+                        status.at.to_rfc3339(),
+                        status.status.as_str(),
+                        describe(&status)
+                    );
                 }
                 if status.status.is_terminal() {
                     return Ok(());

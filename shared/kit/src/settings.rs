@@ -65,6 +65,9 @@ pub fn load<T: serde::de::DeserializeOwned>(service_base: &str) -> Result<T, Set
                 .try_parsing(true),
         )
         .build()?;
+    // Deserialising the platform's part on its own first names the key at fault, which a
+    // service's flattened settings would not.
+    built.clone().try_deserialize::<PlatformSettings>()?;
     Ok(built.try_deserialize()?)
 }
 

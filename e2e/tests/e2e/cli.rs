@@ -1,0 +1,110 @@
+//! klucznikctl against the running system.
+
+use std::process::{Command, Output};
+
+use test_support::process::binary_path;
+use test_support::{System, SystemOptions, free_port};
+
+fn klucznikctl(nats_url: &str, args: &[&str]) -> Output {
+    let timeout: &[&str] = if args.contains(&"--timeout") {
+        &[]
+    } else {
+        &["--timeout", "20"]
+    };
+    Command::new(binary_path("klucznikctl"))
+        .env("KLUCZNIK_NATS__URL", nats_url)
+        .args(timeout)
+        .args(args)
+        .output()
+        .expect("klucznikctl runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn example(name: &str) -> String {
+    test_support::workspace_root()
+        .join("proto-schemas/examples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[tokio::test]
+async fn klucznikctl_submits_a_form_prints_the_case_and_follows_its_status() {
+    let system = System::start(SystemOptions::default()).await;
+    let url = system.nats.url();
+
+    let out = klucznikctl(&url, &["submit", &example("zszo-password-reset.json")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let case = text(&out.stdout).trim().to_owned();
+    assert!(
+        case.starts_with("ZSZO-05/") && case.ends_with("/000001"),
+        "{case}"
+    );
+
+    let out = klucznikctl(&url, &["status", &case]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("registered"));
+
+    let out = klucznikctl(&url, &["--json", "status", &case]);
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["case_number"], case.as_str());
+
+    let out = klucznikctl(&url, &["--timeout", "2", "watch", &case]);
+    assert!(
+        text(&out.stdout).contains("registered"),
+        "watch shows the statuses so far"
+    );
+
+    let out = klucznikctl(&url, &["status", "ZSZO-05/2026/999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Nie ma sprawy"));
+}
+
+#[tokio::test]
+async fn klucznikctl_refuses_an_invalid_file_before_sending_and_reports_raw_rejections() {
+    let system = System::start(SystemOptions::default()).await;
+    let url = system.nats.url();
+
+    let out = klucznikctl(
+        &url,
+        &["submit", &example("zszo-password-reset-invalid-phone.json")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("contact.director_mobile"));
+
+    let out = klucznikctl(
+        &url,
+        &[
+            "submit",
+            "--raw",
+            &example("zszo-password-reset-invalid-phone.json"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("contact.director_mobile"));
+
+    let garbage = test_support::scratch_dir("cli").join("garbage.json");
+    std::fs::write(&garbage, b"\x00\x01 not a form").unwrap();
+    let out = klucznikctl(&url, &["submit", "--raw", garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("malformed_json"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = klucznikctl(&url, &["submit", "/nonexistent/form.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("/nonexistent/form.json"));
+}
+
+#[test]
+fn klucznikctl_says_clearly_when_nats_is_unreachable() {
+    let url = format!("nats://127.0.0.1:{}", free_port());
+    let out = klucznikctl(&url, &["status", "ZSZO-05/2026/000001"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains(&url), "{}", text(&out.stderr));
+}

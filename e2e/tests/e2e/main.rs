@@ -1,0 +1,8 @@
+//! One e2e test binary: every test starts its own NATS, databases and service processes.
+
+mod cli;
+mod faults;
+mod forms;
+mod helpers;
+mod readiness;
+mod tracing;

@@ -1,0 +1,77 @@
+//! A fresh PostgreSQL database per test, dropped afterwards.
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+pub struct TestDatabase {
+    pub name: String,
+    admin_url: String,
+}
+
+pub fn admin_url() -> String {
+    std::env::var("KLUCZNIK_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+impl TestDatabase {
+    pub async fn create(label: &str) -> Self {
+        let admin_url = admin_url();
+        let name = format!("test_{label}_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url}: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .expect("create the test database");
+        Self { name, admin_url }
+    }
+
+    pub fn options(&self) -> PgConnectOptions {
+        let options: PgConnectOptions = self.admin_url.parse().expect("a valid admin URL");
+        options.database(&self.name).disable_statement_logging()
+    }
+
+    pub fn host(&self) -> String {
+        self.options().get_host().to_owned()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.options().get_port()
+    }
+
+    pub fn username(&self) -> String {
+        self.options().get_username().to_owned()
+    }
+
+    pub async fn pool(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(self.options())
+            .await
+            .expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}

@@ -1,0 +1,55 @@
+//! Real dependencies for tests: a `nats-server` with JetStream on a free port, a fresh
+//! PostgreSQL database, and the service binaries as processes.
+
+pub mod database;
+pub mod nats;
+pub mod process;
+pub mod system;
+
+pub use database::TestDatabase;
+pub use nats::NatsServer;
+pub use process::ServiceProcess;
+pub use system::{System, SystemOptions};
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("the OS gives a free port")
+}
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A scratch directory under the workspace's `target/`, removed by nobody: kept for
+/// reading logs after a failure.
+pub fn scratch_dir(label: &str) -> PathBuf {
+    let dir = workspace_root()
+        .join("target/test-scratch")
+        .join(format!("{label}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+/// Polls `check` until it gives a value or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,209 @@
+//! The whole system for an e2e test: a nats-server, a fresh database per service, and the
+//! five service binaries as processes on free ports.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, message::PublishMessage};
+use contracts::seod_status::SeodStatus;
+use contracts::{streams, subjects};
+use futures::StreamExt;
+
+use crate::{NatsServer, ServiceProcess, TestDatabase};
+
+pub const SERVICES: [&str; 5] = ["intake", "accounts", "delivery", "revocation", "audit"];
+
+#[derive(Debug, Clone, Default)]
+pub struct SystemOptions {
+    pub otlp_endpoint: Option<String>,
+    /// Extra environment for every service.
+    pub env: BTreeMap<String, String>,
+}
+
+pub struct System {
+    pub nats: NatsServer,
+    pub databases: BTreeMap<&'static str, TestDatabase>,
+    pub services: BTreeMap<&'static str, ServiceProcess>,
+    pub logs: PathBuf,
+}
+
+impl System {
+    pub async fn start(options: SystemOptions) -> Self {
+        let nats = NatsServer::start();
+        let logs = crate::scratch_dir("system");
+        let mut databases = BTreeMap::new();
+        for name in SERVICES {
+            databases.insert(name, TestDatabase::create(name).await);
+        }
+        let mut services = BTreeMap::new();
+        for name in SERVICES {
+            let env = service_env(&nats, &databases[name], &options);
+            let port = env["KLUCZNIK_HTTP__PORT"].parse().expect("a port");
+            services.insert(name, ServiceProcess::spawn(name, port, env, &logs));
+        }
+        let mut system = Self {
+            nats,
+            databases,
+            services,
+            logs,
+        };
+        for name in SERVICES {
+            system
+                .service(name)
+                .wait_ready(Duration::from_secs(30))
+                .await;
+        }
+        system
+    }
+
+    pub fn service(&mut self, name: &str) -> &mut ServiceProcess {
+        self.services.get_mut(name).expect("a known service")
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        self.services[name].base_url()
+    }
+
+    pub async fn client(&self) -> async_nats::Client {
+        async_nats::connect(self.nats.url())
+            .await
+            .expect("connect to the test NATS")
+    }
+
+    /// Publishes a form as SEOD does and returns the first status SEOD hears back.
+    pub async fn submit(
+        &self,
+        subject: &str,
+        body: &[u8],
+        message_id: &str,
+        correlation: &str,
+    ) -> SeodStatus {
+        let js = jetstream::new(self.client().await);
+        let mut feed = status_feed(&js, correlation).await;
+        js.send_publish(
+            subject.to_owned(),
+            PublishMessage::build()
+                .payload(body.to_vec().into())
+                .message_id(message_id),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("JetStream acknowledges the form");
+        let message = tokio::time::timeout(Duration::from_secs(20), feed.next())
+            .await
+            .expect("a status within 20 s")
+            .expect("a status")
+            .expect("a readable status");
+        serde_json::from_slice(&message.payload).expect("a status in the published schema")
+    }
+
+    /// Every status published for a correlation so far.
+    pub async fn statuses(&self, correlation: &str) -> Vec<SeodStatus> {
+        let js = jetstream::new(self.client().await);
+        let stream = js
+            .get_stream(streams::SEOD_STATUS.name)
+            .await
+            .expect("status stream");
+        let subject = subjects::seod_status(correlation);
+        let consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: subject,
+                deliver_policy: consumer::DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .expect("ordered consumer");
+        let mut messages = consumer.messages().await.expect("messages");
+        let mut out = Vec::new();
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+        {
+            out.push(serde_json::from_slice(&message.payload).expect("a status"));
+        }
+        out
+    }
+
+    /// Audit's recorded events matching a query string, e.g. `case_number=…`.
+    pub async fn audit_events(&self, query: &str) -> Vec<serde_json::Value> {
+        let url = format!("{}/api/events?{query}&limit=1000", self.url("audit"));
+        let body: serde_json::Value = reqwest::get(&url)
+            .await
+            .expect("audit answers")
+            .json()
+            .await
+            .expect("audit answers JSON");
+        body["events"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+async fn status_feed(js: &jetstream::Context, correlation: &str) -> consumer::pull::Ordered {
+    let stream = js
+        .get_stream(streams::SEOD_STATUS.name)
+        .await
+        .expect("status stream exists");
+    stream
+        .create_consumer(consumer::pull::OrderedConfig {
+            filter_subject: subjects::seod_status(correlation),
+            deliver_policy: consumer::DeliverPolicy::New,
+            ..Default::default()
+        })
+        .await
+        .expect("ordered consumer")
+        .messages()
+        .await
+        .expect("messages")
+}
+
+/// The environment a service process runs with in tests.
+pub fn service_env(
+    nats: &NatsServer,
+    db: &TestDatabase,
+    options: &SystemOptions,
+) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::from([
+        ("APP_ENVIRONMENT".to_owned(), "local".to_owned()),
+        (
+            "KLUCZNIK_HTTP__PORT".to_owned(),
+            crate::free_port().to_string(),
+        ),
+        ("KLUCZNIK_NATS__URL".to_owned(), nats.url()),
+        ("KLUCZNIK_DATABASE__HOST".to_owned(), db.host()),
+        ("KLUCZNIK_DATABASE__PORT".to_owned(), db.port().to_string()),
+        ("KLUCZNIK_DATABASE__NAME".to_owned(), db.name.clone()),
+        ("KLUCZNIK_DATABASE__USERNAME".to_owned(), db.username()),
+        (
+            "KLUCZNIK_DATABASE__SSL_MODE".to_owned(),
+            "disable".to_owned(),
+        ),
+        (
+            "KLUCZNIK_CONSUMER__ACK_WAIT_SECS".to_owned(),
+            "2".to_owned(),
+        ),
+        (
+            "KLUCZNIK_CONSUMER__RETRY_BASE_MS".to_owned(),
+            "100".to_owned(),
+        ),
+        (
+            "KLUCZNIK_OUTBOX__POLL_INTERVAL_MS".to_owned(),
+            "200".to_owned(),
+        ),
+        (
+            "KLUCZNIK_TELEMETRY__EXPORT_INTERVAL_MS".to_owned(),
+            "200".to_owned(),
+        ),
+        (
+            "RUST_LOG".to_owned(),
+            "info,async_nats=warn,sqlx=warn".to_owned(),
+        ),
+    ]);
+    if let Some(endpoint) = &options.otlp_endpoint {
+        env.insert(
+            "KLUCZNIK_TELEMETRY__OTLP_ENDPOINT".to_owned(),
+            endpoint.clone(),
+        );
+    }
+    env.extend(options.env.clone());
+    env
+}
