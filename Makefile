@@ -13,7 +13,7 @@ run:
 deps:
 	bash scripts/ensure-deps.sh
 
-test: fmt-check lint test-rust deploy-check
+test: fmt-check lint deploy-check test-rust
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -25,8 +25,11 @@ lint:
 build:
 	cargo build --workspace --bins
 
+# Ends with one line of totals over every test binary.
 test-rust: build
-	cargo test --workspace
+	@mkdir -p .local
+	set -o pipefail; cargo test --workspace 2>&1 | tee .local/test-output.log
+	@awk '/^test result:/ {p+=$$4; f+=$$6} END {print "tests: " p " passed, " f " failed"}' .local/test-output.log
 
 deploy-check:
 	bash deploy/validate.sh
