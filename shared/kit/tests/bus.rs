@@ -1,0 +1,239 @@
+//! The outbox relay and the consumer against a real nats-server and PostgreSQL.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, message::PublishMessage};
+use contracts::streams::{self, consumers};
+use contracts::subjects;
+use futures::StreamExt;
+use kit::consumer::{Consumer, HandleError, Handler, Incoming};
+use kit::outbox::{Relay, outbox_insert};
+use kit::settings::{ConsumerSettings, OutboxSettings};
+use sqlx::{PgConnection, PgPool};
+use test_support::{NatsServer, TestDatabase, eventually};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+static NO_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate::Migrator::DEFAULT;
+
+async fn setup() -> (NatsServer, TestDatabase, PgPool, jetstream::Context) {
+    let nats = NatsServer::start();
+    let db = TestDatabase::create("kit").await;
+    let pool = db.pool().await;
+    kit::db::migrate(&pool, &NO_MIGRATIONS).await.unwrap();
+    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    for spec in [streams::INTAKE, streams::DEAD_LETTER] {
+        kit::nats::ensure_stream(&js, &spec, 1).await.unwrap();
+    }
+    (nats, db, pool, js)
+}
+
+async fn read_all(js: &jetstream::Context, stream: &str) -> Vec<jetstream::Message> {
+    let stream = js.get_stream(stream).await.unwrap();
+    let consumer = stream
+        .create_consumer(consumer::pull::OrderedConfig::default())
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(m))) =
+        tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+    {
+        out.push(m);
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_relay_publishes_committed_rows_once_with_their_id_and_never_rolled_back_ones() {
+    let (_nats, _db, pool, js) = setup().await;
+    let committed = Uuid::now_v7();
+    let mut tx = pool.begin().await.unwrap();
+    outbox_insert(
+        &mut tx,
+        committed,
+        subjects::INTAKE_CASE_REGISTERED,
+        b"committed",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    outbox_insert(
+        &mut tx,
+        Uuid::now_v7(),
+        subjects::INTAKE_CASE_REGISTERED,
+        b"rolled back",
+    )
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+
+    let relay = Relay::new(
+        pool.clone(),
+        js.clone(),
+        Arc::new(Notify::new()),
+        OutboxSettings {
+            batch: 10,
+            poll_interval_ms: 100,
+        },
+    );
+    assert_eq!(relay.publish_batch().await.unwrap(), 1);
+    assert_eq!(
+        relay.publish_batch().await.unwrap(),
+        0,
+        "nothing is published twice"
+    );
+
+    // A relay that died after publishing but before marking the row publishes it again;
+    // JetStream recognises the id and keeps one copy.
+    sqlx::query("UPDATE kit_outbox SET published_at = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(relay.publish_batch().await.unwrap(), 1);
+
+    let messages = read_all(&js, streams::INTAKE.name).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].payload.as_ref(), b"committed");
+    let id = messages[0]
+        .headers
+        .as_ref()
+        .unwrap()
+        .get("Nats-Msg-Id")
+        .unwrap()
+        .as_str()
+        .to_owned();
+    assert_eq!(id, committed.to_string());
+}
+
+/// Succeeds, fails once, fails for good, or fails every time, by payload.
+#[derive(Default)]
+struct Scripted {
+    calls: Mutex<HashMap<String, usize>>,
+}
+
+impl Handler for Scripted {
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+        let body = String::from_utf8_lossy(&message.payload).into_owned();
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            let n = calls.entry(body.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        // The effect shares the inbox's transaction.
+        sqlx::query("SELECT 1").execute(conn).await?;
+        match body.as_str() {
+            "ok" | "seen" => Ok(()),
+            "flaky" if n == 1 => Err(HandleError::Retryable("flaky: first try fails".into())),
+            "flaky" => Ok(()),
+            "bad" => Err(HandleError::Permanent("bad: cannot ever work".into())),
+            _ => Err(HandleError::Retryable(
+                "always: database unavailable".into(),
+            )),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_handles_each_message_once_retries_and_dead_letters_what_keeps_failing() {
+    let (_nats, _db, pool, js) = setup().await;
+    let settings = ConsumerSettings {
+        max_deliver: 3,
+        ack_wait_secs: 2,
+        batch: 8,
+        fetch_expires_ms: 200,
+        retry_base_ms: 50,
+    };
+    let spec = consumers::ACCOUNTS_CASES;
+    let consumer = Consumer {
+        spec,
+        consumer: kit::nats::ensure_consumer(&js, &spec, &settings)
+            .await
+            .unwrap(),
+        pool: pool.clone(),
+        js: js.clone(),
+        settings,
+        outbox_wake: Arc::new(Notify::new()),
+    };
+    // "seen" was handled before (its id is in the inbox): it must not be handled again.
+    sqlx::query("INSERT INTO kit_inbox (consumer, message_id, subject, stream_seq) VALUES ($1, 'id-seen', 's', 0)")
+        .bind(spec.durable)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for body in ["ok", "flaky", "bad", "always", "seen"] {
+        js.send_publish(
+            subjects::INTAKE_CASE_REGISTERED,
+            PublishMessage::build()
+                .payload(body.into())
+                .message_id(format!("id-{body}")),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    }
+    let handler = Arc::new(Scripted::default());
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(consumer.run(Arc::clone(&handler), stop.clone()));
+
+    let dead = eventually(Duration::from_secs(20), "two dead letters", || async {
+        let dead = read_all(&js, streams::DEAD_LETTER.name).await;
+        (dead.len() == 2).then_some(dead)
+    })
+    .await;
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("the consumer stops when told")
+        .unwrap();
+
+    let calls = handler.calls.lock().unwrap().clone();
+    assert_eq!(calls.get("ok"), Some(&1));
+    assert_eq!(calls.get("flaky"), Some(&2));
+    assert_eq!(
+        calls.get("bad"),
+        Some(&1),
+        "a permanent failure is not retried"
+    );
+    assert_eq!(calls.get("always"), Some(&3), "retried up to max_deliver");
+    assert_eq!(
+        calls.get("seen"),
+        None,
+        "a message in the inbox is not handled again"
+    );
+
+    let mut errors: Vec<(String, String)> = dead
+        .iter()
+        .map(|m| {
+            let h = m.headers.as_ref().unwrap();
+            (
+                m.subject.to_string(),
+                h.get(subjects::headers::DEAD_LETTER_ERROR)
+                    .unwrap()
+                    .as_str()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    errors.sort();
+    assert_eq!(errors[0].0, "deadletter.accounts.intake.case.registered");
+    assert!(errors[0].1.contains("database unavailable"), "{errors:?}");
+    assert!(errors[1].1.contains("cannot ever work"), "{errors:?}");
+    let payloads: Vec<&[u8]> = dead.iter().map(|m| m.payload.as_ref()).collect();
+    assert!(payloads.contains(&b"bad".as_slice()) && payloads.contains(&b"always".as_slice()));
+
+    let handled: i64 = sqlx::query_scalar("SELECT count(*) FROM kit_inbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        handled, 3,
+        "seen, ok and flaky are recorded; failures are not"
+    );
+}
