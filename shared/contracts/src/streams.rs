@@ -76,6 +76,9 @@ pub struct ConsumerSpec {
     pub filter_subjects: &'static [&'static str],
     /// How many messages this consumer may handle at once; 1 keeps order.
     pub concurrency: usize,
+    /// Handle each fetched batch in one transaction (for high-rate, ordered consumers);
+    /// a batch that fails is retried message by message.
+    pub batched: bool,
 }
 
 pub mod consumers {
@@ -87,6 +90,7 @@ pub mod consumers {
         stream: SEOD_FORMS,
         filter_subjects: &[subjects::SEOD_FORMS_ALL],
         concurrency: 1,
+        batched: false,
     };
     pub const ACCOUNTS_CASES: ConsumerSpec = ConsumerSpec {
         service: "accounts",
@@ -94,6 +98,7 @@ pub mod consumers {
         stream: INTAKE,
         filter_subjects: &[subjects::INTAKE_CASE_REGISTERED],
         concurrency: 1,
+        batched: false,
     };
     pub const DELIVERY_CREDENTIALS: ConsumerSpec = ConsumerSpec {
         service: "delivery",
@@ -101,6 +106,7 @@ pub mod consumers {
         stream: ACCOUNTS,
         filter_subjects: &[subjects::ACCOUNTS_CREDENTIAL_ISSUED],
         concurrency: 1,
+        batched: false,
     };
     pub const REVOCATION_ACCOUNTS: ConsumerSpec = ConsumerSpec {
         service: "revocation",
@@ -108,6 +114,7 @@ pub mod consumers {
         stream: ACCOUNTS,
         filter_subjects: &[subjects::ACCOUNTS_ALL],
         concurrency: 1,
+        batched: false,
     };
 
     const fn audit(durable: &'static str, stream: StreamSpec) -> ConsumerSpec {
@@ -117,6 +124,7 @@ pub mod consumers {
             stream,
             filter_subjects: stream.subjects,
             concurrency: 1,
+            batched: true,
         }
     }
 

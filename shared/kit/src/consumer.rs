@@ -90,15 +90,8 @@ impl Consumer {
     pub async fn run<H: Handler>(self, handler: Arc<H>, stop: CancellationToken) {
         let this = Arc::new(self);
         while !stop.is_cancelled() {
-            let batch = this
-                .consumer
-                .fetch()
-                .max_messages(this.settings.batch)
-                .expires(Duration::from_millis(this.settings.fetch_expires_ms))
-                .messages()
-                .await;
-            let batch = match batch {
-                Ok(batch) => batch,
+            let messages = match this.next_messages().await {
+                Ok(messages) => messages,
                 Err(error) => {
                     tracing::warn!(consumer = this.spec.durable, %error, "fetch failed; retrying");
                     tokio::select! {
@@ -108,22 +101,132 @@ impl Consumer {
                     continue;
                 }
             };
-            batch
-                .for_each_concurrent(this.spec.concurrency, |message| {
-                    let this = Arc::clone(&this);
-                    let handler = Arc::clone(&handler);
-                    async move {
-                        match message {
-                            Ok(message) => this.process(handler.as_ref(), message).await,
-                            Err(error) => {
-                                tracing::warn!(consumer = this.spec.durable, %error, "receiving failed")
-                            }
-                        }
-                    }
-                })
-                .await;
+            if messages.is_empty() {
+                continue;
+            }
+            if this.spec.batched {
+                this.process_batch(handler.as_ref(), messages).await;
+            } else {
+                futures::stream::iter(messages)
+                    .for_each_concurrent(this.spec.concurrency, |message| {
+                        let this = Arc::clone(&this);
+                        let handler = Arc::clone(&handler);
+                        async move { this.process(handler.as_ref(), message).await }
+                    })
+                    .await;
+            }
         }
-        tracing::info!(consumer = self_name(&this), "consumer stopped");
+        tracing::info!(consumer = this.spec.durable, "consumer stopped");
+    }
+
+    /// What is waiting now, up to a batch; if nothing is, waits (up to the fetch expiry)
+    /// for the next message, so an idle consumer does not poll in a loop.
+    async fn next_messages(&self) -> Result<Vec<jetstream::Message>, String> {
+        let available = self
+            .consumer
+            .fetch()
+            .max_messages(self.settings.batch)
+            .messages()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut messages = collect_batch(available).await;
+        if messages.is_empty() {
+            let waiting = self
+                .consumer
+                .batch()
+                .max_messages(1)
+                .expires(Duration::from_millis(self.settings.fetch_expires_ms))
+                .messages()
+                .await
+                .map_err(|e| e.to_string())?;
+            messages = collect_batch(waiting).await;
+        }
+        Ok(messages)
+    }
+
+    /// One transaction for the whole batch; if it fails, each message gets its own.
+    async fn process_batch<H: Handler>(&self, handler: &H, messages: Vec<jetstream::Message>) {
+        let mut batch = Vec::with_capacity(messages.len());
+        for message in messages {
+            match self.incoming(&message) {
+                Some(incoming) => batch.push((message, incoming)),
+                None => {
+                    let _ = message.ack_with(AckKind::Term).await;
+                }
+            }
+        }
+        match self.handle_batch_once(handler, &batch).await {
+            Ok(()) => {
+                self.outbox_wake.notify_one();
+                for (message, _) in &batch {
+                    if let Err(error) = message.ack().await {
+                        tracing::warn!(%error, "ack failed; the redelivery will be recognised as handled");
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(consumer = self.spec.durable, %error, "batch failed; handling its messages one by one");
+                for (message, _) in batch {
+                    self.process(handler, message).await;
+                }
+            }
+        }
+    }
+
+    async fn handle_batch_once<H: Handler>(
+        &self,
+        handler: &H,
+        batch: &[(jetstream::Message, Incoming)],
+    ) -> Result<(), HandleError> {
+        let mut tx = self.pool.begin().await?;
+        for (_, incoming) in batch {
+            let span = self.span(incoming);
+            async {
+                if self.inbox_insert(&mut tx, incoming).await? {
+                    handler.handle(&mut tx, incoming).await?;
+                }
+                Ok::<_, HandleError>(())
+            }
+            .instrument(span)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn span(&self, incoming: &Incoming) -> tracing::Span {
+        let span = tracing::info_span!(
+            "consume",
+            otel.name = %format!("consume {}", incoming.subject),
+            otel.kind = "consumer",
+            messaging.system = "nats",
+            messaging.destination.name = %incoming.subject,
+            messaging.consumer.group.name = self.spec.durable,
+            messaging.message.id = %incoming.message_id,
+            delivered = incoming.delivered,
+        );
+        propagation::adopt_parent(&span, incoming.headers.as_ref());
+        span
+    }
+
+    /// Records the message as handled; false when it already was.
+    async fn inbox_insert(
+        &self,
+        conn: &mut PgConnection,
+        incoming: &Incoming,
+    ) -> Result<bool, sqlx::Error> {
+        let inserted = sqlx::query(
+            "INSERT INTO kit_inbox (consumer, message_id, subject, stream_seq) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(self.spec.durable)
+        .bind(&incoming.message_id)
+        .bind(&incoming.subject)
+        .bind(incoming.stream_sequence as i64)
+        .execute(conn)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
     }
 
     async fn process<H: Handler>(&self, handler: &H, message: jetstream::Message) {
@@ -138,17 +241,7 @@ impl Consumer {
                 return;
             }
         };
-        let span = tracing::info_span!(
-            "consume",
-            otel.name = %format!("consume {}", incoming.subject),
-            otel.kind = "consumer",
-            messaging.system = "nats",
-            messaging.destination.name = %incoming.subject,
-            messaging.consumer.group.name = self.spec.durable,
-            messaging.message.id = %incoming.message_id,
-            delivered = incoming.delivered,
-        );
-        propagation::adopt_parent(&span, incoming.headers.as_ref());
+        let span = self.span(&incoming);
         async {
             match self.handle_once(handler, &incoming).await {
                 Ok(outcome) => {
@@ -216,19 +309,7 @@ impl Consumer {
         incoming: &Incoming,
     ) -> Result<Outcome, HandleError> {
         let mut tx = self.pool.begin().await?;
-        let fresh = sqlx::query(
-            "INSERT INTO kit_inbox (consumer, message_id, subject, stream_seq) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(self.spec.durable)
-        .bind(&incoming.message_id)
-        .bind(&incoming.subject)
-        .bind(incoming.stream_sequence as i64)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !fresh {
+        if !self.inbox_insert(&mut tx, incoming).await? {
             return Ok(Outcome::Duplicate);
         }
         handler.handle(&mut tx, incoming).await?;
@@ -273,10 +354,6 @@ impl Consumer {
     }
 }
 
-fn self_name(c: &Consumer) -> &'static str {
-    c.spec.durable
-}
-
 /// Header values cannot hold line breaks.
 fn one_line(s: &str) -> String {
     let flat: String = s
@@ -315,4 +392,14 @@ impl<T: serde::de::DeserializeOwned + 'static> Handler for AcceptEnvelope<T> {
         tracing::info!(event_id = %envelope.id, kind = %envelope.kind, "event accepted");
         Ok(())
     }
+}
+
+async fn collect_batch(batch: jetstream::consumer::pull::Batch) -> Vec<jetstream::Message> {
+    batch
+        .filter_map(|m| async move {
+            m.map_err(|error| tracing::warn!(%error, "receiving failed"))
+                .ok()
+        })
+        .collect()
+        .await
 }
