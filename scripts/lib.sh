@@ -204,12 +204,31 @@ pip_version() {
 
 # -------------------------------------------------------------- secrets ---
 
+# random_hex [BYTES]: BYTES (default 16) random bytes as hex.
 random_hex() {
+    local n=${1:-16}
     if have openssl; then
-        openssl rand -hex 16
+        openssl rand -hex "$n"
     else
-        python3 -c 'import secrets; print(secrets.token_hex(16))'
+        python3 -c "import secrets; print(secrets.token_hex($n))"
     fi
+}
+
+# local_secret_file NAME BYTES: path of .local/secrets/NAME holding BYTES random bytes as
+# hex, created (mode 600) if missing.
+local_secret_file() {
+    local f="$SECRETS_DIR/$1"
+    if [[ ! -s "$f" ]]; then
+        mkdir -p "$SECRETS_DIR"
+        chmod 700 "$SECRETS_DIR"
+        (
+            umask 077
+            printf '%s' "$(random_hex "$2")" >"$f"
+        )
+        log "generated secret $f"
+    fi
+    chmod 600 "$f"
+    printf '%s\n' "$f"
 }
 
 # service_password_file SVC: path of the DB password file, created (mode 600)

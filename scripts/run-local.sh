@@ -180,6 +180,13 @@ start_service() {
             KLUCZNIK_DELIVERY__SMS__KIND=generic
         )
     fi
+    if [[ "$svc" == audit ]]; then
+        envs+=(
+            KLUCZNIK_AUDIT__CHECKPOINT_KEY_FILE="$(local_secret_file audit-checkpoint-key 32)"
+            KLUCZNIK_AUDIT__PESEL_KEY_FILE="$(local_secret_file audit-pesel-key 32)"
+            KLUCZNIK_AUDIT__CHECKPOINT_FILE="$ROOT/.local/audit-checkpoint.json"
+        )
+    fi
     log "starting $svc on http://$BIND_HOST:${SVC_PORT[$svc]} (log $logf)"
     if [[ "${KLUCZNIK_RUN_QUIET:-0}" == 1 ]]; then
         "${DETACH[@]}" env "${envs[@]}" "$BIN_DIR/$svc" >>"$logf" 2>&1 </dev/null &

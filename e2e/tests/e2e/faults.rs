@@ -17,7 +17,7 @@ use crate::helpers::{count, pool_of, zszo_form};
 async fn intake_exit(change: impl FnOnce(&mut BTreeMap<String, String>)) -> (i32, String) {
     let nats = NatsServer::start();
     let db = TestDatabase::create("intake").await;
-    let mut env = service_env(&nats, &db, &SystemOptions::default());
+    let mut env = service_env("intake", &nats, &db, &SystemOptions::default());
     change(&mut env);
     let logs = test_support::scratch_dir("faults");
     let port = env["KLUCZNIK_HTTP__PORT"].parse().unwrap();

@@ -1,11 +1,15 @@
-//! audit: records every message of every stream once, with who, what, when, which
-//! institution and case, and the trace it belongs to; answers questions about them.
+//! audit: the trusted record. Every message of every stream is recorded once, minimised,
+//! in a hash chain whose head is signed periodically and kept outside the database too;
+//! verification names the first record changed, removed or inserted.
 
 pub mod bus;
+pub mod checkpointer;
 pub mod domain;
 pub mod http;
+pub mod ledger;
 pub mod startup;
 pub mod store;
+pub mod verification;
 
 pub use startup::{Service, Settings};
 

@@ -1,13 +1,23 @@
 //! Builds audit from its settings and runs it until the shutdown token fires.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::bus::RecordHandler;
 use contracts::streams::{self, consumers};
+use ed25519_dalek::SigningKey;
+use kit::clock::{Clock, SystemClock};
+use kit::settings::secret_from;
 use kit::{Platform, PlatformSettings, StartupError, Workers};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
+
+use crate::bus::RecordHandler;
+use crate::checkpointer::Checkpointer;
+use crate::domain::checkpoint::signing_key_from_hex;
+use crate::domain::minimise::Minimiser;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -15,6 +25,25 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Settings {
     #[serde(flatten)]
     pub platform: PlatformSettings,
+    pub audit: AuditSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSettings {
+    pub checkpoint_interval_secs: u64,
+    /// Ed25519 seed, 64 hex characters. Secret: environment or mounted file only.
+    #[serde(default)]
+    pub checkpoint_key: Option<SecretString>,
+    #[serde(default)]
+    pub checkpoint_key_file: Option<PathBuf>,
+    /// Key of the PESEL look-up hash (at least 32 bytes). Secret.
+    #[serde(default)]
+    pub pesel_key: Option<SecretString>,
+    #[serde(default)]
+    pub pesel_key_file: Option<PathBuf>,
+    /// Where to keep a copy of the newest checkpoint, outside the database.
+    #[serde(default)]
+    pub checkpoint_file: Option<PathBuf>,
 }
 
 impl kit::ServiceSettings for Settings {
@@ -23,15 +52,65 @@ impl kit::ServiceSettings for Settings {
     }
 }
 
+struct Keys {
+    signing: SigningKey,
+    pesel: Vec<u8>,
+}
+
+fn keys(settings: &AuditSettings) -> Result<Keys, StartupError> {
+    let missing = |what: &str| {
+        StartupError::Service(format!(
+            "audit.{what}_file (or KLUCZNIK_AUDIT__{}) is required",
+            what.to_ascii_uppercase()
+        ))
+    };
+    let checkpoint = secret_from(
+        "audit.checkpoint_key",
+        &settings.checkpoint_key,
+        &settings.checkpoint_key_file,
+    )?
+    .ok_or_else(|| missing("checkpoint_key"))?;
+    let signing = signing_key_from_hex(checkpoint.expose_secret()).map_err(|e| {
+        StartupError::Service(format!("audit.checkpoint_key is not an Ed25519 seed: {e}"))
+    })?;
+    let pesel = secret_from(
+        "audit.pesel_key",
+        &settings.pesel_key,
+        &settings.pesel_key_file,
+    )?
+    .ok_or_else(|| missing("pesel_key"))?;
+    if pesel.expose_secret().len() < 32 {
+        return Err(StartupError::Service(
+            "audit.pesel_key must be at least 32 characters".into(),
+        ));
+    }
+    Ok(Keys {
+        signing,
+        pesel: pesel.expose_secret().as_bytes().to_vec(),
+    })
+}
+
 pub struct Service {
     platform: Platform,
+    audit: AuditSettings,
+    keys: Keys,
 }
 
 impl Service {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let keys = keys(&settings.audit)?;
+        if settings.audit.checkpoint_interval_secs == 0 {
+            return Err(StartupError::Service(
+                "audit.checkpoint_interval_secs must be at least 1".into(),
+            ));
+        }
         let platform =
             Platform::start(crate::SERVICE, settings.platform, &MIGRATIONS, streams::ALL).await?;
-        Ok(Self { platform })
+        Ok(Self {
+            platform,
+            audit: settings.audit,
+            keys,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -39,17 +118,56 @@ impl Service {
     }
 
     pub async fn run_until_stopped(self, stop: CancellationToken) -> Result<(), StartupError> {
-        let platform = self.platform;
+        let Self {
+            platform,
+            audit,
+            keys,
+        } = self;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let minimiser = Arc::new(Minimiser::new(keys.pesel));
+        let trusted = keys.signing.verifying_key();
+        let checkpointer = Arc::new(Checkpointer {
+            pool: platform.pool.clone(),
+            key: keys.signing.clone(),
+            clock: Arc::clone(&clock),
+            interval: Duration::from_secs(audit.checkpoint_interval_secs),
+            export_file: audit.checkpoint_file.clone(),
+            outbox_wake: Arc::clone(&platform.outbox_wake),
+        });
+
         let mut workers = Workers::default();
-        let handler = Arc::new(RecordHandler);
+        let handler = Arc::new(RecordHandler {
+            minimiser: Arc::clone(&minimiser),
+            clock: Arc::clone(&clock),
+        });
+        let consumers_stopped = CancellationToken::new();
+        let mut consumer_tasks = Vec::new();
         for spec in consumers::AUDIT {
             let consumer = platform.consumer(*spec).await?;
-            workers.spawn(
-                spec.durable,
+            consumer_tasks.push(tokio::spawn(
                 consumer.run(Arc::clone(&handler), stop.clone()),
-            );
+            ));
         }
-        let routes = crate::http::router(platform.pool.clone());
+        // The last checkpoint is signed after the consumers stop, so it covers all they wrote.
+        let after_consumers = consumers_stopped.clone();
+        workers.spawn("audit-consumers", async move {
+            for task in consumer_tasks {
+                let _ = task.await;
+            }
+            after_consumers.cancel();
+        });
+        workers.spawn(
+            "checkpointer",
+            Arc::clone(&checkpointer).run(consumers_stopped),
+        );
+
+        let routes = crate::http::router(crate::http::AppState {
+            pool: platform.pool.clone(),
+            js: platform.js.clone(),
+            trusted,
+            minimiser,
+            checkpointer,
+        });
         platform.run(routes, workers, stop).await
     }
 }

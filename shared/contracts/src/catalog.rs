@@ -5,7 +5,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::envelope::Envelope;
 use crate::events::{
-    CaseRegistered, CredentialIssued, DispatchCompleted, FormRejected, RevocationDecided,
+    AuditCheckpoint, CaseRegistered, CredentialIssued, DispatchCompleted, FormRejected,
+    RevocationDecided,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
@@ -94,6 +95,14 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["revocation"],
             consumers: &["audit"],
             schema: schema_of::<Envelope<RevocationDecided>>,
+        },
+        MessageSpec {
+            name: "AuditCheckpoint",
+            address: subjects::AUDIT_CHECKPOINT_SIGNED,
+            summary: "A signed checkpoint of the audit chain's head, kept outside audit's database",
+            publishers: &["audit"],
+            consumers: &["audit", "auditors"],
+            schema: schema_of::<AuditCheckpoint>,
         },
         MessageSpec {
             name: "CaseQuery",

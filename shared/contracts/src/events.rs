@@ -68,3 +68,18 @@ pub struct RevocationDecided {
     pub ground: u8,
     pub decided_at: DateTime<Utc>,
 }
+
+/// `audit.checkpoint.signed`: "the audit record at `position` has `hash`", signed with
+/// audit's Ed25519 key over `klucznik-audit-checkpoint-v1\n{position}\n{hash}\n{signed_at as
+/// Unix microseconds}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AuditCheckpoint {
+    pub position: i64,
+    /// Hex of the record's SHA-256 chain hash.
+    pub hash: String,
+    pub signed_at: DateTime<Utc>,
+    /// Hex of the Ed25519 public key.
+    pub public_key: String,
+    /// Hex of the Ed25519 signature.
+    pub signature: String,
+}

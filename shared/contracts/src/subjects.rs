@@ -28,6 +28,10 @@ pub const DELIVERY_ALL: &str = "delivery.>";
 pub const REVOCATION_REQUEST_DECIDED: &str = "revocation.request.decided";
 pub const REVOCATION_ALL: &str = "revocation.>";
 
+/// audit's signed checkpoints of its chain head, kept outside its database.
+pub const AUDIT_CHECKPOINT_SIGNED: &str = "audit.checkpoint.signed";
+pub const AUDIT_ALL: &str = "audit.>";
+
 /// A message that kept failing is kept here: `deadletter.<service>.<original subject>`.
 pub const DEAD_LETTER_PREFIX: &str = "deadletter";
 pub const DEAD_LETTER_ALL: &str = "deadletter.>";

@@ -66,6 +66,10 @@ string_value!(
     Email
 );
 string_value!(
+    /// A PESEL number: personal data, shown masked wherever the full number is not needed.
+    Pesel
+);
+string_value!(
     /// A Polish mobile number as MSISDN: `48` followed by nine digits.
     PhoneNumber
 );
@@ -164,6 +168,32 @@ impl Email {
     }
 }
 
+impl Pesel {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        let s = s.trim();
+        if s.len() == 11 && s.bytes().all(|b| b.is_ascii_digit()) && pesel_checksum_ok(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(invalid(
+                "invalid_pesel",
+                "Numer PESEL musi mieć 11 cyfr i poprawną cyfrę kontrolną.",
+            ))
+        }
+    }
+
+    /// Only the last four digits: enough to tell people apart in a list.
+    pub fn masked(&self) -> String {
+        format!("*******{}", &self.0[7..])
+    }
+}
+
+fn pesel_checksum_ok(digits: &str) -> bool {
+    const WEIGHTS: [u32; 10] = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3];
+    let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
+    let sum: u32 = WEIGHTS.iter().zip(&d).map(|(w, x)| w * x).sum();
+    (10 - sum % 10) % 10 == d[10]
+}
+
 impl PhoneNumber {
     /// Accepts `600100200`, `+48 600 100 200`, `48-600-100-200` and the like.
     pub fn parse(s: &str) -> Result<Self, ValueError> {
@@ -227,6 +257,18 @@ mod tests {
                 "{input}"
             );
         }
+    }
+
+    #[test]
+    fn a_pesel_needs_its_check_digit_and_masks_all_but_four_digits() {
+        let p = Pesel::parse("44051401359").unwrap();
+        assert_eq!(p.masked(), "*******1359");
+        assert_eq!(
+            Pesel::parse("44051401358").unwrap_err().code,
+            "invalid_pesel"
+        );
+        assert!(Pesel::parse("4405140135").is_err());
+        assert!(Pesel::parse("4405140135a").is_err());
     }
 
     #[test]

@@ -12,6 +12,11 @@ use futures::StreamExt;
 
 use crate::{NatsServer, ServiceProcess, TestDatabase};
 
+/// Keys only tests use: an Ed25519 seed and a PESEL hash key.
+pub const TEST_CHECKPOINT_KEY: &str =
+    "4b6c7563a7a16e696b2d746573742d636865636b706f696e742d6b65792d3031";
+pub const TEST_PESEL_KEY: &str = "klucznik-test-pesel-key-0123456789abcdef";
+
 pub const SERVICES: [&str; 5] = ["intake", "accounts", "delivery", "revocation", "audit"];
 
 #[derive(Debug, Clone, Default)]
@@ -38,7 +43,7 @@ impl System {
         }
         let mut services = BTreeMap::new();
         for name in SERVICES {
-            let env = service_env(&nats, &databases[name], &options);
+            let env = service_env(name, &nats, &databases[name], &options);
             let port = env["KLUCZNIK_HTTP__PORT"].parse().expect("a port");
             services.insert(name, ServiceProcess::spawn(name, port, env, &logs));
         }
@@ -158,6 +163,7 @@ async fn status_feed(js: &jetstream::Context, correlation: &str) -> consumer::pu
 
 /// The environment a service process runs with in tests.
 pub fn service_env(
+    service: &str,
     nats: &NatsServer,
     db: &TestDatabase,
     options: &SystemOptions,
@@ -198,6 +204,20 @@ pub fn service_env(
             "info,async_nats=warn,sqlx=warn".to_owned(),
         ),
     ]);
+    if service == "audit" {
+        env.insert(
+            "KLUCZNIK_AUDIT__CHECKPOINT_KEY".to_owned(),
+            TEST_CHECKPOINT_KEY.to_owned(),
+        );
+        env.insert(
+            "KLUCZNIK_AUDIT__PESEL_KEY".to_owned(),
+            TEST_PESEL_KEY.to_owned(),
+        );
+        env.insert(
+            "KLUCZNIK_AUDIT__CHECKPOINT_INTERVAL_SECS".to_owned(),
+            "1".to_owned(),
+        );
+    }
     if let Some(endpoint) = &options.otlp_endpoint {
         env.insert(
             "KLUCZNIK_TELEMETRY__OTLP_ENDPOINT".to_owned(),

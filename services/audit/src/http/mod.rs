@@ -1,31 +1,191 @@
-//! audit's HTTP API: the events recorded, filtered.
+//! audit's HTTP API: verification, the record for auditors (JSON or CSV), checkpoints.
 
+mod csv;
+
+use std::sync::Arc;
+
+use async_nats::jetstream;
 use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use contracts::values::Pesel;
+use ed25519_dalek::VerifyingKey;
 use kit::problem::Problem;
+use serde::Deserialize;
 use sqlx::PgPool;
 
-use crate::store::events::{EventFilter, events_list};
+use crate::checkpointer::Checkpointer;
+use crate::domain::minimise::Minimiser;
+use crate::store::records::{RecordFilter, records_find};
 
-pub fn router(pool: PgPool) -> Router {
-    Router::new()
-        .route("/api/events", get(events))
-        .with_state(pool)
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub js: jetstream::Context,
+    pub trusted: VerifyingKey,
+    pub minimiser: Arc<Minimiser>,
+    pub checkpointer: Arc<Checkpointer>,
 }
 
-/// `GET /api/events?case_number=…&document_id=…&institution_rspo_id=…&event_type=…&after_id=…&limit=…`
-async fn events(State(pool): State<PgPool>, Query(filter): Query<EventFilter>) -> Response {
-    match events_list(&pool, &filter).await {
-        Ok(rows) => {
-            let next_after_id = rows.last().map(|r| r.id);
-            Json(serde_json::json!({ "events": rows, "next_after_id": next_after_id }))
-                .into_response()
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/verify", get(verify))
+        .route("/api/events", get(events))
+        .route("/api/reports/accounts-created", get(accounts_created))
+        .route("/api/reports/revocations", get(revocations))
+        .route("/api/checkpoints/latest", get(latest_checkpoint))
+        .route("/api/checkpoints", post(sign_checkpoint))
+        .with_state(state)
+}
+
+/// `GET /verify`: 200 with the report when the chain is intact, 409 with it when not.
+async fn verify(State(state): State<AppState>) -> Response {
+    match crate::verification::verify(&state.pool, &state.js, &state.trusted).await {
+        Ok(report) => {
+            let status = if report.valid {
+                StatusCode::OK
+            } else {
+                StatusCode::CONFLICT
+            };
+            if let Some(problem) = &report.problem {
+                tracing::error!(position = problem.position, kind = ?problem.kind, "audit chain verification failed");
+            }
+            (status, Json(report)).into_response()
         }
-        Err(error) => {
-            tracing::error!(%error, "listing events failed");
-            Problem::internal().into_response()
+        Err(error) => internal(error),
+    }
+}
+
+/// Query parameters, spelled out: `serde(flatten)` cannot read numbers from a query string.
+#[derive(Debug, Default, Deserialize)]
+struct EventsQuery {
+    case_number: Option<String>,
+    document_id: Option<String>,
+    institution_rspo_id: Option<String>,
+    event_type: Option<String>,
+    login: Option<String>,
+    pesel: Option<String>,
+    revocation_request_id: Option<String>,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    after_position: Option<i64>,
+    limit: Option<i64>,
+    format: Option<String>,
+}
+
+/// `GET /api/events?case_number=&document_id=&institution_rspo_id=&event_type=&login=&pesel=
+/// &revocation_request_id=&from=&to=&after_position=&limit=&format=json|csv`
+async fn events(State(state): State<AppState>, Query(query): Query<EventsQuery>) -> Response {
+    find(&state, query).await
+}
+
+/// Who created which accounts.
+async fn accounts_created(
+    State(state): State<AppState>,
+    Query(mut query): Query<EventsQuery>,
+) -> Response {
+    query.event_type = Some("accounts.account.created".to_owned());
+    find(&state, query).await
+}
+
+/// Which authorisations were revoked, by whom, on which ground.
+async fn revocations(
+    State(state): State<AppState>,
+    Query(mut query): Query<EventsQuery>,
+) -> Response {
+    query.event_type = Some(contracts::subjects::REVOCATION_REQUEST_DECIDED.to_owned());
+    find(&state, query).await
+}
+
+async fn find(state: &AppState, query: EventsQuery) -> Response {
+    let mut filter = RecordFilter {
+        case_number: query.case_number,
+        document_id: query.document_id,
+        institution_rspo_id: query.institution_rspo_id,
+        event_type: query.event_type,
+        login: query.login,
+        pesel_hash: None,
+        revocation_request_id: query.revocation_request_id,
+        from: query.from,
+        to: query.to,
+        after_position: query.after_position,
+        limit: query.limit,
+    };
+    if let Some(pesel) = query.pesel {
+        match Pesel::parse(&pesel) {
+            Ok(pesel) => filter.pesel_hash = Some(state.minimiser.pesel_hash(&pesel)),
+            Err(e) => {
+                return Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-pesel",
+                    "Niepoprawny PESEL",
+                )
+                .detail(e.message)
+                .into_response();
+            }
         }
     }
+    let csv = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-format",
+                "Nieobsługiwany format",
+            )
+            .detail(format!(
+                "Format `{other}` nie jest obsługiwany; dostępne: json, csv."
+            ))
+            .into_response();
+        }
+    };
+    match records_find(&state.pool, &filter).await {
+        Ok(rows) if csv => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"audit.csv\"",
+                ),
+            ],
+            csv::render(&rows),
+        )
+            .into_response(),
+        Ok(rows) => {
+            let next_after_position = rows.last().map(|r| r.position);
+            Json(serde_json::json!({ "events": rows, "next_after_position": next_after_position }))
+                .into_response()
+        }
+        Err(error) => internal(error),
+    }
+}
+
+async fn latest_checkpoint(State(state): State<AppState>) -> Response {
+    match crate::verification::newest_published_checkpoint(&state.js).await {
+        Some(cp) => Json(cp).into_response(),
+        None => Problem::new(
+            StatusCode::NOT_FOUND,
+            "no-checkpoint",
+            "Brak punktu kontrolnego",
+        )
+        .detail("Nie podpisano jeszcze żadnego punktu kontrolnego.")
+        .into_response(),
+    }
+}
+
+/// Signs the current head now (e.g. before an export or an inspection).
+async fn sign_checkpoint(State(state): State<AppState>) -> Response {
+    match state.checkpointer.checkpoint().await {
+        Ok(Some(cp)) => (StatusCode::CREATED, Json(cp)).into_response(),
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => internal(error),
+    }
+}
+
+fn internal(error: sqlx::Error) -> Response {
+    tracing::error!(%error, "audit request failed");
+    Problem::internal().into_response()
 }

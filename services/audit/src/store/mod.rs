@@ -1,3 +1,4 @@
 //! The only place with SQL.
 
-pub mod events;
+pub mod checkpoints;
+pub mod records;
