@@ -36,6 +36,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Publish a SEOD form and print the case number or the rejection.
@@ -52,7 +54,65 @@ enum Command {
     Status { case: String },
     /// Follow a case's statuses until it ends.
     Watch { case: String },
+    /// Questions for the audit record.
+    Audit {
+        /// The audit service.
+        #[arg(
+            long,
+            env = "KLUCZNIK_AUDIT_URL",
+            default_value = "http://127.0.0.1:8085"
+        )]
+        audit_url: String,
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
 }
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the whole chain and its checkpoints; names the first bad record.
+    Verify,
+    /// Records matching every given criterion, oldest first.
+    Events {
+        #[arg(long)]
+        case: Option<String>,
+        #[arg(long)]
+        institution: Option<String>,
+        /// The person concerned or the person acting.
+        #[arg(long)]
+        login: Option<String>,
+        #[arg(long)]
+        pesel: Option<String>,
+        #[arg(long)]
+        document: Option<String>,
+        #[arg(long)]
+        revocation_request: Option<String>,
+        #[arg(long)]
+        event_type: Option<String>,
+        /// RFC 3339, inclusive.
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339, exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        /// Only records after this position (for paging).
+        #[arg(long)]
+        after: Option<i64>,
+        /// CSV instead of JSON.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Sign the chain's head now and save the newest checkpoint to a file.
+    Checkpoint {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+mod audit;
 
 #[derive(Debug, thiserror::Error)]
 enum Failure {
@@ -84,6 +144,9 @@ async fn main() -> ExitCode {
         }
         Command::Status { case } => status(&cli, case, timeout).await,
         Command::Watch { case } => watch(&cli, case, timeout).await,
+        Command::Audit { audit_url, command } => {
+            audit::run(audit_url, command, cli.json, timeout).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

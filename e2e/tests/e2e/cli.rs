@@ -64,6 +64,83 @@ async fn klucznikctl_submits_a_form_prints_the_case_and_follows_its_status() {
 }
 
 #[tokio::test]
+async fn klucznikctl_verifies_the_audit_chain_and_exports_a_case_as_csv() {
+    let system = System::start(SystemOptions::default()).await;
+    let url = system.nats.url();
+    let audit = system.url("audit");
+    let out = klucznikctl(&url, &["submit", &example("zszo-password-reset.json")]);
+    let case = text(&out.stdout).trim().to_owned();
+    test_support::eventually(
+        std::time::Duration::from_secs(20),
+        "audit to record the case",
+        || async {
+            (!system
+                .audit_events(&format!(
+                    "case_number={}&event_type=intake.case.registered",
+                    case.replace('/', "%2F")
+                ))
+                .await
+                .is_empty())
+            .then_some(())
+        },
+    )
+    .await;
+
+    let out = klucznikctl(&url, &["audit", "--audit-url", &audit, "verify"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("nienaruszony"));
+
+    let out = klucznikctl(
+        &url,
+        &[
+            "audit",
+            "--audit-url",
+            &audit,
+            "events",
+            "--case",
+            &case,
+            "--csv",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    assert!(csv.starts_with("position,"));
+    assert!(csv.contains("intake.case.registered"));
+
+    let file = test_support::scratch_dir("cli").join("checkpoint.json");
+    let out = klucznikctl(
+        &url,
+        &[
+            "audit",
+            "--audit-url",
+            &audit,
+            "checkpoint",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(saved["position"].as_i64().unwrap() >= 3);
+
+    let out = klucznikctl(
+        &url,
+        &["audit", "--audit-url", &audit, "events", "--pesel", "123"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a bad PESEL is the user's error"
+    );
+    assert!(text(&out.stderr).contains("PESEL"), "{}", text(&out.stderr));
+}
+
+#[tokio::test]
 async fn klucznikctl_refuses_an_invalid_file_before_sending_and_reports_raw_rejections() {
     let system = System::start(SystemOptions::default()).await;
     let url = system.nats.url();

@@ -1,5 +1,6 @@
 //! One e2e test binary: every test starts its own NATS, databases and service processes.
 
+mod audit;
 mod cli;
 mod faults;
 mod forms;

@@ -132,7 +132,12 @@ impl System {
 
     /// Audit's recorded events matching a query string, e.g. `case_number=…`.
     pub async fn audit_events(&self, query: &str) -> Vec<serde_json::Value> {
-        let url = format!("{}/api/events?{query}&limit=1000", self.url("audit"));
+        let limit = if query.contains("limit=") {
+            ""
+        } else {
+            "&limit=1000"
+        };
+        let url = format!("{}/api/events?{query}{limit}", self.url("audit"));
         let body: serde_json::Value = reqwest::get(&url)
             .await
             .expect("audit answers")

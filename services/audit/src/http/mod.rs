@@ -5,6 +5,7 @@ mod csv;
 use std::sync::Arc;
 
 use async_nats::jetstream;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -77,26 +78,59 @@ struct EventsQuery {
 
 /// `GET /api/events?case_number=&document_id=&institution_rspo_id=&event_type=&login=&pesel=
 /// &revocation_request_id=&from=&to=&after_position=&limit=&format=json|csv`
-async fn events(State(state): State<AppState>, Query(query): Query<EventsQuery>) -> Response {
-    find(&state, query).await
+async fn events(
+    State(state): State<AppState>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Response {
+    match query {
+        Ok(Query(query)) => find(&state, query).await,
+        Err(rejection) => bad_query(rejection),
+    }
+}
+
+fn bad_query(rejection: QueryRejection) -> Response {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid-query",
+        "Niepoprawne parametry zapytania",
+    )
+    .detail(rejection.body_text())
+    .into_response()
 }
 
 /// Who created which accounts.
 async fn accounts_created(
     State(state): State<AppState>,
-    Query(mut query): Query<EventsQuery>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Response {
-    query.event_type = Some("accounts.account.created".to_owned());
-    find(&state, query).await
+    of_type(&state, query, "accounts.account.created").await
 }
 
 /// Which authorisations were revoked, by whom, on which ground.
 async fn revocations(
     State(state): State<AppState>,
-    Query(mut query): Query<EventsQuery>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Response {
-    query.event_type = Some(contracts::subjects::REVOCATION_REQUEST_DECIDED.to_owned());
-    find(&state, query).await
+    of_type(
+        &state,
+        query,
+        contracts::subjects::REVOCATION_REQUEST_DECIDED,
+    )
+    .await
+}
+
+async fn of_type(
+    state: &AppState,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+    event_type: &str,
+) -> Response {
+    match query {
+        Ok(Query(mut query)) => {
+            query.event_type = Some(event_type.to_owned());
+            find(state, query).await
+        }
+        Err(rejection) => bad_query(rejection),
+    }
 }
 
 async fn find(state: &AppState, query: EventsQuery) -> Response {
@@ -164,9 +198,10 @@ async fn find(state: &AppState, query: EventsQuery) -> Response {
 }
 
 async fn latest_checkpoint(State(state): State<AppState>) -> Response {
-    match crate::verification::newest_published_checkpoint(&state.js).await {
-        Some(cp) => Json(cp).into_response(),
-        None => Problem::new(
+    match crate::store::checkpoints::checkpoint_newest(&state.pool).await {
+        Ok(Some(cp)) => Json(cp).into_response(),
+        Err(error) => internal(error),
+        Ok(None) => Problem::new(
             StatusCode::NOT_FOUND,
             "no-checkpoint",
             "Brak punktu kontrolnego",

@@ -54,6 +54,16 @@ pub async fn checkpoints_all(pool: &PgPool) -> Result<Vec<Checkpoint>, sqlx::Err
     Ok(rows.into_iter().map(Checkpoint::from).collect())
 }
 
+pub async fn checkpoint_newest(pool: &PgPool) -> Result<Option<Checkpoint>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT position, hash, signed_at, public_key, signature FROM audit_checkpoints
+         ORDER BY position DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(Checkpoint::from))
+}
+
 pub async fn checkpoint_newest_position(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM audit_checkpoints")
         .fetch_one(pool)

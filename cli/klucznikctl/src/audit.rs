@@ -1,0 +1,131 @@
+//! `klucznikctl audit …`: verification, records and checkpoints, over audit's HTTP API.
+
+use std::time::Duration;
+
+use crate::{AuditCommand, Failure};
+
+pub async fn run(
+    base: &str,
+    command: &AuditCommand,
+    json: bool,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| Failure::Unavailable(e.to_string()))?;
+    let base = base.trim_end_matches('/');
+    match command {
+        AuditCommand::Verify => verify(&client, base, json).await,
+        AuditCommand::Events {
+            case,
+            institution,
+            login,
+            pesel,
+            document,
+            revocation_request,
+            event_type,
+            from,
+            to,
+            limit,
+            after,
+            csv,
+        } => {
+            let mut query: Vec<(&str, String)> = vec![("limit", limit.to_string())];
+            for (key, value) in [
+                ("case_number", case),
+                ("institution_rspo_id", institution),
+                ("login", login),
+                ("pesel", pesel),
+                ("document_id", document),
+                ("revocation_request_id", revocation_request),
+                ("event_type", event_type),
+                ("from", from),
+                ("to", to),
+            ] {
+                if let Some(value) = value {
+                    query.push((key, value.clone()));
+                }
+            }
+            if let Some(after) = after {
+                query.push(("after_position", after.to_string()));
+            }
+            query.push(("format", if *csv { "csv" } else { "json" }.to_owned()));
+            let response =
+                send(client.get(format!("{base}/api/events")).query(&query), base).await?;
+            print!("{}", response.text().await.unwrap_or_default());
+            Ok(())
+        }
+        AuditCommand::Checkpoint { out } => {
+            send(client.post(format!("{base}/api/checkpoints")), base).await?;
+            let response = send(client.get(format!("{base}/api/checkpoints/latest")), base).await?;
+            let body = response.text().await.unwrap_or_default();
+            std::fs::write(out, &body)
+                .map_err(|e| Failure::Input(format!("nie można zapisać {}: {e}", out.display())))?;
+            println!("zapisano punkt kontrolny w {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder, base: &str) -> Result<reqwest::Response, Failure> {
+    let response = request.send().await.map_err(|e| {
+        Failure::Unavailable(format!(
+            "usługa audit pod adresem {base} nie odpowiada: {e}"
+        ))
+    })?;
+    let status = response.status();
+    if status.is_success() || status == reqwest::StatusCode::CONFLICT {
+        return Ok(response);
+    }
+    let body = response.text().await.unwrap_or_default();
+    let detail = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v["detail"]
+                .as_str()
+                .or(v["title"].as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or(body);
+    if status.is_client_error() {
+        Err(Failure::Input(detail))
+    } else {
+        Err(Failure::Unavailable(format!(
+            "audit odpowiedział {status}: {detail}"
+        )))
+    }
+}
+
+async fn verify(client: &reqwest::Client, base: &str, json: bool) -> Result<(), Failure> {
+    let response = send(client.get(format!("{base}/verify")), base).await?;
+    let report: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| Failure::Unavailable(format!("nieczytelny raport weryfikacji: {e}")))?;
+    if json {
+        println!("{report}");
+    } else {
+        println!(
+            "sprawdzono {} rekordów (pozycje {}–{}) i {} punktów kontrolnych",
+            report["records_checked"],
+            report["first_position"],
+            report["last_position"],
+            report["checkpoints_checked"]
+        );
+    }
+    if report["valid"] == true {
+        if !json {
+            println!("łańcuch audytu jest nienaruszony");
+        }
+        Ok(())
+    } else {
+        let problem = &report["problem"];
+        Err(Failure::Refused(format!(
+            "łańcuch audytu NARUSZONY przy rekordzie {} ({}): {}",
+            problem["position"],
+            problem["kind"].as_str().unwrap_or("?"),
+            problem["detail"].as_str().unwrap_or("")
+        )))
+    }
+}

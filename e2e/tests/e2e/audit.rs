@@ -1,0 +1,352 @@
+//! audit as an inspector relies on it: tampering in the database is named by /verify, and
+//! the auditor's questions are answered from real flows.
+
+use std::time::Duration;
+
+use contracts::subjects;
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor};
+use test_support::{System, SystemOptions, eventually};
+
+use crate::helpers::{submit_zszo, zszo_form};
+
+async fn verify(system: &System) -> (u16, Value) {
+    let response = reqwest::get(format!("{}/verify", system.url("audit")))
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn sign_checkpoint(system: &System) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/checkpoints", system.url("audit")))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+/// A superuser session that bypasses the append-only triggers, as an intruder with
+/// database access would.
+async fn intruder(system: &System) -> sqlx::PgConnection {
+    let mut conn = sqlx::PgConnection::connect_with(&system.databases["audit"].options())
+        .await
+        .unwrap();
+    conn.execute("SET session_replication_role = replica")
+        .await
+        .unwrap();
+    conn
+}
+
+async fn recorded_count(system: &System) -> usize {
+    system.audit_events("limit=10000").await.len()
+}
+
+/// Submits a few forms and waits until audit has recorded all they caused.
+async fn some_history(system: &System) -> usize {
+    for i in 0..4 {
+        submit_zszo(system, &zszo_form(&format!("SEOD-AUD-{i}"))).await;
+    }
+    let mut bad = zszo_form("SEOD-AUD-BAD");
+    bad["contact"]["rspo_email"] = json!("not-an-address");
+    submit_zszo(system, &bad).await;
+    // 5 forms, 5 statuses, 4 registrations, 1 rejection.
+    eventually(
+        Duration::from_secs(20),
+        "audit to record the history",
+        || async {
+            let n = recorded_count(system).await;
+            (n >= 15).then_some(n)
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn verify_names_a_changed_a_removed_and_an_inserted_record_and_cut_off_newest_records() {
+    let system = System::start(SystemOptions::default()).await;
+    let n = some_history(&system).await as i64;
+    sign_checkpoint(&system).await;
+    let (status, report) = verify(&system).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["records_checked"], n);
+
+    let audit_pool = system.databases["audit"].pool().await;
+    let refused = sqlx::query("UPDATE audit_records SET actor_id = 'x' WHERE position = 1")
+        .execute(&audit_pool)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+    let refused = sqlx::query("DELETE FROM audit_records WHERE position = 1")
+        .execute(&audit_pool)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+
+    let mut db = intruder(&system).await;
+    db.execute("CREATE TEMP TABLE pristine AS SELECT * FROM audit_records")
+        .await
+        .unwrap();
+    let restore = "DELETE FROM audit_records; INSERT INTO audit_records SELECT * FROM pristine";
+
+    // A record changed in place.
+    db.execute("UPDATE audit_records SET actor_id = 'someone-else' WHERE position = 3")
+        .await
+        .unwrap();
+    assert_problem(&system, 3, "changed").await;
+    db.execute(restore).await.unwrap();
+
+    // A record changed together with its own hash: the next one no longer follows it.
+    db.execute("UPDATE audit_records SET body = '{}', hash = '\\x00' WHERE position = 5")
+        .await
+        .unwrap();
+    assert_problem(&system, 5, "changed").await;
+    db.execute(restore).await.unwrap();
+
+    // A record removed from the middle.
+    db.execute("DELETE FROM audit_records WHERE position = 4")
+        .await
+        .unwrap();
+    assert_problem(&system, 4, "removed").await;
+    db.execute(restore).await.unwrap();
+
+    // A record inserted after the head, made to look like the others.
+    db.execute(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO audit_records SELECT {} AS position, stream, stream_seq, 'forged', subject, event_type,
+            occurred_at, recorded_at, actor_kind, actor_id, institution_rspo_id, case_number, document_id,
+            subject_login, pesel_hash, revocation_request_id, trace_id, body, prev_hash, hash
+         FROM audit_records WHERE position = 2",
+        n + 1
+    )))
+    .await
+    .unwrap();
+    assert_problem(&system, n + 1, "changed").await;
+    db.execute(restore).await.unwrap();
+    let (status, report) = verify(&system).await;
+    assert_eq!(status, 200, "restored: {report}");
+
+    // The newest records cut off, with the head and the checkpoints in the database
+    // rewound too: only the checkpoint kept outside the database shows it.
+    db.execute(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM audit_records WHERE position > {}",
+        n - 2
+    )))
+    .await
+    .unwrap();
+    db.execute(sqlx::AssertSqlSafe(format!(
+        "UPDATE audit_chain_head SET position = {0}, hash = (SELECT hash FROM audit_records WHERE position = {0})",
+        n - 2
+    )))
+    .await
+    .unwrap();
+    db.execute("DELETE FROM audit_checkpoints").await.unwrap();
+    assert_problem(&system, n - 1, "truncated").await;
+}
+
+async fn assert_problem(system: &System, position: i64, kind: &str) {
+    let (status, report) = verify(system).await;
+    assert_eq!(status, 409, "{report}");
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["problem"]["position"], position, "{report}");
+    assert_eq!(report["problem"]["kind"], kind, "{report}");
+}
+
+#[tokio::test]
+async fn an_auditor_finds_records_by_case_institution_person_pesel_request_and_time_and_exports_csv()
+ {
+    let system = System::start(SystemOptions::default()).await;
+    let status = submit_zszo(&system, &zszo_form("SEOD-Q-1")).await;
+    let case = status.case_number.unwrap();
+    let mut other = zszo_form("SEOD-Q-2");
+    other["institution"]["rspo_id"] = json!("777");
+    other["account"]["login"] = json!("mnowak");
+    submit_zszo(&system, &other).await;
+
+    // A later procedure's event, as revocation will publish it, carrying a PESEL.
+    let js = async_nats::jetstream::new(system.client().await);
+    let event = json!({
+        "id": uuid::Uuid::now_v7(), "type": "revocation.request.decided", "version": 1,
+        "occurred_at": "2026-11-23T12:00:00Z",
+        "actor": { "kind": "person", "id": "organ-jst-1", "role": "authorising_body" },
+        "institution_rspo_id": "12345",
+        "data": { "request_id": "REV-9", "decision": "accepted", "ground": 3,
+                  "pesel": "44051401359", "decided_at": "2026-11-23T12:00:00Z" }
+    });
+    js.publish(
+        subjects::REVOCATION_REQUEST_DECIDED,
+        event.to_string().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+
+    let by_pesel = eventually(
+        Duration::from_secs(20),
+        "the revocation to be recorded",
+        || async {
+            let found = system.audit_events("pesel=44051401359").await;
+            (!found.is_empty()).then_some(found)
+        },
+    )
+    .await;
+    assert_eq!(by_pesel.len(), 1);
+    assert_eq!(by_pesel[0]["revocation_request_id"], "REV-9");
+    assert_eq!(
+        by_pesel[0]["body"]["data"]["pesel"]["pesel_masked"],
+        "*******1359"
+    );
+    assert!(
+        !by_pesel[0].to_string().contains("44051401359"),
+        "no PESEL in clear"
+    );
+    assert_eq!(
+        system
+            .audit_events("revocation_request_id=REV-9")
+            .await
+            .len(),
+        1
+    );
+    let revocations: Value =
+        reqwest::get(format!("{}/api/reports/revocations", system.url("audit")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(revocations["events"][0]["actor_id"], "organ-jst-1");
+    assert_eq!(revocations["events"][0]["body"]["data"]["ground"], 3);
+
+    eventually(
+        Duration::from_secs(20),
+        "both cases to be recorded",
+        || async {
+            (system
+                .audit_events("event_type=intake.case.registered")
+                .await
+                .len()
+                == 2)
+                .then_some(())
+        },
+    )
+    .await;
+    let by_case = system
+        .audit_events(&format!("case_number={}", case.replace('/', "%2F")))
+        .await;
+    assert!(by_case.iter().all(|e| e["case_number"] == case.as_str()));
+    assert!(by_case.len() >= 2, "registration and status: {by_case:?}");
+    let by_institution = system.audit_events("institution_rspo_id=777").await;
+    assert!(
+        !by_institution.is_empty()
+            && by_institution
+                .iter()
+                .all(|e| e["institution_rspo_id"] == "777")
+    );
+    let about_mnowak = system.audit_events("login=mnowak").await;
+    assert!(
+        about_mnowak
+            .iter()
+            .all(|e| e["subject_login"] == "mnowak" || e["actor_id"] == "mnowak")
+    );
+    assert_eq!(
+        about_mnowak.len(),
+        2,
+        "the form and the registration: {about_mnowak:?}"
+    );
+    let by_director = system
+        .audit_events("login=jkowalski&event_type=intake.case.registered")
+        .await;
+    assert_eq!(by_director.len(), 2);
+    assert!(
+        system
+            .audit_events("from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z")
+            .await
+            .is_empty()
+    );
+    assert!(
+        !system
+            .audit_events("from=2000-01-01T00:00:00Z")
+            .await
+            .is_empty()
+    );
+
+    let page = system.audit_events("limit=2").await;
+    assert_eq!(page.len(), 2);
+    let next = system
+        .audit_events(&format!("limit=2&after_position={}", page[1]["position"]))
+        .await;
+    assert!(next[0]["position"].as_i64() > page[1]["position"].as_i64());
+
+    let csv = reqwest::get(format!(
+        "{}/api/events?institution_rspo_id=777&format=csv",
+        system.url("audit")
+    ))
+    .await
+    .unwrap();
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = csv.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("position,occurred_at,recorded_at,event_type")
+    );
+    assert_eq!(lines.count(), by_institution.len());
+
+    let bad = reqwest::get(format!("{}/api/events?pesel=123", system.url("audit")))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn the_newest_checkpoint_is_kept_outside_the_database_in_a_file_and_on_the_bus() {
+    let file = test_support::scratch_dir("checkpoint").join("checkpoint.json");
+    let mut options = SystemOptions::default();
+    options.env.insert(
+        "KLUCZNIK_AUDIT__CHECKPOINT_FILE".into(),
+        file.to_string_lossy().into_owned(),
+    );
+    let system = System::start(options).await;
+    some_history(&system).await;
+    sign_checkpoint(&system).await;
+    let latest: Value = reqwest::get(format!("{}/api/checkpoints/latest", system.url("audit")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(saved, latest);
+    assert_eq!(
+        saved["position"].as_i64().unwrap() as usize,
+        recorded_count(&system).await
+    );
+    assert_eq!(saved["signature"].as_str().unwrap().len(), 128);
+
+    let js = async_nats::jetstream::new(system.client().await);
+    let on_the_bus = eventually(
+        Duration::from_secs(10),
+        "the checkpoint on the AUDIT stream",
+        || async {
+            let stream = js.get_stream("AUDIT").await.ok()?;
+            let message = stream
+                .get_last_raw_message_by_subject(subjects::AUDIT_CHECKPOINT_SIGNED)
+                .await
+                .ok()?;
+            let published: Value = serde_json::from_slice(&message.payload).ok()?;
+            (published["position"] == saved["position"]).then_some(published)
+        },
+    )
+    .await;
+    assert_eq!(on_the_bus, saved);
+}
