@@ -37,5 +37,7 @@ deploy-check:
 schemas:
 	cargo run -q -p contracts --bin gen-schemas
 
+# Release binaries against a fresh nats-server and PostgreSQL; prints figures.
 bench:
-	@echo "no benchmarks yet"
+	cargo build --release --workspace --bins
+	./target/release/klucznik-bench all

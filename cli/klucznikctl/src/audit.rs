@@ -56,6 +56,7 @@ pub async fn run(
             print!("{}", response.text().await.unwrap_or_default());
             Ok(())
         }
+        AuditCommand::Prune { out } => prune(&client, base, out).await,
         AuditCommand::Checkpoint { out } => {
             send(client.post(format!("{base}/api/checkpoints")), base).await?;
             let response = send(client.get(format!("{base}/api/checkpoints/latest")), base).await?;
@@ -128,4 +129,40 @@ async fn verify(client: &reqwest::Client, base: &str, json: bool) -> Result<(), 
             problem["detail"].as_str().unwrap_or("")
         )))
     }
+}
+
+/// Exports the prunable segment, keeps it in `out`, and prunes it by proving the export's
+/// SHA-256: the records leave the database only once they are safely in the file.
+async fn prune(client: &reqwest::Client, base: &str, out: &std::path::Path) -> Result<(), Failure> {
+    use sha2::Digest;
+    let response = send(client.get(format!("{base}/api/retention/segment")), base).await?;
+    let upto: i64 = response
+        .headers()
+        .get("klucznik-segment-upto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Failure::Unavailable("audit nie podał końca segmentu".into()))?;
+    let export = response
+        .bytes()
+        .await
+        .map_err(|e| Failure::Unavailable(format!("pobieranie segmentu przerwane: {e}")))?;
+    std::fs::write(out, &export)
+        .map_err(|e| Failure::Input(format!("nie można zapisać {}: {e}", out.display())))?;
+    let written = std::fs::read(out)
+        .map_err(|e| Failure::Input(format!("nie można odczytać {}: {e}", out.display())))?;
+    let sha256 = hex::encode(sha2::Sha256::digest(&written));
+    let body = serde_json::json!({ "upto_position": upto, "export_sha256": sha256 });
+    send(
+        client
+            .post(format!("{base}/api/retention/prune"))
+            .json(&body),
+        base,
+    )
+    .await?;
+    println!(
+        "wyeksportowano i usunięto rekordy 1–{upto} ({} B, SHA-256 {sha256}) do {}",
+        written.len(),
+        out.display()
+    );
+    Ok(())
 }

@@ -110,6 +110,11 @@ enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Export the records older than the retention period to a file, then prune them.
+    Prune {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 mod audit;

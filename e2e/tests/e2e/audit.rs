@@ -350,3 +350,77 @@ async fn the_newest_checkpoint_is_kept_outside_the_database_in_a_file_and_on_the
     .await;
     assert_eq!(on_the_bus, saved);
 }
+
+#[tokio::test]
+async fn old_records_leave_only_as_an_exported_segment_under_a_signed_checkpoint() {
+    let mut options = SystemOptions::default();
+    options
+        .env
+        .insert("KLUCZNIK_AUDIT__RETENTION_DAYS".into(), "0".into());
+    let system = System::start(options).await;
+    let n = some_history(&system).await;
+    let audit = system.url("audit");
+    let client = reqwest::Client::new();
+
+    let wrong = client
+        .post(format!("{audit}/api/retention/prune"))
+        .json(&json!({ "upto_position": 3, "export_sha256": "00" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong.status(),
+        422,
+        "an export that was not made cannot be claimed"
+    );
+
+    let file = test_support::scratch_dir("prune").join("segment.jsonl");
+    let out = std::process::Command::new(test_support::process::binary_path("klucznikctl"))
+        .args([
+            "audit",
+            "--audit-url",
+            &audit,
+            "prune",
+            "--out",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported = std::fs::read_to_string(&file).unwrap();
+    let pruned = exported.lines().count();
+    assert!(pruned >= n, "{pruned} < {n}");
+    let last: Value = serde_json::from_str(exported.lines().last().unwrap()).unwrap();
+    assert_eq!(last["position"].as_u64().unwrap() as usize, pruned);
+
+    assert!(
+        system.audit_events("limit=10000").await.len() < n,
+        "the segment left the database"
+    );
+    let (status, report) = verify(&system).await;
+    assert_eq!(status, 200, "{report}");
+
+    submit_zszo(&system, &zszo_form("SEOD-AFTER-PRUNE")).await;
+    eventually(
+        Duration::from_secs(20),
+        "the new form to be recorded",
+        || async {
+            (!system
+                .audit_events("document_id=SEOD-AFTER-PRUNE")
+                .await
+                .is_empty())
+            .then_some(())
+        },
+    )
+    .await;
+    let (status, report) = verify(&system).await;
+    assert_eq!(
+        status, 200,
+        "the chain goes on after the pruned segment: {report}"
+    );
+    assert!(report["first_position"].as_u64().unwrap() as usize > pruned);
+}

@@ -1,12 +1,15 @@
 //! audit: the trusted record. Every message of every stream is recorded once, minimised,
 //! in a hash chain whose head is signed periodically and kept outside the database too;
-//! verification names the first record changed, removed or inserted.
+//! verification names the first record changed, removed or inserted. Some records open a
+//! security incident in the register kept beside the chain.
 
 pub mod bus;
 pub mod checkpointer;
 pub mod domain;
 pub mod http;
+pub mod incidents;
 pub mod ledger;
+pub mod retention;
 pub mod startup;
 pub mod store;
 pub mod verification;

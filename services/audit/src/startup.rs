@@ -18,8 +18,13 @@ use crate::bus::RecordHandler;
 use crate::checkpointer::Checkpointer;
 use crate::domain::checkpoint::signing_key_from_hex;
 use crate::domain::minimise::Minimiser;
+use crate::incidents::IncidentRules;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Failed logins are counted over at most a week: a longer window says nothing about an
+/// attack in progress.
+const MAX_FAILED_LOGIN_WINDOW_SECS: u64 = 7 * 24 * 60 * 60;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -44,6 +49,30 @@ pub struct AuditSettings {
     /// Where to keep a copy of the newest checkpoint, outside the database.
     #[serde(default)]
     pub checkpoint_file: Option<PathBuf>,
+    /// This many failed logins of one login within the window open a security incident.
+    /// Records older than this may be exported and pruned as a whole segment.
+    pub retention_days: u32,
+    #[serde(default = "default_failed_login_threshold")]
+    pub failed_login_threshold: u32,
+    #[serde(default = "default_failed_login_window_secs")]
+    pub failed_login_window_secs: u64,
+}
+
+fn default_failed_login_threshold() -> u32 {
+    IncidentRules::default().failed_login_threshold
+}
+
+fn default_failed_login_window_secs() -> u64 {
+    IncidentRules::default().failed_login_window_secs
+}
+
+impl AuditSettings {
+    pub fn incident_rules(&self) -> IncidentRules {
+        IncidentRules {
+            failed_login_threshold: self.failed_login_threshold,
+            failed_login_window_secs: self.failed_login_window_secs,
+        }
+    }
 }
 
 impl kit::ServiceSettings for Settings {
@@ -104,6 +133,16 @@ impl Service {
                 "audit.checkpoint_interval_secs must be at least 1".into(),
             ));
         }
+        if settings.audit.failed_login_threshold == 0 {
+            return Err(StartupError::Service(
+                "audit.failed_login_threshold must be at least 1".into(),
+            ));
+        }
+        if !(1..=MAX_FAILED_LOGIN_WINDOW_SECS).contains(&settings.audit.failed_login_window_secs) {
+            return Err(StartupError::Service(format!(
+                "audit.failed_login_window_secs must be between 1 and {MAX_FAILED_LOGIN_WINDOW_SECS}"
+            )));
+        }
         let platform =
             Platform::start(crate::SERVICE, settings.platform, &MIGRATIONS, streams::ALL).await?;
         Ok(Self {
@@ -139,6 +178,7 @@ impl Service {
         let handler = Arc::new(RecordHandler {
             minimiser: Arc::clone(&minimiser),
             clock: Arc::clone(&clock),
+            incident_rules: audit.incident_rules(),
         });
         let consumers_stopped = CancellationToken::new();
         let mut consumer_tasks = Vec::new();
@@ -167,6 +207,8 @@ impl Service {
             trusted,
             minimiser,
             checkpointer,
+            clock,
+            retention: chrono::Duration::days(i64::from(audit.retention_days)),
         });
         platform.run(routes, workers, stop).await
     }

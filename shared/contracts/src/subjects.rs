@@ -20,12 +20,17 @@ pub const INTAKE_FORM_REJECTED: &str = "intake.form.rejected";
 pub const INTAKE_ALL: &str = "intake.>";
 
 pub const ACCOUNTS_CREDENTIAL_ISSUED: &str = "accounts.credential.issued";
+/// A sign-in to the access portal failed; audit counts them per login.
+pub const ACCOUNTS_LOGIN_FAILED: &str = "accounts.login.failed";
 pub const ACCOUNTS_ALL: &str = "accounts.>";
 
 pub const DELIVERY_DISPATCH_COMPLETED: &str = "delivery.dispatch.completed";
 pub const DELIVERY_ALL: &str = "delivery.>";
 
 pub const REVOCATION_REQUEST_DECIDED: &str = "revocation.request.decided";
+/// A revocation request was refused before review (`data.reason` says why, e.g.
+/// `wrong_instance` when it came from a local database instead of SIO).
+pub const REVOCATION_REQUEST_REFUSED: &str = "revocation.request.refused";
 pub const REVOCATION_ALL: &str = "revocation.>";
 
 /// audit's signed checkpoints of its chain head, kept outside its database.

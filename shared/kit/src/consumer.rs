@@ -69,6 +69,21 @@ pub trait Handler: Send + Sync + 'static {
         conn: &'a mut PgConnection,
         message: &'a Incoming,
     ) -> impl Future<Output = Result<(), HandleError>> + Send + 'a;
+
+    /// Does a batch's work inside one transaction; a batched consumer calls this with the
+    /// messages not handled before, in stream order. Override it to do the work in bulk.
+    fn handle_batch<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        messages: &'a [&'a Incoming],
+    ) -> impl Future<Output = Result<(), HandleError>> + Send + 'a {
+        async move {
+            for message in messages {
+                self.handle(conn, message).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 enum Outcome {
@@ -179,19 +194,49 @@ impl Consumer {
         batch: &[(jetstream::Message, Incoming)],
     ) -> Result<(), HandleError> {
         let mut tx = self.pool.begin().await?;
-        for (_, incoming) in batch {
-            let span = self.span(incoming);
-            async {
-                if self.inbox_insert(&mut tx, incoming).await? {
-                    handler.handle(&mut tx, incoming).await?;
-                }
-                Ok::<_, HandleError>(())
-            }
-            .instrument(span)
+        let mut fresh_ids = self
+            .inbox_insert_many(&mut tx, batch.iter().map(|(_, i)| i))
             .await?;
+        // `remove` lets a message that came twice in one batch through once.
+        let fresh: Vec<&Incoming> = batch
+            .iter()
+            .map(|(_, i)| i)
+            .filter(|i| fresh_ids.remove(&i.message_id))
+            .collect();
+        // Each message keeps its place in its own trace, though the work is done in bulk.
+        for incoming in &fresh {
+            self.span(incoming)
+                .in_scope(|| tracing::debug!("handled in a batch"));
         }
+        handler.handle_batch(&mut tx, &fresh).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Records many messages as handled at once; returns the ids not handled before.
+    async fn inbox_insert_many<'a>(
+        &self,
+        conn: &mut PgConnection,
+        incomings: impl Iterator<Item = &'a Incoming>,
+    ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+        let (mut ids, mut subjects, mut seqs) = (Vec::new(), Vec::new(), Vec::new());
+        for incoming in incomings {
+            ids.push(incoming.message_id.clone());
+            subjects.push(incoming.subject.clone());
+            seqs.push(incoming.stream_sequence as i64);
+        }
+        let fresh: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO kit_inbox (consumer, message_id, subject, stream_seq)
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[])
+             ON CONFLICT DO NOTHING RETURNING message_id",
+        )
+        .bind(self.spec.durable)
+        .bind(&ids)
+        .bind(&subjects)
+        .bind(&seqs)
+        .fetch_all(conn)
+        .await?;
+        Ok(fresh.into_iter().collect())
     }
 
     fn span(&self, incoming: &Incoming) -> tracing::Span {

@@ -10,15 +10,21 @@ pub struct ServiceProcess {
     pub port: u16,
     pub log: PathBuf,
     env: BTreeMap<String, String>,
+    binary: PathBuf,
     child: Option<Child>,
 }
 
 /// Where `cargo build` put the workspace's binaries.
 pub fn binary_path(name: &str) -> PathBuf {
+    binary_path_in(name, "debug")
+}
+
+/// Where `cargo build` put a binary of `profile` (`debug` or `release`).
+pub fn binary_path_in(name: &str, profile: &str) -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| crate::workspace_root().join("target"));
-    let path = target.join("debug").join(name);
+    let path = target.join(profile).join(name);
     assert!(
         path.exists(),
         "{} is missing: run `cargo build --workspace --bins` first (make test does)",
@@ -34,11 +40,22 @@ impl ServiceProcess {
         env: BTreeMap<String, String>,
         log_dir: &std::path::Path,
     ) -> Self {
+        Self::spawn_profile(name, "debug", port, env, log_dir)
+    }
+
+    pub fn spawn_profile(
+        name: &str,
+        profile: &str,
+        port: u16,
+        env: BTreeMap<String, String>,
+        log_dir: &std::path::Path,
+    ) -> Self {
         let mut process = Self {
             name: name.to_owned(),
             port,
             log: log_dir.join(format!("{name}.log")),
             env,
+            binary: binary_path_in(name, profile),
             child: None,
         };
         process.start();
@@ -51,7 +68,7 @@ impl ServiceProcess {
             .append(true)
             .open(&self.log)
             .expect("service log");
-        let child = Command::new(binary_path(&self.name))
+        let child = Command::new(&self.binary)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(&self.env)

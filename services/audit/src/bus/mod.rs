@@ -1,4 +1,5 @@
-//! audit on the bus: every stream, recorded once, in chain order.
+//! audit on the bus: every stream, recorded once, in chain order; a newly recorded event
+//! may open a security incident in the same transaction.
 
 use std::sync::Arc;
 
@@ -9,10 +10,12 @@ use sqlx::PgConnection;
 
 use crate::domain::minimise::Minimiser;
 use crate::domain::{Observed, record_of};
+use crate::incidents::IncidentRules;
 
 pub struct RecordHandler {
     pub minimiser: Arc<Minimiser>,
     pub clock: Arc<dyn Clock>,
+    pub incident_rules: IncidentRules,
 }
 
 impl Handler for RecordHandler {
@@ -30,7 +33,12 @@ impl Handler for RecordHandler {
             },
             &self.minimiser,
         );
-        crate::ledger::append_in_txn(conn, record, self.clock.now()).await?;
+        let now = self.clock.now();
+        // A redelivered message is already recorded (None): it opened its incident, if
+        // any, the first time.
+        if let Some(stored) = crate::ledger::append_in_txn(conn, record, now).await? {
+            crate::incidents::on_record_in_txn(conn, &stored, &self.incident_rules, now).await?;
+        }
         Ok(())
     }
 }

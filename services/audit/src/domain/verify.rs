@@ -63,9 +63,11 @@ impl Verifier {
         checkpoints: Vec<Checkpoint>,
         trusted: &VerifyingKey,
     ) -> Self {
+        let pruned = start.is_some();
         let (pruned_upto, prev) = start.unwrap_or((0, GENESIS.to_vec()));
         let mut problem = None;
         let mut by_position = BTreeMap::new();
+        let mut pruned_segment_signed = !pruned;
         for cp in checkpoints {
             if !cp.is_signed_by(trusted) {
                 if problem
@@ -83,9 +85,21 @@ impl Verifier {
                 }
                 continue;
             }
+            if pruned && cp.position == pruned_upto && cp.hash == hex::encode(&prev) {
+                pruned_segment_signed = true;
+            }
             if cp.position > pruned_upto {
                 by_position.insert(cp.position, cp);
             }
+        }
+        if !pruned_segment_signed && problem.is_none() {
+            problem = Some(Problem {
+                position: pruned_upto,
+                kind: ProblemKind::CheckpointMismatch,
+                detail: format!(
+                    "the pruned segment up to record {pruned_upto} is not covered by a signed checkpoint of its hash"
+                ),
+            });
         }
         Self {
             expected_position: pruned_upto + 1,
@@ -299,6 +313,31 @@ mod tests {
         let checkpoint = checkpoint_at(&records, 10);
         let p = verify(&records[..7], vec![checkpoint]).problem.unwrap();
         assert_eq!((p.position, p.kind), (8, ProblemKind::Truncated));
+    }
+
+    #[test]
+    fn after_a_prune_the_rest_verifies_from_the_signed_end_of_the_segment() {
+        let records = chain(10);
+        let end = checkpoint_at(&records, 6);
+        let mut v = Verifier::new(
+            Some((6, records[5].hash.clone())),
+            vec![end],
+            &key().verifying_key(),
+        );
+        for r in &records[6..] {
+            assert!(v.feed(r));
+        }
+        assert!(v.finish().valid);
+        let unsigned = Verifier::new(
+            Some((6, records[5].hash.clone())),
+            vec![],
+            &key().verifying_key(),
+        )
+        .finish();
+        assert_eq!(
+            unsigned.problem.unwrap().kind,
+            ProblemKind::CheckpointMismatch
+        );
     }
 
     #[test]

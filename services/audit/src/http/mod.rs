@@ -1,6 +1,9 @@
-//! audit's HTTP API: verification, the record for auditors (JSON or CSV), checkpoints.
+//! audit's HTTP API: verification, the record for auditors (JSON or CSV), checkpoints,
+//! the register of security incidents.
 
 mod csv;
+mod incidents;
+mod retention;
 
 use std::sync::Arc;
 
@@ -13,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use contracts::values::Pesel;
 use ed25519_dalek::VerifyingKey;
+use kit::clock::Clock;
 use kit::problem::Problem;
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -28,6 +32,8 @@ pub struct AppState {
     pub trusted: VerifyingKey,
     pub minimiser: Arc<Minimiser>,
     pub checkpointer: Arc<Checkpointer>,
+    pub clock: Arc<dyn Clock>,
+    pub retention: chrono::Duration,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -38,6 +44,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reports/revocations", get(revocations))
         .route("/api/checkpoints/latest", get(latest_checkpoint))
         .route("/api/checkpoints", post(sign_checkpoint))
+        .merge(incidents::routes())
+        .merge(retention::routes())
         .with_state(state)
 }
 

@@ -1,4 +1,6 @@
 //! The only place with SQL.
 
 pub mod checkpoints;
+pub mod incidents;
 pub mod records;
+pub mod retention;

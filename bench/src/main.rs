@@ -1,0 +1,16 @@
+//! `make bench`: runs the release binaries against a fresh nats-server and PostgreSQL and
+//! prints sustained rates. Figures only: nothing here asserts a timing.
+
+mod audit;
+
+#[tokio::main]
+async fn main() {
+    let which = std::env::args().nth(1).unwrap_or_else(|| "all".to_owned());
+    println!(
+        "klucznik benchmarks ({} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    if matches!(which.as_str(), "all" | "audit") {
+        audit::run().await;
+    }
+}

@@ -1,0 +1,450 @@
+//! The register of security incidents over HTTP: list, read one, open one by hand, move
+//! its status forward. Requests are decoded here, field by field, so every refusal names
+//! the field at fault in a Polish problem+json.
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use kit::problem::Problem;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::AppState;
+use crate::domain::incidents::{
+    FieldError, Incident, IncidentCategory, IncidentNumber, IncidentStatus, NewIncident,
+    StatusChange, TransitionError,
+};
+use crate::incidents::StatusChangeError;
+use crate::store::incidents::{IncidentFilter, incident_find, incidents_list};
+
+const LIMIT_DEFAULT: i64 = 100;
+const LIMIT_MAX: i64 = 1_000;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/incidents", get(list).post(open))
+        .route("/api/incidents/{year}/{sequence}", get(one))
+        .route(
+            "/api/incidents/{year}/{sequence}/status",
+            post(change_status),
+        )
+}
+
+/// Query parameters as text, so each bad one is answered by name.
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    category: Option<String>,
+    case_number: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/incidents?status=&category=&case_number=&from=&to=&after=&limit=`: incidents in
+/// the order they were numbered; `next_after` continues a full page.
+async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    let filter = match query.map_err(|e| {
+        bad_query("Niepoprawne parametry zapytania").detail(format!(
+            "Nie udało się odczytać parametrów zapytania: {}.",
+            e.body_text()
+        ))
+    }) {
+        Ok(Query(query)) => filter_of(query),
+        Err(problem) => Err(problem),
+    };
+    let filter = match filter {
+        Ok(filter) => filter,
+        Err(problem) => return problem.into_response(),
+    };
+    let limit = filter.limit.unwrap_or(LIMIT_DEFAULT);
+    match incidents_list(&state.pool, &filter).await {
+        Ok(incidents) => {
+            let next_after = (incidents.len() as i64 >= limit)
+                .then(|| incidents.last().map(|i| i.number))
+                .flatten();
+            Json(serde_json::json!({ "incidents": incidents, "next_after": next_after }))
+                .into_response()
+        }
+        Err(error) => internal(error),
+    }
+}
+
+fn filter_of(q: ListQuery) -> Result<IncidentFilter, Problem> {
+    let status = q
+        .status
+        .map(|s| {
+            IncidentStatus::parse(&s).ok_or_else(|| {
+                bad_query("Nieznany status incydentu").detail(format!(
+                    "Parametr „status”: nieznany status „{s}”; dostępne: {}.",
+                    statuses()
+                ))
+            })
+        })
+        .transpose()?;
+    let category = q
+        .category
+        .map(|c| {
+            IncidentCategory::parse(&c).ok_or_else(|| {
+                bad_query("Nieznana kategoria incydentu").detail(format!(
+                    "Parametr „category”: nieznana kategoria „{c}”; dostępne: {}.",
+                    categories()
+                ))
+            })
+        })
+        .transpose()?;
+    let time = |name: &str, value: Option<String>| {
+        value
+            .map(|v| {
+                DateTime::parse_from_rfc3339(&v)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| {
+                        bad_query("Niepoprawna data").detail(format!(
+                            "Parametr „{name}” musi być datą i godziną w formacie RFC 3339, \
+                             np. 2026-11-23T10:00:00Z."
+                        ))
+                    })
+            })
+            .transpose()
+    };
+    let after = q
+        .after
+        .map(|a| {
+            IncidentNumber::parse(&a).ok_or_else(|| {
+                bad_query("Niepoprawny numer incydentu").detail(format!(
+                    "Parametr „after” musi być numerem incydentu, np. INC/2026/000042 (podano „{a}”)."
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = q
+        .limit
+        .map(|l| {
+            l.parse::<i64>()
+                .ok()
+                .filter(|l| (1..=LIMIT_MAX).contains(l))
+                .ok_or_else(|| {
+                    bad_query("Niepoprawny limit").detail(format!(
+                        "Parametr „limit” musi być liczbą od 1 do {LIMIT_MAX}."
+                    ))
+                })
+        })
+        .transpose()?;
+    Ok(IncidentFilter {
+        status,
+        category,
+        case_number: q.case_number.filter(|c| !c.is_empty()),
+        from: time("from", q.from)?,
+        to: time("to", q.to)?,
+        after,
+        limit: Some(limit.unwrap_or(LIMIT_DEFAULT)),
+    })
+}
+
+/// `GET /api/incidents/2026/000042`: one incident with its links and history.
+async fn one(
+    State(state): State<AppState>,
+    Path((year, sequence)): Path<(String, String)>,
+) -> Response {
+    let Some(number) = IncidentNumber::from_parts(&year, &sequence) else {
+        return not_found(&format!("INC/{year}/{sequence}"));
+    };
+    match incident_find(&state.pool, number).await {
+        Ok(Some(incident)) => Json(incident).into_response(),
+        Ok(None) => not_found(&number.to_string()),
+        Err(error) => internal(error),
+    }
+}
+
+/// `POST /api/incidents` with `{category, title, description, case_numbers?, opened_by}`:
+/// an administrator opens an incident; 201 with it.
+async fn open(State(state): State<AppState>, body: Bytes) -> Response {
+    let new = match new_incident_of(&body) {
+        Ok(new) => new,
+        Err(problem) => return problem.into_response(),
+    };
+    match crate::incidents::open(&state.pool, &new, state.clock.now()).await {
+        Ok(incident) => created(incident),
+        Err(error) => internal(error),
+    }
+}
+
+fn new_incident_of(body: &[u8]) -> Result<NewIncident, Problem> {
+    let fields = json_object(body)?;
+    let category = required_text(&fields, "category")?;
+    let category = IncidentCategory::parse(category).ok_or_else(|| {
+        invalid_field(format!(
+            "Pole „category”: nieznana kategoria „{category}”; dostępne: {}.",
+            categories()
+        ))
+    })?;
+    NewIncident::by_person(
+        category,
+        required_text(&fields, "title")?,
+        required_text(&fields, "description")?,
+        &text_list(&fields, "case_numbers")?,
+        required_text(&fields, "opened_by")?,
+    )
+    .map_err(field_problem)
+}
+
+/// `POST /api/incidents/2026/000042/status` with `{status, note?, by}`.
+async fn change_status(
+    State(state): State<AppState>,
+    Path((year, sequence)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some(number) = IncidentNumber::from_parts(&year, &sequence) else {
+        return not_found(&format!("INC/{year}/{sequence}"));
+    };
+    let change = match status_change_of(&body) {
+        Ok(change) => change,
+        Err(problem) => return problem.into_response(),
+    };
+    match crate::incidents::change_status(&state.pool, number, &change, state.clock.now()).await {
+        Ok(incident) => Json(incident).into_response(),
+        Err(StatusChangeError::NotFound) => not_found(&number.to_string()),
+        Err(StatusChangeError::Refused(TransitionError::ClosingNoteMissing)) => {
+            invalid_field(TransitionError::ClosingNoteMissing.message()).into_response()
+        }
+        Err(StatusChangeError::Refused(refusal)) => Problem::new(
+            StatusCode::CONFLICT,
+            "incident-status-conflict",
+            "Niedozwolona zmiana statusu incydentu",
+        )
+        .detail(format!("{number}: {}", refusal.message()))
+        .into_response(),
+        Err(StatusChangeError::Database(error)) => internal(error),
+    }
+}
+
+fn status_change_of(body: &[u8]) -> Result<StatusChange, Problem> {
+    let fields = json_object(body)?;
+    let status = required_text(&fields, "status")?;
+    let status = IncidentStatus::parse(status).ok_or_else(|| {
+        invalid_field(format!(
+            "Pole „status”: nieznany status „{status}”; dostępne: {}.",
+            statuses()
+        ))
+    })?;
+    StatusChange::new(
+        status,
+        required_text(&fields, "by")?,
+        optional_text(&fields, "note")?,
+    )
+    .map_err(field_problem)
+}
+
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, Problem> {
+    let invalid = |detail: String| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-json",
+            "Niepoprawna treść żądania",
+        )
+        .detail(detail)
+    };
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(invalid("Treść żądania musi być obiektem JSON.".to_owned())),
+        Err(e) => Err(invalid(format!(
+            "Treść żądania nie jest poprawnym JSON-em (wiersz {}, kolumna {}).",
+            e.line(),
+            e.column()
+        ))),
+    }
+}
+
+fn optional_text<'a>(
+    fields: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a str>, Problem> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(invalid_field(format!("Pole „{name}” musi być tekstem."))),
+    }
+}
+
+fn required_text<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<&'a str, Problem> {
+    optional_text(fields, name)?
+        .ok_or_else(|| invalid_field(format!("Brak wymaganego pola „{name}”.")))
+}
+
+fn text_list(fields: &Map<String, Value>, name: &str) -> Result<Vec<String>, Problem> {
+    let not_a_list = || invalid_field(format!("Pole „{name}” musi być listą tekstów."));
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned).ok_or_else(not_a_list))
+            .collect(),
+        Some(_) => Err(not_a_list()),
+    }
+}
+
+fn statuses() -> String {
+    IncidentStatus::ALL.map(IncidentStatus::as_str).join(", ")
+}
+
+fn categories() -> String {
+    IncidentCategory::ALL
+        .map(IncidentCategory::as_str)
+        .join(", ")
+}
+
+fn invalid_field(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-field",
+        "Niepoprawne dane żądania",
+    )
+    .detail(detail)
+}
+
+fn field_problem(e: FieldError) -> Problem {
+    invalid_field(e.message)
+}
+
+fn bad_query(title: &str) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "invalid-query", title)
+}
+
+fn created(incident: Incident) -> Response {
+    let location = format!(
+        "/api/incidents/{}/{:06}",
+        incident.number.year, incident.number.sequence
+    );
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(incident),
+    )
+        .into_response()
+}
+
+fn not_found(number: &str) -> Response {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "incident-not-found",
+        "Nie znaleziono incydentu",
+    )
+    .detail(format!("Nie ma incydentu o numerze {number}."))
+    .into_response()
+}
+
+fn internal(error: sqlx::Error) -> Response {
+    tracing::error!(%error, "incident request failed");
+    Problem::internal().into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_detail(p: Problem) -> (u16, String) {
+        (p.status, p.detail.unwrap_or_default())
+    }
+
+    #[test]
+    fn an_incident_request_without_its_author_is_refused_naming_the_field() {
+        let body = br#"{"category":"other","title":"Zgubiony laptop","description":"d"}"#;
+        let (status, detail) = field_detail(new_incident_of(body).unwrap_err());
+        assert_eq!(status, 422);
+        assert!(detail.contains("„opened_by”"), "{detail}");
+    }
+
+    #[test]
+    fn an_unknown_category_is_refused_with_the_ones_there_are() {
+        let body = br#"{"category":"fire","title":"t","description":"d","opened_by":"admin"}"#;
+        let (status, detail) = field_detail(new_incident_of(body).unwrap_err());
+        assert_eq!(status, 422);
+        assert!(detail.contains("„category”") && detail.contains("starting_password_loss"));
+    }
+
+    #[test]
+    fn case_numbers_must_be_a_list_of_texts() {
+        let body = br#"{"category":"other","title":"t","description":"d","opened_by":"a","case_numbers":[1]}"#;
+        let (status, detail) = field_detail(new_incident_of(body).unwrap_err());
+        assert_eq!(status, 422);
+        assert!(detail.contains("„case_numbers”"));
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_a_bad_request() {
+        assert_eq!(new_incident_of(b"{").unwrap_err().status, 400);
+        assert_eq!(status_change_of(b"[]").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn a_status_change_reads_status_by_and_an_optional_note() {
+        let change = status_change_of(br#"{"status":"closed","by":"admin","note":"ok"}"#).unwrap();
+        assert_eq!(change.status, IncidentStatus::Closed);
+        assert_eq!(change.note.as_deref(), Some("ok"));
+        let (status, detail) =
+            field_detail(status_change_of(br#"{"status":"open","by":"admin"}"#).unwrap_err());
+        assert_eq!(status, 422);
+        assert!(detail.contains("„status”"));
+        let (status, detail) =
+            field_detail(status_change_of(br#"{"status":"closed","by":" "}"#).unwrap_err());
+        assert_eq!(status, 422);
+        assert!(detail.contains("„by”"));
+    }
+
+    #[test]
+    fn list_parameters_are_checked_one_by_one() {
+        let bad = |q: ListQuery| filter_of(q).unwrap_err().detail.unwrap_or_default();
+        assert!(
+            bad(ListQuery {
+                status: Some("open".into()),
+                ..Default::default()
+            })
+            .contains("„status”")
+        );
+        assert!(
+            bad(ListQuery {
+                from: Some("yesterday".into()),
+                ..Default::default()
+            })
+            .contains("„from”")
+        );
+        assert!(
+            bad(ListQuery {
+                after: Some("42".into()),
+                ..Default::default()
+            })
+            .contains("„after”")
+        );
+        assert!(
+            bad(ListQuery {
+                limit: Some("0".into()),
+                ..Default::default()
+            })
+            .contains("„limit”")
+        );
+        let f = filter_of(ListQuery {
+            status: Some("under_analysis".into()),
+            after: Some("INC/2026/000002".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(f.status, Some(IncidentStatus::UnderAnalysis));
+        assert_eq!(
+            f.after,
+            Some(IncidentNumber {
+                year: 2026,
+                sequence: 2
+            })
+        );
+        assert_eq!(f.limit, Some(LIMIT_DEFAULT));
+    }
+}

@@ -1,0 +1,125 @@
+//! Retention over HTTP: export the prunable segment, then prune it by proving the export.
+
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kit::problem::Problem;
+use serde::Deserialize;
+
+use super::AppState;
+use crate::retention::{self, RetentionError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/retention/segment", get(segment))
+        .route("/api/retention/prune", post(prune))
+}
+
+/// `GET /api/retention/segment`: every record older than the retention period, from the
+/// start of the chain, as JSON lines; the headers name its end and its SHA-256.
+async fn segment(State(state): State<AppState>) -> Response {
+    match retention::segment(&state.pool, state.retention, state.clock.now()).await {
+        Ok(segment) => (
+            [
+                (
+                    HeaderName::from_static("content-type"),
+                    "application/x-ndjson".to_owned(),
+                ),
+                (
+                    HeaderName::from_static("klucznik-segment-upto"),
+                    segment.upto.to_string(),
+                ),
+                (
+                    HeaderName::from_static("klucznik-segment-records"),
+                    segment.records.to_string(),
+                ),
+                (
+                    HeaderName::from_static("klucznik-segment-sha256"),
+                    segment.sha256,
+                ),
+            ],
+            segment.export,
+        )
+            .into_response(),
+        Err(error) => refused(error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PruneRequest {
+    upto_position: i64,
+    export_sha256: String,
+}
+
+/// `POST /api/retention/prune {"upto_position", "export_sha256"}`.
+async fn prune(
+    State(state): State<AppState>,
+    body: Result<Json<PruneRequest>, JsonRejection>,
+) -> Response {
+    let request = match body {
+        Ok(Json(request)) => request,
+        Err(rejection) => {
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                "Niepoprawne żądanie",
+            )
+            .detail(rejection.body_text())
+            .into_response();
+        }
+    };
+    match retention::prune(
+        &state.pool,
+        &state.checkpointer.key,
+        state.retention,
+        state.clock.now(),
+        request.upto_position,
+        &request.export_sha256,
+    )
+    .await
+    {
+        Ok(checkpoint) => Json(checkpoint).into_response(),
+        Err(error) => refused(error),
+    }
+}
+
+fn refused(error: RetentionError) -> Response {
+    let (status, kind, title, detail) = match &error {
+        RetentionError::NothingToPrune => (
+            StatusCode::NOT_FOUND,
+            "nothing-to-prune",
+            "Brak rekordów do usunięcia",
+            "Żaden rekord nie jest starszy niż okres przechowywania.".to_owned(),
+        ),
+        RetentionError::TooRecent(p) => (
+            StatusCode::CONFLICT,
+            "too-recent",
+            "Rekordy są zbyt nowe",
+            format!("Rekord {p} nie jest starszy niż okres przechowywania."),
+        ),
+        RetentionError::ExportMismatch(p) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "export-mismatch",
+            "Eksport nie zgadza się z segmentem",
+            format!(
+                "Skrót SHA-256 eksportu nie odpowiada segmentowi do rekordu {p}; pobierz go ponownie."
+            ),
+        ),
+        RetentionError::ChainBroken(p) => (
+            StatusCode::CONFLICT,
+            "chain-broken",
+            "Łańcuch audytu jest naruszony",
+            format!("Łańcuch nie weryfikuje się przy rekordzie {p}; nic nie usunięto."),
+        ),
+        RetentionError::Database(e) => {
+            tracing::error!(error = %e, "retention failed");
+            return Problem::internal().into_response();
+        }
+    };
+    Problem::new(status, kind, title)
+        .detail(detail)
+        .into_response()
+}
