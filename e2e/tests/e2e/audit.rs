@@ -424,3 +424,58 @@ async fn old_records_leave_only_as_an_exported_segment_under_a_signed_checkpoint
     );
     assert!(report["first_position"].as_u64().unwrap() as usize > pruned);
 }
+
+#[tokio::test]
+async fn a_realised_reset_opens_one_starting_password_loss_incident_linked_to_its_case() {
+    let system = System::start(SystemOptions::default()).await;
+    let js = async_nats::jetstream::new(system.client().await);
+    let id = uuid::Uuid::now_v7();
+    let issued = json!({
+        "id": id, "type": subjects::ACCOUNTS_CREDENTIAL_ISSUED, "version": 1,
+        "occurred_at": "2026-11-23T12:00:00Z",
+        "actor": { "kind": "person", "id": "admin-ek04", "role": "administrator" },
+        "institution_rspo_id": "12345", "case_number": "ZSZO-05/2026/000077",
+        "data": { "case_number": "ZSZO-05/2026/000077", "login": "lzak", "delivery": "electronic",
+                  "sealed_credentials": "c2VhbGVk", "expires_at": "2026-11-30T12:00:00Z" }
+    });
+    // Published twice under two message ids, as a careless publisher might: one incident.
+    for message_id in [id.to_string(), format!("{id}-again")] {
+        js.send_publish(
+            subjects::ACCOUNTS_CREDENTIAL_ISSUED,
+            async_nats::jetstream::message::PublishMessage::build()
+                .payload(issued.to_string().into())
+                .message_id(message_id),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    }
+    let url = format!(
+        "{}/api/incidents?case_number=ZSZO-05%2F2026%2F000077",
+        system.url("audit")
+    );
+    let incidents = eventually(
+        Duration::from_secs(20),
+        "the incident to be opened",
+        || async {
+            let body: Value = reqwest::get(&url).await.ok()?.json().await.ok()?;
+            let list = body["incidents"].as_array()?.clone();
+            (!list.is_empty()).then_some(list)
+        },
+    )
+    .await;
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["category"], "starting_password_loss");
+    assert!(incidents[0]["number"].as_str().unwrap().starts_with("INC/"));
+    let recorded = system
+        .audit_events("event_type=accounts.credential.issued")
+        .await;
+    assert!(!recorded.is_empty());
+    assert_eq!(
+        recorded[0]["body"]["data"]["sealed_credentials"], "[removed]",
+        "no sealed copy in audit"
+    );
+    let (status, report) = verify(&system).await;
+    assert_eq!(status, 200, "{report}");
+}

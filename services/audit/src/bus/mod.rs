@@ -18,9 +18,9 @@ pub struct RecordHandler {
     pub incident_rules: IncidentRules,
 }
 
-impl Handler for RecordHandler {
-    async fn handle(&self, conn: &mut PgConnection, m: &Incoming) -> Result<(), HandleError> {
-        let record = record_of(
+impl RecordHandler {
+    fn record(&self, m: &Incoming) -> crate::domain::EventRecord {
+        record_of(
             &Observed {
                 stream: &m.stream,
                 stream_seq: m.stream_sequence,
@@ -32,11 +32,31 @@ impl Handler for RecordHandler {
                 dead_letter_error: m.header(headers::DEAD_LETTER_ERROR),
             },
             &self.minimiser,
-        );
+        )
+    }
+}
+
+impl Handler for RecordHandler {
+    async fn handle(&self, conn: &mut PgConnection, m: &Incoming) -> Result<(), HandleError> {
+        let record = self.record(m);
         let now = self.clock.now();
         // A redelivered message is already recorded (None): it opened its incident, if
         // any, the first time.
         if let Some(stored) = crate::ledger::append_in_txn(conn, record, now).await? {
+            crate::incidents::on_record_in_txn(conn, &stored, &self.incident_rules, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The batch is chained in bulk; incidents its records open follow it in the chain.
+    async fn handle_batch(
+        &self,
+        conn: &mut PgConnection,
+        messages: &[&Incoming],
+    ) -> Result<(), HandleError> {
+        let records = messages.iter().map(|m| self.record(m)).collect();
+        let now = self.clock.now();
+        for stored in crate::ledger::append_many_in_txn(conn, records, now).await? {
             crate::incidents::on_record_in_txn(conn, &stored, &self.incident_rules, now).await?;
         }
         Ok(())

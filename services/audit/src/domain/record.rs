@@ -122,6 +122,9 @@ pub fn record_of(m: &Observed<'_>, minimiser: &Minimiser) -> EventRecord {
         record.event_type = "deadletter".to_owned();
         body = json!({ "error": m.dead_letter_error, "message": body });
     } else if let Ok(header) = serde_json::from_value::<EnvelopeHeader>(body.clone()) {
+        // The event's own id, not the transport's: an event published again under another
+        // message id is still recorded once.
+        record.message_id = header.id.to_string();
         record.event_type = header.kind;
         record.occurred_at = header.occurred_at;
         record.actor_kind = serde_json::to_value(&header.actor.kind)

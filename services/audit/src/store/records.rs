@@ -178,3 +178,64 @@ pub async fn records_find(pool: &PgPool, f: &RecordFilter) -> Result<Vec<RecordV
     .fetch_all(pool)
     .await
 }
+
+/// Which of these (stream, message id) pairs are already recorded.
+pub async fn records_existing_in_txn(
+    conn: &mut PgConnection,
+    streams: &[String],
+    message_ids: &[String],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.stream, r.message_id FROM audit_records r
+         JOIN UNNEST($1::text[], $2::text[]) AS k(stream, message_id)
+           ON r.stream = k.stream AND r.message_id = k.message_id",
+    )
+    .bind(streams)
+    .bind(message_ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// Inserts many chained records in one statement.
+#[tracing::instrument(skip_all, fields(count = rs.len()))]
+pub async fn records_insert_many_in_txn(
+    conn: &mut PgConnection,
+    rs: &[StoredRecord],
+) -> Result<(), sqlx::Error> {
+    fn col<T>(rs: &[StoredRecord], f: impl Fn(&StoredRecord) -> T) -> Vec<T> {
+        rs.iter().map(f).collect()
+    }
+    sqlx::query(
+        "INSERT INTO audit_records (position, stream, stream_seq, message_id, subject, event_type,
+            occurred_at, recorded_at, actor_kind, actor_id, institution_rspo_id, case_number,
+            document_id, subject_login, pesel_hash, revocation_request_id, trace_id, body,
+            prev_hash, hash)
+         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+            $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[],
+            $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
+            $19::bytea[], $20::bytea[])",
+    )
+    .bind(col(rs, |r| r.position))
+    .bind(col(rs, |r| r.stream.clone()))
+    .bind(col(rs, |r| r.stream_seq))
+    .bind(col(rs, |r| r.message_id.clone()))
+    .bind(col(rs, |r| r.subject.clone()))
+    .bind(col(rs, |r| r.event_type.clone()))
+    .bind(col(rs, |r| r.occurred_at))
+    .bind(col(rs, |r| r.recorded_at))
+    .bind(col(rs, |r| r.actor_kind.clone()))
+    .bind(col(rs, |r| r.actor_id.clone()))
+    .bind(col(rs, |r| r.institution_rspo_id.clone()))
+    .bind(col(rs, |r| r.case_number.clone()))
+    .bind(col(rs, |r| r.document_id.clone()))
+    .bind(col(rs, |r| r.subject_login.clone()))
+    .bind(col(rs, |r| r.pesel_hash.clone()))
+    .bind(col(rs, |r| r.revocation_request_id.clone()))
+    .bind(col(rs, |r| r.trace_id.clone()))
+    .bind(col(rs, |r| r.body.clone()))
+    .bind(col(rs, |r| r.prev_hash.clone()))
+    .bind(col(rs, |r| r.hash.clone()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
