@@ -22,15 +22,21 @@ pub async fn verify(
         known.push(outside);
     }
     let mut verifier = Verifier::new(checkpoints::pruned_newest(pool).await?, known, trusted);
-    let mut after = 0;
-    'pages: loop {
-        let page = records::records_page(pool, after, PAGE).await?;
+    // The next page is read while this one is hashed.
+    let fetch = |after: i64| {
+        let pool = pool.clone();
+        tokio::spawn(async move { records::records_page(&pool, after, PAGE).await })
+    };
+    let mut next = fetch(0);
+    loop {
+        let page = next
+            .await
+            .map_err(|e| sqlx::Error::Protocol(format!("page reader failed: {e}")))??;
         let Some(last) = page.last() else { break };
-        after = last.position;
-        for record in &page {
-            if !verifier.feed(record) {
-                break 'pages;
-            }
+        next = fetch(last.position);
+        if !page.iter().all(|record| verifier.feed(record)) {
+            next.abort();
+            break;
         }
     }
     Ok(verifier.finish())
