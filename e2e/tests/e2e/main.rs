@@ -6,4 +6,5 @@ mod faults;
 mod forms;
 mod helpers;
 mod readiness;
+mod requests;
 mod tracing;

@@ -2,7 +2,11 @@
 //! the access portal. It consumes registered cases; realising them comes with procedures
 //! A and B.
 
+pub mod bus;
+pub mod domain;
+pub mod import;
 pub mod startup;
+pub mod store;
 
 pub use startup::{Service, Settings};
 

@@ -3,14 +3,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use contracts::events::CaseRegistered;
+use crate::bus::cases::CasesHandler;
 use contracts::streams::{self, consumers};
-use kit::consumer::AcceptEnvelope;
 use kit::{Platform, PlatformSettings, StartupError, Workers};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -51,7 +50,9 @@ impl Service {
         workers.spawn(
             consumers::ACCOUNTS_CASES.durable,
             cases.run(
-                Arc::new(AcceptEnvelope::<CaseRegistered>::default()),
+                Arc::new(CasesHandler {
+                    clock: Arc::new(kit::clock::SystemClock),
+                }),
                 stop.clone(),
             ),
         );

@@ -34,7 +34,12 @@ impl Service {
             crate::SERVICE,
             settings.platform,
             &MIGRATIONS,
-            &[streams::SEOD_FORMS, streams::SEOD_STATUS, streams::INTAKE],
+            &[
+                streams::SEOD_FORMS,
+                streams::SEOD_STATUS,
+                streams::INTAKE,
+                streams::ACCOUNTS,
+            ],
         )
         .await?;
         Ok(Self { platform })
@@ -52,6 +57,16 @@ impl Service {
             consumers::INTAKE_FORMS.durable,
             forms.run(
                 Arc::new(FormsHandler::new(Arc::new(kit::clock::SystemClock))),
+                stop.clone(),
+            ),
+        );
+        let checks = platform.consumer(consumers::INTAKE_REQUEST_CHECKS).await?;
+        workers.spawn(
+            consumers::INTAKE_REQUEST_CHECKS.durable,
+            checks.run(
+                Arc::new(crate::bus::request_checks::RequestChecksHandler {
+                    clock: Arc::new(kit::clock::SystemClock),
+                }),
                 stop.clone(),
             ),
         );

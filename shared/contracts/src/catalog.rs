@@ -6,7 +6,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use crate::envelope::Envelope;
 use crate::events::{
     AuditCheckpoint, CaseRegistered, CredentialIssued, DispatchCompleted, FormRejected,
-    RevocationDecided,
+    RequestChecked, RevocationDecided,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
@@ -71,6 +71,22 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["intake"],
             consumers: &["audit"],
             schema: schema_of::<Envelope<FormRejected>>,
+        },
+        MessageSpec {
+            name: "RequestVerified",
+            address: subjects::ACCOUNTS_REQUEST_VERIFIED,
+            summary: "The requester may ask for this account: the case may be realised",
+            publishers: &["accounts"],
+            consumers: &["intake", "audit"],
+            schema: schema_of::<Envelope<RequestChecked>>,
+        },
+        MessageSpec {
+            name: "RequestRefused",
+            address: subjects::ACCOUNTS_REQUEST_REFUSED,
+            summary: "The requester may not ask for this account; the reason names the field",
+            publishers: &["accounts"],
+            consumers: &["intake", "audit"],
+            schema: schema_of::<Envelope<RequestChecked>>,
         },
         MessageSpec {
             name: "CredentialIssued",

@@ -83,3 +83,21 @@ pub struct AuditCheckpoint {
     /// Hex of the Ed25519 signature.
     pub signature: String,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestOutcome {
+    Verified,
+    Refused,
+}
+
+/// `accounts.request.verified` / `accounts.request.refused`: whether the requester may ask
+/// for this account (the current director of the account's own institution, and so on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RequestChecked {
+    pub case_number: String,
+    pub outcome: RequestOutcome,
+    /// Why it was refused: the form's field at fault, a code and a Polish message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
+}

@@ -101,6 +101,14 @@ pub mod consumers {
         concurrency: 1,
         batched: false,
     };
+    pub const INTAKE_REQUEST_CHECKS: ConsumerSpec = ConsumerSpec {
+        service: "intake",
+        durable: "intake-request-checks",
+        stream: ACCOUNTS,
+        filter_subjects: &[subjects::ACCOUNTS_REQUEST_ALL],
+        concurrency: 1,
+        batched: false,
+    };
     pub const ACCOUNTS_CASES: ConsumerSpec = ConsumerSpec {
         service: "accounts",
         durable: "accounts-cases",

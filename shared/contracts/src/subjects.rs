@@ -20,6 +20,11 @@ pub const INTAKE_FORM_REJECTED: &str = "intake.form.rejected";
 pub const INTAKE_ALL: &str = "intake.>";
 
 pub const ACCOUNTS_CREDENTIAL_ISSUED: &str = "accounts.credential.issued";
+/// accounts checked who asked and for which account, and found it right.
+pub const ACCOUNTS_REQUEST_VERIFIED: &str = "accounts.request.verified";
+/// accounts checked who asked and for which account, and refused, with the reason.
+pub const ACCOUNTS_REQUEST_REFUSED: &str = "accounts.request.refused";
+pub const ACCOUNTS_REQUEST_ALL: &str = "accounts.request.>";
 /// A sign-in to the access portal failed; audit counts them per login.
 pub const ACCOUNTS_LOGIN_FAILED: &str = "accounts.login.failed";
 pub const ACCOUNTS_ALL: &str = "accounts.>";

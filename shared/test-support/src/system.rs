@@ -22,6 +22,8 @@ pub const SERVICES: [&str; 5] = ["intake", "accounts", "delivery", "revocation",
 #[derive(Debug, Clone, Default)]
 pub struct SystemOptions {
     pub otlp_endpoint: Option<String>,
+    /// The directory accounts starts with (default: the sample `make run` loads).
+    pub directory: Option<PathBuf>,
     /// Extra environment for every service.
     pub env: BTreeMap<String, String>,
 }
@@ -41,6 +43,13 @@ impl System {
         for name in SERVICES {
             databases.insert(name, TestDatabase::create(name).await);
         }
+        let directory = options.directory.clone().unwrap_or_else(|| {
+            crate::workspace_root().join("services/accounts/sample/directory.jsonl")
+        });
+        import_directory(
+            &service_env("accounts", &nats, &databases["accounts"], &options),
+            &directory,
+        );
         let mut services = BTreeMap::new();
         for name in SERVICES {
             let env = service_env(name, &nats, &databases[name], &options);
@@ -164,6 +173,24 @@ async fn status_feed(js: &jetstream::Context, correlation: &str) -> consumer::pu
         .messages()
         .await
         .expect("messages")
+}
+
+/// Loads a directory file with `accounts import`, as an administrator would.
+pub fn import_directory(env: &BTreeMap<String, String>, file: &std::path::Path) {
+    let out = std::process::Command::new(crate::process::binary_path("accounts"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env)
+        .arg("import")
+        .arg(file)
+        .output()
+        .expect("accounts import runs");
+    assert!(
+        out.status.success(),
+        "accounts import failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The environment a service process runs with in tests.

@@ -1,4 +1,5 @@
-//! intake on the bus: SEOD forms in, case queries answered.
+//! intake on the bus: SEOD forms in, accounts' checks of who asked, case queries answered.
 
 pub mod forms;
 pub mod queries;
+pub mod request_checks;

@@ -154,3 +154,45 @@ pub async fn case_view(pool: &PgPool, case_number: &str) -> Result<Option<CaseVi
             .collect(),
     }))
 }
+
+/// The SEOD document and status of a case, locked for this transaction.
+pub async fn case_lock_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT document_id, status FROM cases WHERE case_number = $1 FOR UPDATE")
+        .bind(case_number)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn case_verified_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cases SET verified_at = $2, updated_at = $2 WHERE case_number = $1 AND verified_at IS NULL")
+        .bind(case_number)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn case_rejected_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+    rejection: &Rejection,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE cases SET status = $2, rejection = $3, updated_at = $4 WHERE case_number = $1",
+    )
+    .bind(case_number)
+    .bind(CaseStatus::Rejected.as_str())
+    .bind(sqlx::types::Json(rejection))
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    case_status_history_insert_in_txn(conn, case_number, CaseStatus::Rejected, at).await
+}

@@ -1,0 +1,79 @@
+//! A registered case is checked against the directory: may this requester ask for this
+//! account? The answer goes back to intake (and audit) as an event.
+
+use std::sync::Arc;
+
+use contracts::events::{CaseRegistered, RequestChecked, RequestOutcome};
+use contracts::{Actor, Envelope, subjects};
+use kit::clock::Clock;
+use kit::consumer::{HandleError, Handler, Incoming};
+use kit::outbox::outbox_insert_json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::authority::{self, Request};
+use crate::store::{directory, requests};
+
+pub struct CasesHandler {
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Handler for CasesHandler {
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+        let event: Envelope<CaseRegistered> =
+            serde_json::from_slice(&message.payload).map_err(|e| {
+                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
+            })?;
+        let case = event.data;
+        let request = Request {
+            procedure: case.procedure,
+            via_seod: true,
+            institution_rspo_id: case.institution_rspo_id.clone(),
+            requester_login: case.requester_login.clone(),
+            target_login: case.target_login.clone(),
+            rspo_email: case.rspo_email.clone(),
+            director_mobile: case.director_mobile.clone(),
+        };
+        let institution =
+            directory::institution_find_in_txn(conn, &request.institution_rspo_id).await?;
+        let target = directory::account_find_in_txn(conn, &request.target_login).await?;
+        let verdict = authority::check(&request, institution.as_ref(), target.as_ref());
+        let now = self.clock.now();
+        let code = verdict.as_ref().err().map(|r| r.code.clone());
+        if !requests::case_request_insert_in_txn(
+            conn,
+            &case.case_number,
+            &request,
+            code.as_deref(),
+            now,
+        )
+        .await?
+        {
+            return Ok(());
+        }
+        let (subject, outcome) = match &verdict {
+            Ok(()) => (
+                subjects::ACCOUNTS_REQUEST_VERIFIED,
+                RequestOutcome::Verified,
+            ),
+            Err(_) => (subjects::ACCOUNTS_REQUEST_REFUSED, RequestOutcome::Refused),
+        };
+        tracing::info!(case_number = %case.case_number, outcome = ?outcome, refusal = ?code, "request checked");
+        let answer = Envelope {
+            id: Uuid::now_v7(),
+            kind: subject.to_owned(),
+            version: 1,
+            occurred_at: now,
+            actor: Actor::system(crate::SERVICE),
+            institution_rspo_id: Some(case.institution_rspo_id),
+            case_number: Some(case.case_number.clone()),
+            data: RequestChecked {
+                case_number: case.case_number,
+                outcome,
+                rejection: verdict.err(),
+            },
+        };
+        outbox_insert_json(conn, answer.id, subject, &answer).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! accounts on the bus.
+
+pub mod cases;

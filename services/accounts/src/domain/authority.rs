@@ -1,0 +1,282 @@
+//! Who may ask for a new starting password, and for which account (procedures ZSZO-05 and
+//! PZO-01): only the current director of the institution; for ZSZO only for an account of
+//! his own institution; for PZO only his institution's administrator account. A request
+//! through SEOD comes from a city-run institution (others have no SEOD access), with the
+//! contact data the institution has registered.
+
+use contracts::forms::Procedure;
+use contracts::seod_status::Rejection;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Institution {
+    pub rspo_id: String,
+    pub city_run: bool,
+    pub rspo_email: String,
+    pub director_login: Option<String>,
+    pub director_mobile: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub login: String,
+    pub kind: String,
+    pub institution_rspo_id: Option<String>,
+    pub status: String,
+}
+
+/// What the request says, as intake registered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub procedure: Procedure,
+    pub via_seod: bool,
+    pub institution_rspo_id: String,
+    pub requester_login: String,
+    pub target_login: String,
+    pub rspo_email: String,
+    pub director_mobile: String,
+}
+
+fn refuse(field: &str, code: &str, message: String) -> Rejection {
+    Rejection {
+        field: field.to_owned(),
+        code: code.to_owned(),
+        message,
+        detail: None,
+    }
+}
+
+pub fn check(
+    request: &Request,
+    institution: Option<&Institution>,
+    target: Option<&Account>,
+) -> Result<(), Rejection> {
+    let Some(institution) = institution else {
+        return Err(refuse(
+            "institution.rspo_id",
+            "unknown_institution",
+            format!(
+                "Placówka o numerze RSPO {} nie jest zarejestrowana w systemie.",
+                request.institution_rspo_id
+            ),
+        ));
+    };
+    if request.via_seod && !institution.city_run {
+        return Err(refuse(
+            "institution.rspo_id",
+            "not_city_run",
+            "Placówka niesamorządowa nie składa wniosków przez SEOD; wniosek przyjmuje operator."
+                .to_owned(),
+        ));
+    }
+    if institution.director_login.as_deref() != Some(request.requester_login.as_str()) {
+        return Err(refuse(
+            "requester.login",
+            "not_director",
+            "Wnioskodawca nie jest aktualnym dyrektorem tej placówki.".to_owned(),
+        ));
+    }
+    if request.via_seod
+        && !request
+            .rspo_email
+            .eq_ignore_ascii_case(&institution.rspo_email)
+    {
+        return Err(refuse(
+            "contact.rspo_email",
+            "contact_mismatch",
+            "Adres e-mail placówki różni się od adresu zarejestrowanego w RSPO; popraw dane kontaktowe w SEOD.".to_owned(),
+        ));
+    }
+    if request.via_seod
+        && institution.director_mobile.as_deref() != Some(request.director_mobile.as_str())
+    {
+        return Err(refuse(
+            "contact.director_mobile",
+            "contact_mismatch",
+            "Numer telefonu dyrektora różni się od zarejestrowanego służbowego numeru; popraw dane kontaktowe w SEOD.".to_owned(),
+        ));
+    }
+    let field = match request.procedure {
+        Procedure::Zszo05 => "account.login",
+        Procedure::Pzo01 => "account.pzo_identifier",
+    };
+    let Some(target) = target else {
+        return Err(refuse(
+            field,
+            "unknown_login",
+            format!("Nie ma konta o identyfikatorze {}.", request.target_login),
+        ));
+    };
+    let own = target.institution_rspo_id.as_deref() == Some(institution.rspo_id.as_str());
+    match request.procedure {
+        Procedure::Zszo05 if target.kind != "zszo" => Err(refuse(
+            field,
+            "not_zszo_account",
+            "Wskazane konto nie jest kontem użytkownika ZSZO.".to_owned(),
+        )),
+        Procedure::Zszo05 if !own => Err(refuse(
+            field,
+            "account_of_another_institution",
+            "Konto nie należy do placówki wnioskodawcy.".to_owned(),
+        )),
+        Procedure::Pzo01 if target.kind == "pzo_admin" && !own => Err(refuse(
+            field,
+            "pzo_of_another_institution",
+            "Wskazany identyfikator PZO należy do innej placówki.".to_owned(),
+        )),
+        Procedure::Pzo01 if target.kind != "pzo_admin" => Err(refuse(
+            field,
+            "not_pzo_admin_account",
+            "Wskazany identyfikator nie jest kontem administratora PZO placówki.".to_owned(),
+        )),
+        _ if target.status == "disabled" => Err(refuse(
+            field,
+            "account_disabled",
+            "Konto jest wyłączone; nowe hasło startowe nie może być wygenerowane.".to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn institution() -> Institution {
+        Institution {
+            rspo_id: "12345".into(),
+            city_run: true,
+            rspo_email: "sp7@edu.krakow.pl".into(),
+            director_login: Some("jkowalski".into()),
+            director_mobile: Some("48600100200".into()),
+        }
+    }
+
+    fn request(procedure: Procedure, target: &str) -> Request {
+        Request {
+            procedure,
+            via_seod: true,
+            institution_rspo_id: "12345".into(),
+            requester_login: "jkowalski".into(),
+            target_login: target.into(),
+            rspo_email: "sp7@edu.krakow.pl".into(),
+            director_mobile: "48600100200".into(),
+        }
+    }
+
+    fn account(login: &str, kind: &str, rspo: &str) -> Account {
+        Account {
+            login: login.into(),
+            kind: kind.into(),
+            institution_rspo_id: Some(rspo.into()),
+            status: "active".into(),
+        }
+    }
+
+    fn code(r: Result<(), Rejection>) -> String {
+        r.unwrap_err().code
+    }
+
+    #[test]
+    fn the_director_may_ask_for_an_account_of_his_own_school() {
+        let target = account("lzak", "zszo", "12345");
+        assert!(
+            check(
+                &request(Procedure::Zszo05, "lzak"),
+                Some(&institution()),
+                Some(&target)
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_unknown_school_is_refused() {
+        assert_eq!(
+            code(check(&request(Procedure::Zszo05, "lzak"), None, None)),
+            "unknown_institution"
+        );
+    }
+
+    #[test]
+    fn someone_who_is_not_the_current_director_is_refused() {
+        let mut r = request(Procedure::Zszo05, "lzak");
+        r.requester_login = "former".into();
+        let target = account("lzak", "zszo", "12345");
+        let refusal = check(&r, Some(&institution()), Some(&target)).unwrap_err();
+        assert_eq!(
+            (refusal.field.as_str(), refusal.code.as_str()),
+            ("requester.login", "not_director")
+        );
+    }
+
+    #[test]
+    fn an_account_of_another_school_is_refused() {
+        let target = account("obcy", "zszo", "99999");
+        assert_eq!(
+            code(check(
+                &request(Procedure::Zszo05, "obcy"),
+                Some(&institution()),
+                Some(&target)
+            )),
+            "account_of_another_institution"
+        );
+    }
+
+    #[test]
+    fn an_unknown_login_is_refused() {
+        assert_eq!(
+            code(check(
+                &request(Procedure::Zszo05, "nikt"),
+                Some(&institution()),
+                None
+            )),
+            "unknown_login"
+        );
+    }
+
+    #[test]
+    fn the_pzo_account_of_another_school_is_refused() {
+        let target = account("pzo-admin-99999", "pzo_admin", "99999");
+        assert_eq!(
+            code(check(
+                &request(Procedure::Pzo01, "pzo-admin-99999"),
+                Some(&institution()),
+                Some(&target)
+            )),
+            "pzo_of_another_institution"
+        );
+        let user = account("lzak", "zszo", "12345");
+        assert_eq!(
+            code(check(
+                &request(Procedure::Pzo01, "lzak"),
+                Some(&institution()),
+                Some(&user)
+            )),
+            "not_pzo_admin_account"
+        );
+    }
+
+    #[test]
+    fn contact_data_must_be_the_registered_one() {
+        let target = account("lzak", "zszo", "12345");
+        let mut r = request(Procedure::Zszo05, "lzak");
+        r.director_mobile = "48600999999".into();
+        let refusal = check(&r, Some(&institution()), Some(&target)).unwrap_err();
+        assert_eq!(refusal.field, "contact.director_mobile");
+    }
+
+    #[test]
+    fn a_non_city_school_cannot_ask_through_seod() {
+        let mut i = institution();
+        i.city_run = false;
+        let target = account("pzo-admin-12345", "pzo_admin", "12345");
+        assert_eq!(
+            code(check(
+                &request(Procedure::Pzo01, "pzo-admin-12345"),
+                Some(&i),
+                Some(&target)
+            )),
+            "not_city_run"
+        );
+    }
+}

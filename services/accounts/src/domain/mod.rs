@@ -1,0 +1,3 @@
+//! accounts' rules, without I/O.
+
+pub mod authority;

@@ -1,0 +1,4 @@
+//! The only place with SQL.
+
+pub mod directory;
+pub mod requests;

@@ -1,0 +1,67 @@
+//! accounts' answer about who asked: a verified case waits for an administrator; a refused
+//! one is rejected, and SEOD is told why.
+
+use std::sync::Arc;
+
+use contracts::events::{RequestChecked, RequestOutcome};
+use contracts::seod_status::{CaseStatus, SeodStatus};
+use contracts::{Envelope, subjects};
+use kit::clock::Clock;
+use kit::consumer::{HandleError, Handler, Incoming};
+use kit::outbox::outbox_insert_json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::store::cases;
+
+pub struct RequestChecksHandler {
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Handler for RequestChecksHandler {
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+        let event: Envelope<RequestChecked> =
+            serde_json::from_slice(&message.payload).map_err(|e| {
+                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
+            })?;
+        let check = event.data;
+        let Some((document_id, status)) = cases::case_lock_in_txn(conn, &check.case_number).await?
+        else {
+            return Err(HandleError::Permanent(format!(
+                "no case {}",
+                check.case_number
+            )));
+        };
+        if status != CaseStatus::Registered.as_str() {
+            tracing::info!(case_number = %check.case_number, %status, "the case moved on; the check changes nothing");
+            return Ok(());
+        }
+        let now = self.clock.now();
+        match (check.outcome, check.rejection) {
+            (RequestOutcome::Verified, _) => {
+                cases::case_verified_in_txn(conn, &check.case_number, now).await?
+            }
+            (RequestOutcome::Refused, rejection) => {
+                let rejection = rejection
+                    .ok_or_else(|| HandleError::Permanent("a refusal without a reason".into()))?;
+                tracing::info!(case_number = %check.case_number, code = %rejection.code, "request refused");
+                cases::case_rejected_in_txn(conn, &check.case_number, &rejection, now).await?;
+                let status = SeodStatus {
+                    document_id: document_id.clone(),
+                    case_number: Some(check.case_number.clone()),
+                    status: CaseStatus::Rejected,
+                    rejection: Some(rejection),
+                    at: now,
+                };
+                outbox_insert_json(
+                    conn,
+                    Uuid::now_v7(),
+                    &subjects::seod_status(&document_id),
+                    &status,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
