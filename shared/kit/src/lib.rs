@@ -2,6 +2,7 @@
 //! migrations, its consumers' handlers and its routes; the kit does the rest the same way
 //! for all five.
 
+pub mod auth;
 pub mod clock;
 pub mod consumer;
 pub mod db;

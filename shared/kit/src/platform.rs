@@ -128,13 +128,24 @@ impl Platform {
             )
             .run(relay_stop.clone()),
         );
+        let verifier = crate::auth::TokenVerifier {
+            key: self
+                .settings
+                .auth
+                .accounts_public_key
+                .as_deref()
+                .and_then(|k| crate::auth::key_bytes_from_hex(k).ok())
+                .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok()),
+            clock: Arc::new(crate::clock::SystemClock),
+        };
         let router = with_layers(
             routes.merge(health_routes(Health {
                 pool: self.pool.clone(),
                 nats: self.nats.clone(),
             })),
             Duration::from_secs(self.settings.http.request_timeout_secs),
-        );
+        )
+        .layer(axum::Extension(verifier));
         let http_stop = stop.clone();
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(async move { http_stop.cancelled().await })

@@ -98,6 +98,16 @@ pub struct PlatformSettings {
     pub telemetry: TelemetrySettings,
     pub consumer: ConsumerSettings,
     pub outbox: OutboxSettings,
+    #[serde(default)]
+    pub auth: AuthSettings,
+}
+
+/// How a service checks who is acting: accounts' public token key.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuthSettings {
+    /// Ed25519 public key of accounts' token signing key, 64 hex characters.
+    #[serde(default)]
+    pub accounts_public_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -229,6 +239,18 @@ impl PlatformSettings {
         }
         if self.consumer.ack_wait_secs == 0 {
             return bad("consumer.ack_wait_secs", "must be at least 1");
+        }
+        if let Some(key) = &self.auth.accounts_public_key
+            && !key.is_empty()
+            && crate::auth::key_bytes_from_hex(key)
+                .ok()
+                .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+                .is_none()
+        {
+            return bad(
+                "auth.accounts_public_key",
+                "must be an Ed25519 public key, 64 hex characters",
+            );
         }
         if self.outbox.batch < 1 {
             return bad("outbox.batch", "must be at least 1");

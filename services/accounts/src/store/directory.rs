@@ -6,25 +6,33 @@ use uuid::Uuid;
 
 use crate::domain::authority::{Account, Institution};
 
+#[derive(sqlx::FromRow)]
+struct InstitutionRow {
+    rspo_id: String,
+    city_run: bool,
+    rspo_email: String,
+    director_login: Option<String>,
+    director_mobile: Option<String>,
+}
+
 pub async fn institution_find_in_txn(
     conn: &mut PgConnection,
     rspo_id: &str,
 ) -> Result<Option<Institution>, sqlx::Error> {
-    let row: Option<(String, bool, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT rspo_id, city_run, rspo_email, director_login, director_mobile FROM institutions WHERE rspo_id = $1",
+    let row: Option<InstitutionRow> = sqlx::query_as(
+        "SELECT rspo_id, city_run, rspo_email, director_login, director_mobile
+         FROM institutions WHERE rspo_id = $1",
     )
     .bind(rspo_id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(
-        |(rspo_id, city_run, rspo_email, director_login, director_mobile)| Institution {
-            rspo_id,
-            city_run,
-            rspo_email,
-            director_login,
-            director_mobile,
-        },
-    ))
+    Ok(row.map(|r| Institution {
+        rspo_id: r.rspo_id,
+        city_run: r.city_run,
+        rspo_email: r.rspo_email,
+        director_login: r.director_login,
+        director_mobile: r.director_mobile,
+    }))
 }
 
 pub async fn account_find_in_txn(
