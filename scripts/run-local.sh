@@ -155,6 +155,12 @@ fi
 
 # -------------------------------------------------------------- services ---
 
+# accounts signs staff tokens; every service checks them with its public key.
+ACCOUNTS_KEY_FILE="$(local_secret_file accounts-signing-key 32)"
+accounts_public_key() {
+    KLUCZNIK_ACCOUNTS__SIGNING_KEY_FILE="$ACCOUNTS_KEY_FILE" "$BIN_DIR/accounts" public-key
+}
+
 start_service() {
     local svc=$1 logf="$LOG_DIR/$1.log" pwfile
     pwfile="$(service_password_file "$svc")"
@@ -170,7 +176,11 @@ start_service() {
         KLUCZNIK_DATABASE__USERNAME="klucznik_$svc"
         KLUCZNIK_DATABASE__PASSWORD_FILE="$pwfile"
         KLUCZNIK_TELEMETRY__LOG_FORMAT="$LOG_FORMAT"
+        KLUCZNIK_AUTH__ACCOUNTS_PUBLIC_KEY="$ACCOUNTS_PUBLIC_KEY"
     )
+    if [[ "$svc" == accounts ]]; then
+        envs+=(KLUCZNIK_ACCOUNTS__SIGNING_KEY_FILE="$ACCOUNTS_KEY_FILE")
+    fi
     if [[ "$svc" == delivery ]]; then
         envs+=(
             KLUCZNIK_DELIVERY__SMTP__HOST="$SMTP_HOST"
@@ -199,6 +209,7 @@ start_service() {
     SVC_PID[$svc]=$!
 }
 
+ACCOUNTS_PUBLIC_KEY="$(accounts_public_key)" || die "cannot read accounts' public token key"
 for svc in "${KLUCZNIK_SERVICES[@]}"; do
     start_service "$svc"
 done

@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # Loads the sample directory (a few schools, directors, staff, PZO administrator accounts and
-# the department's staff) into accounts, so `make run` can be tried at once. Idempotent.
+# the department's staff) into accounts, so `make run` can be tried at once, and gives the
+# department's sample staff a password and a TOTP secret (kept in .local/secrets/). Idempotent.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-APP_ENVIRONMENT=local \
-KLUCZNIK_DATABASE__HOST="$PGHOST" \
-KLUCZNIK_DATABASE__PORT="$PGPORT" \
-KLUCZNIK_DATABASE__NAME=klucznik_accounts \
-KLUCZNIK_DATABASE__USERNAME=klucznik_accounts \
-KLUCZNIK_DATABASE__PASSWORD_FILE="$(service_password_file accounts)" \
-    "$ROOT/target/debug/accounts" import "$ROOT/services/accounts/sample/directory.jsonl"
+accounts() {
+    APP_ENVIRONMENT=local \
+    KLUCZNIK_DATABASE__HOST="$PGHOST" \
+    KLUCZNIK_DATABASE__PORT="$PGPORT" \
+    KLUCZNIK_DATABASE__NAME=klucznik_accounts \
+    KLUCZNIK_DATABASE__USERNAME=klucznik_accounts \
+    KLUCZNIK_DATABASE__PASSWORD_FILE="$(service_password_file accounts)" \
+    KLUCZNIK_ACCOUNTS__SIGNING_KEY_FILE="$(local_secret_file accounts-signing-key 32)" \
+        "$ROOT/target/debug/accounts" "$@"
+}
+
+accounts import "$ROOT/services/accounts/sample/directory.jsonl"
+for login in admin.ek04 operator.ek04 audytor; do
+    totp_file="$SECRETS_DIR/staff-$login-totp"
+    [[ -s "$totp_file" ]] && continue
+    password_file="$(local_secret_file "staff-$login-password" 12)"
+    accounts set-password "$login" <"$password_file" >/dev/null
+    (umask 077; accounts enroll-totp "$login" | head -n1 >"$totp_file")
+    log "staff $login: password in $password_file, TOTP secret in $totp_file"
+done

@@ -7,4 +7,5 @@ mod forms;
 mod helpers;
 mod readiness;
 mod requests;
+mod staff;
 mod tracing;

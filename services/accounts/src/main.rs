@@ -1,72 +1,147 @@
+//! The accounts service, and its administration commands:
+//! `accounts import FILE`, `accounts set-password LOGIN` (the password on standard input),
+//! `accounts enroll-totp LOGIN` and `accounts public-key`.
+
+use std::io::Read;
 use std::process::ExitCode;
 
 use kit::clock::Clock;
+use secrecy::SecretString;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("import") {
-        let Some(file) = args.get(2) else {
-            eprintln!("usage: accounts import FILE.jsonl|FILE.csv");
-            return ExitCode::from(2);
-        };
-        return import(std::path::Path::new(file)).await;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command: Vec<&str> = args.iter().map(String::as_str).collect();
+    match command.as_slice() {
+        [] => {
+            kit::run_service(
+                accounts::SERVICE,
+                accounts::BASE_CONFIG,
+                |settings, stop| async move {
+                    accounts::Service::build(settings)
+                        .await?
+                        .run_until_stopped(stop)
+                        .await
+                },
+            )
+            .await
+        }
+        ["import", file] => admin(|_, pool| async move { import(&pool, file).await }).await,
+        ["set-password", login] => {
+            admin(|settings, pool| async move { set_password(&settings, &pool, login).await }).await
+        }
+        ["enroll-totp", login] => {
+            admin(|_, pool| async move { enroll_totp(&pool, login).await }).await
+        }
+        ["public-key"] => {
+            match settings().and_then(|s| s.accounts.signing_key().map_err(|e| e.to_string())) {
+                Ok(key) => {
+                    println!("{}", hex::encode(key.verifying_key().as_bytes()));
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error),
+            }
+        }
+        _ => {
+            eprintln!(
+                "usage: accounts [import FILE | set-password LOGIN | enroll-totp LOGIN | public-key]"
+            );
+            ExitCode::from(2)
+        }
     }
-    kit::run_service(
-        accounts::SERVICE,
-        accounts::BASE_CONFIG,
-        |settings, stop| async move {
-            accounts::Service::build(settings)
-                .await?
-                .run_until_stopped(stop)
-                .await
-        },
-    )
-    .await
 }
 
-/// `accounts import FILE`: loads the directory into accounts' own database.
-async fn import(file: &std::path::Path) -> ExitCode {
-    let settings: accounts::Settings = match kit::settings::load(accounts::BASE_CONFIG) {
+fn fail(error: &str) -> ExitCode {
+    eprintln!("accounts: {error}");
+    ExitCode::FAILURE
+}
+
+fn settings() -> Result<accounts::Settings, String> {
+    kit::settings::load(accounts::BASE_CONFIG).map_err(|e| e.to_string())
+}
+
+/// Runs an administration command against accounts' own database (migrated first).
+async fn admin<F, Fut>(command: F) -> ExitCode
+where
+    F: FnOnce(accounts::Settings, sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let settings = match settings() {
         Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("accounts import: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return fail(&error),
     };
     let pool = match kit::db::connect(&settings.platform.database).await {
         Ok(pool) => pool,
-        Err(error) => {
-            eprintln!("accounts import: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return fail(&error.to_string()),
     };
     if let Err(error) = kit::db::migrate(&pool, &accounts::startup::MIGRATIONS).await {
-        eprintln!("accounts import: {error}");
-        return ExitCode::FAILURE;
+        return fail(&error.to_string());
     }
-    match accounts::import::import(&pool, file, kit::clock::SystemClock.now()).await {
-        Ok(report) if report.errors.is_empty() => {
-            println!(
-                "zaimportowano {} wierszy z {}",
-                report.imported,
-                file.display()
-            );
-            ExitCode::SUCCESS
+    match command(settings, pool).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+async fn import(pool: &sqlx::PgPool, file: &str) -> Result<(), String> {
+    let path = std::path::Path::new(file);
+    let report = accounts::import::import(pool, path, kit::clock::SystemClock.now()).await?;
+    if report.errors.is_empty() {
+        println!("zaimportowano {} wierszy z {file}", report.imported);
+        return Ok(());
+    }
+    for error in &report.errors {
+        eprintln!("{file}: {error}");
+    }
+    Err(format!(
+        "nic nie zaimportowano: {} błędnych wierszy",
+        report.errors.len()
+    ))
+}
+
+/// Sets a staff member's own password, read from standard input (never an argument, which
+/// other users could see in the process list).
+async fn set_password(
+    settings: &accounts::Settings,
+    pool: &sqlx::PgPool,
+    login: &str,
+) -> Result<(), String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .map_err(|e| e.to_string())?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    if let Some(reason) = accounts::domain::passwords::policy_violation(login, &password, "") {
+        return Err(reason.to_owned());
+    }
+    let hasher = settings.accounts.hasher().map_err(|e| e.to_string())?;
+    let hash = hasher
+        .hash(&SecretString::from(password))
+        .map_err(|e| e.to_string())?;
+    let now = kit::clock::SystemClock.now();
+    match accounts::store::credentials::password_set(pool, login, &hash, false, None, now).await {
+        Ok(true) => {
+            println!("ustawiono hasło konta {login}");
+            Ok(())
         }
-        Ok(report) => {
-            for error in &report.errors {
-                eprintln!("{}: {error}", file.display());
-            }
-            eprintln!(
-                "nic nie zaimportowano: {} błędnych wierszy",
-                report.errors.len()
-            );
-            ExitCode::FAILURE
+        Ok(false) => Err(format!("nie ma konta {login}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Gives a staff member a new TOTP secret and prints it once, for an authenticator app.
+async fn enroll_totp(pool: &sqlx::PgPool, login: &str) -> Result<(), String> {
+    let mut secret = [0u8; 20];
+    getrandom::fill(&mut secret).map_err(|e| e.to_string())?;
+    let encoded = accounts::domain::totp::base32_encode(&secret);
+    let now = kit::clock::SystemClock.now();
+    match accounts::store::credentials::totp_secret_set(pool, login, &encoded, now).await {
+        Ok(true) => {
+            println!("{encoded}");
+            println!("otpauth://totp/Klucznik:{login}?secret={encoded}&issuer=Klucznik");
+            Ok(())
         }
-        Err(error) => {
-            eprintln!("accounts import: {error}");
-            ExitCode::FAILURE
-        }
+        Ok(false) => Err(format!("nie ma konta {login}")),
+        Err(e) => Err(e.to_string()),
     }
 }

@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use crate::bus::cases::CasesHandler;
 use contracts::streams::{self, consumers};
+use ed25519_dalek::SigningKey;
 use kit::{Platform, PlatformSettings, StartupError, Workers};
 use serde::Deserialize;
+
+use crate::domain::passwords::{HashCost, Hasher};
 use tokio_util::sync::CancellationToken;
 
 pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -15,6 +18,52 @@ pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Settings {
     #[serde(flatten)]
     pub platform: PlatformSettings,
+    pub accounts: AccountsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountsSettings {
+    pub token_ttl_secs: u64,
+    /// Ed25519 seed, 64 hex characters, that signs tokens. Secret.
+    #[serde(default)]
+    pub signing_key: Option<secrecy::SecretString>,
+    #[serde(default)]
+    pub signing_key_file: Option<std::path::PathBuf>,
+    pub password_hash: HashCost,
+}
+
+impl AccountsSettings {
+    pub fn signing_key(&self) -> Result<SigningKey, StartupError> {
+        use secrecy::ExposeSecret;
+        let seed = kit::settings::secret_from(
+            "accounts.signing_key",
+            &self.signing_key,
+            &self.signing_key_file,
+        )?
+        .ok_or_else(|| {
+            StartupError::Service(
+                "accounts.signing_key_file (or KLUCZNIK_ACCOUNTS__SIGNING_KEY) is required".into(),
+            )
+        })?;
+        kit::auth::key_bytes_from_hex(seed.expose_secret())
+            .map(|b| SigningKey::from_bytes(&b))
+            .map_err(|e| {
+                StartupError::Service(format!("accounts.signing_key is not an Ed25519 seed: {e}"))
+            })
+    }
+
+    pub fn hasher(&self) -> Result<Hasher, StartupError> {
+        let cost = self.password_hash;
+        if cost.memory_kib < HashCost::OWASP.memory_kib
+            || cost.iterations < HashCost::OWASP.iterations
+        {
+            return Err(StartupError::Service(
+                "accounts.password_hash is below OWASP's argon2id minimum (m=19456 KiB, t=2, p=1)"
+                    .into(),
+            ));
+        }
+        Hasher::new(cost).map_err(|e| StartupError::Service(e.to_string()))
+    }
 }
 
 impl kit::ServiceSettings for Settings {
@@ -25,10 +74,15 @@ impl kit::ServiceSettings for Settings {
 
 pub struct Service {
     platform: Platform,
+    accounts: AccountsSettings,
+    signing: SigningKey,
+    hasher: Arc<Hasher>,
 }
 
 impl Service {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let signing = settings.accounts.signing_key()?;
+        let hasher = Arc::new(settings.accounts.hasher()?);
         let platform = Platform::start(
             crate::SERVICE,
             settings.platform,
@@ -36,7 +90,12 @@ impl Service {
             &[streams::INTAKE, streams::ACCOUNTS],
         )
         .await?;
-        Ok(Self { platform })
+        Ok(Self {
+            platform,
+            accounts: settings.accounts,
+            signing,
+            hasher,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -44,7 +103,13 @@ impl Service {
     }
 
     pub async fn run_until_stopped(self, stop: CancellationToken) -> Result<(), StartupError> {
-        let platform = self.platform;
+        let Self {
+            platform,
+            accounts,
+            signing,
+            hasher,
+        } = self;
+        let clock: Arc<dyn kit::clock::Clock> = Arc::new(kit::clock::SystemClock);
         let mut workers = Workers::default();
         let cases = platform.consumer(consumers::ACCOUNTS_CASES).await?;
         workers.spawn(
@@ -56,6 +121,19 @@ impl Service {
                 stop.clone(),
             ),
         );
-        platform.run(axum::Router::new(), workers, stop).await
+        let dummy_hash = hasher
+            .hash(&secrecy::SecretString::from(
+                uuid::Uuid::new_v4().to_string(),
+            ))
+            .map_err(|e| StartupError::Service(e.to_string()))?;
+        let routes = crate::http::router(crate::http::AppState {
+            pool: platform.pool.clone(),
+            hasher,
+            signing,
+            clock,
+            token_ttl: chrono::Duration::seconds(accounts.token_ttl_secs as i64),
+            dummy_hash: Arc::new(dummy_hash),
+        });
+        platform.run(routes, workers, stop).await
     }
 }

@@ -147,9 +147,12 @@ impl Platform {
         )
         .layer(axum::Extension(verifier));
         let http_stop = stop.clone();
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(async move { http_stop.cancelled().await })
-            .await;
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { http_stop.cancelled().await })
+        .await;
         if let Err(error) = &served {
             tracing::error!(%error, "HTTP server failed");
             stop.cancel();

@@ -12,6 +12,27 @@ use futures::StreamExt;
 
 use crate::{NatsServer, ServiceProcess, TestDatabase};
 
+/// accounts' token signing seed in tests.
+pub const TEST_ACCOUNTS_SIGNING_KEY: &str =
+    "6b6c7563a7a16e696b2d746573742d6163636f756e74732d7369676e696e6721";
+
+/// The public key the services check tokens with, in tests.
+pub fn test_accounts_public_key() -> String {
+    let seed: [u8; 32] = hex::decode(TEST_ACCOUNTS_SIGNING_KEY)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .as_bytes(),
+    )
+}
+
+/// The department's staff in the sample directory, and the password tests give them.
+pub const STAFF: [&str; 3] = ["admin.ek04", "operator.ek04", "audytor"];
+pub const STAFF_PASSWORD: &str = "Haslo-Personelu-2026!";
+
 /// Keys only tests use: an Ed25519 seed and a PESEL hash key.
 pub const TEST_CHECKPOINT_KEY: &str =
     "4b6c7563a7a16e696b2d746573742d636865636b706f696e742d6b65792d3031";
@@ -33,6 +54,8 @@ pub struct System {
     pub databases: BTreeMap<&'static str, TestDatabase>,
     pub services: BTreeMap<&'static str, ServiceProcess>,
     pub logs: PathBuf,
+    /// Each staff member's TOTP secret (base32), from `accounts enroll-totp`.
+    pub totp_secrets: BTreeMap<String, String>,
 }
 
 impl System {
@@ -46,10 +69,17 @@ impl System {
         let directory = options.directory.clone().unwrap_or_else(|| {
             crate::workspace_root().join("services/accounts/sample/directory.jsonl")
         });
-        import_directory(
-            &service_env("accounts", &nats, &databases["accounts"], &options),
-            &directory,
-        );
+        let accounts_env = service_env("accounts", &nats, &databases["accounts"], &options);
+        import_directory(&accounts_env, &directory);
+        let mut totp_secrets = BTreeMap::new();
+        if options.directory.is_none() {
+            for login in STAFF {
+                accounts_command(&accounts_env, &["set-password", login], STAFF_PASSWORD);
+                let out = accounts_command(&accounts_env, &["enroll-totp", login], "");
+                let secret = out.lines().next().unwrap_or_default().to_owned();
+                totp_secrets.insert(login.to_owned(), secret);
+            }
+        }
         let mut services = BTreeMap::new();
         for name in SERVICES {
             let env = service_env(name, &nats, &databases[name], &options);
@@ -61,6 +91,7 @@ impl System {
             databases,
             services,
             logs,
+            totp_secrets,
         };
         for name in SERVICES {
             system
@@ -139,6 +170,30 @@ impl System {
         out
     }
 
+    /// Signs a staff member in (password and TOTP) and returns the bearer token.
+    pub async fn staff_token(&self, login: &str) -> String {
+        let secret = &self.totp_secrets[login];
+        let bytes = accounts::domain::totp::base32_decode(secret).expect("a base32 secret");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let code = accounts::domain::totp::code(&bytes, now);
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/auth/staff-login", self.url("accounts")))
+            .json(&serde_json::json!({ "login": login, "password": STAFF_PASSWORD, "totp": code }))
+            .send()
+            .await
+            .expect("accounts answers");
+        assert!(
+            response.status().is_success(),
+            "sign-in of {login}: {}",
+            response.status()
+        );
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
     /// Audit's recorded events matching a query string, e.g. `case_number=…`.
     pub async fn audit_events(&self, query: &str) -> Vec<serde_json::Value> {
         let limit = if query.contains("limit=") {
@@ -173,6 +228,34 @@ async fn status_feed(js: &jetstream::Context, correlation: &str) -> consumer::pu
         .messages()
         .await
         .expect("messages")
+}
+
+/// Runs an `accounts` administration command with `stdin`; returns its standard output.
+pub fn accounts_command(env: &BTreeMap<String, String>, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(crate::process::binary_path("accounts"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("accounts runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "accounts {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Loads a directory file with `accounts import`, as an administrator would.
@@ -236,6 +319,16 @@ pub fn service_env(
             "info,async_nats=warn,sqlx=warn".to_owned(),
         ),
     ]);
+    env.insert(
+        "KLUCZNIK_AUTH__ACCOUNTS_PUBLIC_KEY".to_owned(),
+        test_accounts_public_key(),
+    );
+    if service == "accounts" {
+        env.insert(
+            "KLUCZNIK_ACCOUNTS__SIGNING_KEY".to_owned(),
+            TEST_ACCOUNTS_SIGNING_KEY.to_owned(),
+        );
+    }
     if service == "audit" {
         env.insert(
             "KLUCZNIK_AUDIT__CHECKPOINT_KEY".to_owned(),

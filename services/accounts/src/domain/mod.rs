@@ -1,3 +1,5 @@
 //! accounts' rules, without I/O.
 
 pub mod authority;
+pub mod passwords;
+pub mod totp;

@@ -1,4 +1,5 @@
 //! The only place with SQL.
 
+pub mod credentials;
 pub mod directory;
 pub mod requests;

@@ -1,0 +1,171 @@
+//! accounts' HTTP API: staff sign-in (password and TOTP) giving a short-lived signed token.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::Duration;
+use contracts::{Actor, Envelope, subjects};
+use ed25519_dalek::SigningKey;
+use kit::clock::Clock;
+use kit::problem::Problem;
+use serde::Deserialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::domain::passwords::Hasher;
+use crate::domain::totp;
+use crate::store::credentials;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub hasher: Arc<Hasher>,
+    pub signing: SigningKey,
+    pub clock: Arc<dyn Clock>,
+    pub token_ttl: Duration,
+    /// A hash to verify against when the login is unknown, so the answer takes as long.
+    pub dummy_hash: Arc<String>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/auth/staff-login", post(staff_login))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct StaffLogin {
+    login: String,
+    password: String,
+    #[serde(default)]
+    totp: Option<String>,
+}
+
+const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+const FAILURE_WINDOW_MINUTES: i64 = 15;
+
+fn refused() -> Response {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "sign-in-failed",
+        "Logowanie nieudane",
+    )
+    .detail("Nieprawidłowy login, hasło lub kod jednorazowy.")
+    .into_response()
+}
+
+/// `POST /api/auth/staff-login {login, password, totp}` → `{token, expires_at, role}`.
+async fn staff_login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Json<StaffLogin>, JsonRejection>,
+) -> Response {
+    let Ok(Json(request)) = body else {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Niepoprawne żądanie",
+        )
+        .detail("Oczekiwano JSON z polami login, password i totp.")
+        .into_response();
+    };
+    let now = state.clock.now();
+    let address = peer.ip().to_string();
+    let login = request.login.trim().to_ascii_lowercase();
+    let since = now - Duration::minutes(FAILURE_WINDOW_MINUTES);
+    match credentials::login_failures_count(&state.pool, &login, &address, since).await {
+        Ok((by_login, by_address))
+            if by_login >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS =>
+        {
+            return Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", "Zbyt wiele prób")
+                .detail(format!("Zbyt wiele nieudanych prób logowania; spróbuj ponownie za {FAILURE_WINDOW_MINUTES} minut."))
+                .into_response();
+        }
+        Ok(_) => {}
+        Err(error) => return internal(error),
+    }
+    let row = match credentials::sign_in_row(&state.pool, &login).await {
+        Ok(row) => row,
+        Err(error) => return internal(error),
+    };
+    let hasher = Arc::clone(&state.hasher);
+    let password = request.password.clone();
+    let stored = row.as_ref().and_then(|r| r.password_hash.clone());
+    let dummy = Arc::clone(&state.dummy_hash);
+    // argon2 takes tens of milliseconds of CPU: off the async workers.
+    let password_ok = tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => hasher.verify(&password, &hash),
+        None => {
+            hasher.verify(&password, &dummy);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let account_ok = row.as_ref().is_some_and(|r| {
+        r.kind == "staff"
+            && r.status == "active"
+            && match (&r.totp_secret, &request.totp) {
+                (Some(secret), Some(code)) => totp::verify(secret, code, now.timestamp()),
+                _ => false,
+            }
+    });
+    let Some(row) = row.filter(|_| password_ok && account_ok) else {
+        if let Err(error) = record_failure(&state, &login, &address).await {
+            return internal(error);
+        }
+        return refused();
+    };
+    let expires_at = now + state.token_ttl;
+    let session = match credentials::session_insert(&state.pool, &row.login, now, expires_at).await
+    {
+        Ok(id) => id,
+        Err(error) => return internal(error),
+    };
+    let token = kit::auth::sign(
+        &state.signing,
+        &kit::auth::Claims {
+            sub: row.login.clone(),
+            role: row.role.clone(),
+            institution: row.institution_rspo_id.clone(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            sid: session.to_string(),
+        },
+    );
+    tracing::info!(login = %row.login, role = %row.role, "staff signed in");
+    Json(serde_json::json!({ "token": token, "expires_at": expires_at, "role": row.role }))
+        .into_response()
+}
+
+/// A failed sign-in is counted and told to audit (which opens an incident past a threshold).
+async fn record_failure(state: &AppState, login: &str, address: &str) -> Result<(), sqlx::Error> {
+    let now = state.clock.now();
+    let mut tx = state.pool.begin().await?;
+    credentials::login_failure_insert_in_txn(&mut tx, login, address, now).await?;
+    let event = Envelope {
+        id: Uuid::now_v7(),
+        kind: subjects::ACCOUNTS_LOGIN_FAILED.to_owned(),
+        version: 1,
+        occurred_at: now,
+        actor: Actor::system(crate::SERVICE),
+        institution_rspo_id: None,
+        case_number: None,
+        data: serde_json::json!({ "login": login, "address": address }),
+    };
+    kit::outbox::outbox_insert_json(&mut tx, event.id, subjects::ACCOUNTS_LOGIN_FAILED, &event)
+        .await?;
+    tx.commit().await
+}
+
+fn internal(error: sqlx::Error) -> Response {
+    tracing::error!(%error, "sign-in failed on the database");
+    Problem::internal().into_response()
+}

@@ -1,0 +1,135 @@
+//! Passwords, second factors, sessions and failed sign-ins.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignInRow {
+    pub login: String,
+    pub kind: String,
+    pub role: String,
+    pub institution_rspo_id: Option<String>,
+    pub password_hash: Option<String>,
+    pub must_change: bool,
+    pub starting_expires_at: Option<DateTime<Utc>>,
+    pub totp_secret: Option<String>,
+    pub status: String,
+}
+
+pub async fn sign_in_row(pool: &PgPool, login: &str) -> Result<Option<SignInRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT login, kind, role, institution_rspo_id, password_hash, must_change, starting_expires_at,
+                totp_secret, status
+         FROM accounts WHERE login = $1",
+    )
+    .bind(login)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn password_set(
+    pool: &PgPool,
+    login: &str,
+    hash: &str,
+    must_change: bool,
+    expires_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE accounts SET password_hash = $2, must_change = $3, starting_expires_at = $4, updated_at = $5
+         WHERE login = $1",
+    )
+    .bind(login)
+    .bind(hash)
+    .bind(must_change)
+    .bind(expires_at)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn totp_secret_set(
+    pool: &PgPool,
+    login: &str,
+    secret: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE accounts SET totp_secret = $2, updated_at = $3 WHERE login = $1")
+            .bind(login)
+            .bind(secret)
+            .bind(at)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn session_insert(
+    pool: &PgPool,
+    login: &str,
+    at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO sessions (id, login, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(login)
+        .bind(at)
+        .bind(expires_at)
+        .execute(pool)
+        .await?;
+    Ok(id)
+}
+
+/// Ends every open session of an account (but `keep`, if given).
+pub async fn sessions_end_in_txn(
+    conn: &mut PgConnection,
+    login: &str,
+    keep: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET ended_at = $3 WHERE login = $1 AND ended_at IS NULL AND ($2::uuid IS NULL OR id <> $2)",
+    )
+    .bind(login)
+    .bind(keep)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn login_failure_insert_in_txn(
+    conn: &mut PgConnection,
+    login: &str,
+    address: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO login_failures (login, address, at) VALUES ($1, $2, $3)")
+        .bind(login)
+        .bind(address)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Failed sign-ins since `since`, for this account and from this address.
+pub async fn login_failures_count(
+    pool: &PgPool,
+    login: &str,
+    address: &str,
+    since: DateTime<Utc>,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE login = $1), count(*) FILTER (WHERE address = $2)
+         FROM login_failures WHERE at >= $3 AND (login = $1 OR address = $2)",
+    )
+    .bind(login)
+    .bind(address)
+    .bind(since)
+    .fetch_one(pool)
+    .await
+}
