@@ -23,6 +23,7 @@ for login in admin.ek04 operator.ek04 audytor; do
     [[ -s "$totp_file" ]] && continue
     password_file="$(local_secret_file "staff-$login-password" 12)"
     accounts set-password "$login" <"$password_file" >/dev/null
-    (umask 077; accounts enroll-totp "$login" | head -n1 >"$totp_file")
+    enrolled="$(accounts enroll-totp "$login")"
+    (umask 077; printf '%s\n' "${enrolled%%$'\n'*}" >"$totp_file")
     log "staff $login: password in $password_file, TOTP secret in $totp_file"
 done
