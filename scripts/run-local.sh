@@ -179,7 +179,10 @@ start_service() {
         KLUCZNIK_AUTH__ACCOUNTS_PUBLIC_KEY="$ACCOUNTS_PUBLIC_KEY"
     )
     if [[ "$svc" == accounts ]]; then
-        envs+=(KLUCZNIK_ACCOUNTS__SIGNING_KEY_FILE="$ACCOUNTS_KEY_FILE")
+        envs+=(
+            KLUCZNIK_ACCOUNTS__SIGNING_KEY_FILE="$ACCOUNTS_KEY_FILE"
+            KLUCZNIK_ACCOUNTS__DELIVERY_PUBLIC_KEY="$DELIVERY_PUBLIC_KEY"
+        )
     fi
     if [[ "$svc" == delivery ]]; then
         envs+=(
@@ -188,6 +191,7 @@ start_service() {
             KLUCZNIK_DELIVERY__SMTP__TLS=none
             KLUCZNIK_DELIVERY__SMS__URL="http://$SMS_HOST:$SMS_PORT/sms"
             KLUCZNIK_DELIVERY__SMS__KIND=generic
+            KLUCZNIK_DELIVERY__SEAL_KEY_FILE="$DELIVERY_SEAL_FILE"
         )
     fi
     if [[ "$svc" == audit ]]; then
@@ -210,6 +214,10 @@ start_service() {
 }
 
 ACCOUNTS_PUBLIC_KEY="$(accounts_public_key)" || die "cannot read accounts' public token key"
+# accounts seals new credentials to delivery's key; only delivery can open them.
+DELIVERY_SEAL_FILE="$(local_secret_file delivery-seal-key 32)"
+DELIVERY_PUBLIC_KEY="$("$BIN_DIR/klucznikctl" seal-public-key "$DELIVERY_SEAL_FILE")" ||
+    die "cannot derive delivery's public sealing key"
 for svc in "${KLUCZNIK_SERVICES[@]}"; do
     start_service "$svc"
 done

@@ -54,6 +54,9 @@ enum Command {
     Status { case: String },
     /// Follow a case's statuses until it ends.
     Watch { case: String },
+    /// Prints the X25519 public key of a sealing secret (64 hex) read from a file, e.g. to
+    /// give accounts the key it seals new credentials to.
+    SealPublicKey { secret_file: PathBuf },
     /// Questions for the audit record.
     Audit {
         /// The audit service.
@@ -149,6 +152,7 @@ async fn main() -> ExitCode {
         }
         Command::Status { case } => status(&cli, case, timeout).await,
         Command::Watch { case } => watch(&cli, case, timeout).await,
+        Command::SealPublicKey { secret_file } => seal_public_key(secret_file),
         Command::Audit { audit_url, command } => {
             audit::run(audit_url, command, cli.json, timeout).await
         }
@@ -408,4 +412,13 @@ async fn watch(cli: &Cli, case: &str, timeout: Duration) -> Result<(), Failure> 
             }
         }
     }
+}
+
+fn seal_public_key(file: &Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::Input(format!("nie można odczytać {}: {e}", file.display())))?;
+    let secret = kit::auth::key_bytes_from_hex(&text)
+        .map_err(|e| Failure::Input(format!("{}: {e}", file.display())))?;
+    println!("{}", hex::encode(kit::seal::public_of(&secret)));
+    Ok(())
 }

@@ -30,6 +30,18 @@ pub struct AccountsSettings {
     #[serde(default)]
     pub signing_key_file: Option<std::path::PathBuf>,
     pub password_hash: HashCost,
+    pub starting_password: StartingPasswordSettings,
+    /// delivery's X25519 public key (64 hex): new credentials are sealed to it.
+    #[serde(default)]
+    pub delivery_public_key: Option<String>,
+    /// The access portal's address, printed in the letter.
+    pub portal_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StartingPasswordSettings {
+    pub length: usize,
+    pub expiry_days: i64,
 }
 
 impl AccountsSettings {
@@ -50,6 +62,14 @@ impl AccountsSettings {
             .map_err(|e| {
                 StartupError::Service(format!("accounts.signing_key is not an Ed25519 seed: {e}"))
             })
+    }
+
+    pub fn delivery_key(&self) -> Result<[u8; 32], StartupError> {
+        let text = self.delivery_public_key.as_deref().filter(|k| !k.is_empty()).ok_or_else(|| {
+            StartupError::Service("accounts.delivery_public_key (KLUCZNIK_ACCOUNTS__DELIVERY_PUBLIC_KEY) is required".into())
+        })?;
+        kit::auth::key_bytes_from_hex(text)
+            .map_err(|e| StartupError::Service(format!("accounts.delivery_public_key: {e}")))
     }
 
     pub fn hasher(&self) -> Result<Hasher, StartupError> {
@@ -82,6 +102,12 @@ pub struct Service {
 impl Service {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let signing = settings.accounts.signing_key()?;
+        settings.accounts.delivery_key()?;
+        if settings.accounts.starting_password.length < 12 {
+            return Err(StartupError::Service(
+                "accounts.starting_password.length must be at least 12".into(),
+            ));
+        }
         let hasher = Arc::new(settings.accounts.hasher()?);
         let platform = Platform::start(
             crate::SERVICE,
@@ -116,7 +142,13 @@ impl Service {
             consumers::ACCOUNTS_CASES.durable,
             cases.run(
                 Arc::new(CasesHandler {
-                    clock: Arc::new(kit::clock::SystemClock),
+                    clock: Arc::clone(&clock),
+                    issuer: Arc::new(crate::bus::realise::Issuer {
+                        hasher: Arc::clone(&hasher),
+                        delivery_key: accounts.delivery_key()?,
+                        starting: accounts.starting_password.clone(),
+                        portal_url: accounts.portal_url.clone(),
+                    }),
                 }),
                 stop.clone(),
             ),

@@ -4,6 +4,7 @@
 pub mod bus;
 pub mod domain;
 pub mod http;
+pub mod processing;
 pub mod startup;
 pub mod store;
 

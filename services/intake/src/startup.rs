@@ -70,6 +70,16 @@ impl Service {
                 stop.clone(),
             ),
         );
+        let deliveries = platform.consumer(consumers::INTAKE_DELIVERIES).await?;
+        workers.spawn(
+            consumers::INTAKE_DELIVERIES.durable,
+            deliveries.run(
+                Arc::new(crate::bus::deliveries::DeliveriesHandler {
+                    clock: Arc::new(kit::clock::SystemClock),
+                }),
+                stop.clone(),
+            ),
+        );
         let queries = crate::bus::queries::subscribe(&platform.nats)
             .await
             .map_err(|e| StartupError::Service(format!("cannot subscribe to case queries: {e}")))?;

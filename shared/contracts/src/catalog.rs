@@ -5,8 +5,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::envelope::Envelope;
 use crate::events::{
-    AuditCheckpoint, CaseRegistered, CredentialIssued, DispatchCompleted, FormRejected,
-    RequestChecked, RevocationDecided,
+    AuditCheckpoint, CaseRegistered, CredentialIssued, DispatchCompleted, DispatchFailed,
+    FormRejected, RealisationRequested, RequestChecked, RevocationDecided,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
@@ -73,6 +73,14 @@ pub fn messages() -> Vec<MessageSpec> {
             schema: schema_of::<Envelope<FormRejected>>,
         },
         MessageSpec {
+            name: "RealisationRequested",
+            address: subjects::INTAKE_CASE_REALISATION_REQUESTED,
+            summary: "Generate a new starting password for a case (an administrator realised it)",
+            publishers: &["intake"],
+            consumers: &["accounts", "audit"],
+            schema: schema_of::<Envelope<RealisationRequested>>,
+        },
+        MessageSpec {
             name: "RequestVerified",
             address: subjects::ACCOUNTS_REQUEST_VERIFIED,
             summary: "The requester may ask for this account: the case may be realised",
@@ -93,7 +101,7 @@ pub fn messages() -> Vec<MessageSpec> {
             address: subjects::ACCOUNTS_CREDENTIAL_ISSUED,
             summary: "New credentials, sealed to the delivery service's public key",
             publishers: &["accounts"],
-            consumers: &["delivery", "revocation", "audit"],
+            consumers: &["delivery", "intake", "revocation", "audit"],
             schema: schema_of::<Envelope<CredentialIssued>>,
         },
         MessageSpec {
@@ -101,8 +109,16 @@ pub fn messages() -> Vec<MessageSpec> {
             address: subjects::DELIVERY_DISPATCH_COMPLETED,
             summary: "Credentials delivered or collected",
             publishers: &["delivery"],
-            consumers: &["audit"],
+            consumers: &["intake", "audit"],
             schema: schema_of::<Envelope<DispatchCompleted>>,
+        },
+        MessageSpec {
+            name: "DispatchFailed",
+            address: subjects::DELIVERY_DISPATCH_FAILED,
+            summary: "Delivery gave up; the case needs an administrator",
+            publishers: &["delivery"],
+            consumers: &["intake", "audit"],
+            schema: schema_of::<Envelope<DispatchFailed>>,
         },
         MessageSpec {
             name: "RevocationDecided",

@@ -32,16 +32,54 @@ pub struct FormRejected {
     pub rejection: Rejection,
 }
 
-/// `accounts.credential.issued`: a new starting password exists and travels only
-/// sealed to the delivery service's public key.
+/// `intake.case.realisation-requested`: generate a new starting password for this case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RealisationRequested {
+    pub case_number: String,
+    pub procedure: Procedure,
+    pub institution_rspo_id: String,
+    /// The ZSZO login or the PZO administrator account.
+    pub target_login: String,
+    pub delivery: DeliveryMode,
+    /// The administrator who realised it, or `automatic-policy`.
+    pub requested_by: String,
+}
+
+/// What delivery needs to reach the requester; nothing here is secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Recipient {
+    pub institution_name: String,
+    /// The institution's official e-mail address in RSPO: the encrypted letter goes there.
+    pub rspo_email: String,
+    /// The director's official mobile number (MSISDN): the cipher password goes there.
+    pub director_mobile: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+}
+
+/// `accounts.credential.issued`: a new starting password exists. The login and the password
+/// travel only in `sealed_credentials`, sealed to delivery's public key (see kit::seal; the
+/// context is the case number); opened it is JSON `{"login": …, "starting_password": …}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CredentialIssued {
     pub case_number: String,
+    pub procedure: Procedure,
     pub login: String,
     pub delivery: DeliveryMode,
+    pub recipient: Recipient,
     /// Base64 of the sealed credentials; only delivery can open it.
     pub sealed_credentials: String,
     pub expires_at: DateTime<Utc>,
+    pub portal_url: String,
+}
+
+/// `delivery.dispatch.failed`: delivery gave up; the case needs an administrator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DispatchFailed {
+    pub case_number: String,
+    pub reason: String,
 }
 
 /// `delivery.dispatch.completed`: the credentials reached the requester.

@@ -105,7 +105,15 @@ pub mod consumers {
         service: "intake",
         durable: "intake-request-checks",
         stream: ACCOUNTS,
-        filter_subjects: &[subjects::ACCOUNTS_REQUEST_ALL],
+        filter_subjects: &[subjects::ACCOUNTS_ALL],
+        concurrency: 1,
+        batched: false,
+    };
+    pub const INTAKE_DELIVERIES: ConsumerSpec = ConsumerSpec {
+        service: "intake",
+        durable: "intake-deliveries",
+        stream: DELIVERY,
+        filter_subjects: &[subjects::DELIVERY_ALL],
         concurrency: 1,
         batched: false,
     };
@@ -113,7 +121,8 @@ pub mod consumers {
         service: "accounts",
         durable: "accounts-cases",
         stream: INTAKE,
-        filter_subjects: &[subjects::INTAKE_CASE_REGISTERED],
+        // One wildcard rather than two subjects: servers before 2.10 take a single filter.
+        filter_subjects: &["intake.case.>"],
         concurrency: 1,
         batched: false,
     };

@@ -17,6 +17,10 @@ pub fn seod_status(correlation: &str) -> String {
 
 pub const INTAKE_CASE_REGISTERED: &str = "intake.case.registered";
 pub const INTAKE_FORM_REJECTED: &str = "intake.form.rejected";
+/// An administrator took a case from the queue.
+pub const INTAKE_CASE_TAKEN: &str = "intake.case.taken";
+/// An administrator (or the configured automatic policy) asks accounts to realise a case.
+pub const INTAKE_CASE_REALISATION_REQUESTED: &str = "intake.case.realisation-requested";
 pub const INTAKE_ALL: &str = "intake.>";
 
 pub const ACCOUNTS_CREDENTIAL_ISSUED: &str = "accounts.credential.issued";
@@ -30,6 +34,8 @@ pub const ACCOUNTS_LOGIN_FAILED: &str = "accounts.login.failed";
 pub const ACCOUNTS_ALL: &str = "accounts.>";
 
 pub const DELIVERY_DISPATCH_COMPLETED: &str = "delivery.dispatch.completed";
+/// Delivery could not deliver for good (the reason says why); an administrator must act.
+pub const DELIVERY_DISPATCH_FAILED: &str = "delivery.dispatch.failed";
 pub const DELIVERY_ALL: &str = "delivery.>";
 
 pub const REVOCATION_REQUEST_DECIDED: &str = "revocation.request.decided";

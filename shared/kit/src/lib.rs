@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod platform;
 pub mod problem;
 pub mod propagation;
+pub mod seal;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

@@ -4,11 +4,13 @@
 pub mod database;
 pub mod nats;
 pub mod process;
+pub mod sinks;
 pub mod system;
 
 pub use database::TestDatabase;
 pub use nats::NatsServer;
 pub use process::ServiceProcess;
+pub use sinks::{SmsSink, SmtpSink};
 pub use system::{System, SystemOptions};
 
 use std::net::TcpListener;

@@ -12,6 +12,10 @@ use futures::StreamExt;
 
 use crate::{NatsServer, ServiceProcess, TestDatabase};
 
+/// delivery's X25519 sealing key in tests.
+pub const TEST_DELIVERY_SEAL_KEY: &str =
+    "64656c69766572792d746573742d7365616c2d6b65792d303030303030303031";
+
 /// accounts' token signing seed in tests.
 pub const TEST_ACCOUNTS_SIGNING_KEY: &str =
     "6b6c7563a7a16e696b2d746573742d6163636f756e74732d7369676e696e6721";
@@ -45,6 +49,9 @@ pub struct SystemOptions {
     pub otlp_endpoint: Option<String>,
     /// The directory accounts starts with (default: the sample `make run` loads).
     pub directory: Option<PathBuf>,
+    /// Where delivery sends e-mail and SMS (set by `System::start`).
+    pub smtp_port: Option<u16>,
+    pub sms_url: Option<String>,
     /// Extra environment for every service.
     pub env: BTreeMap<String, String>,
 }
@@ -56,10 +63,16 @@ pub struct System {
     pub logs: PathBuf,
     /// Each staff member's TOTP secret (base32), from `accounts enroll-totp`.
     pub totp_secrets: BTreeMap<String, String>,
+    pub smtp: crate::SmtpSink,
+    pub sms: crate::SmsSink,
 }
 
 impl System {
-    pub async fn start(options: SystemOptions) -> Self {
+    pub async fn start(mut options: SystemOptions) -> Self {
+        let smtp = crate::SmtpSink::start();
+        let sms = crate::SmsSink::start().await;
+        options.smtp_port = Some(smtp.port);
+        options.sms_url = Some(sms.url());
         let nats = NatsServer::start();
         let logs = crate::scratch_dir("system");
         let mut databases = BTreeMap::new();
@@ -92,6 +105,8 @@ impl System {
             services,
             logs,
             totp_secrets,
+            smtp,
+            sms,
         };
         for name in SERVICES {
             system
@@ -328,6 +343,35 @@ pub fn service_env(
             "KLUCZNIK_ACCOUNTS__SIGNING_KEY".to_owned(),
             TEST_ACCOUNTS_SIGNING_KEY.to_owned(),
         );
+        let seal: [u8; 32] = hex::decode(TEST_DELIVERY_SEAL_KEY)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        env.insert(
+            "KLUCZNIK_ACCOUNTS__DELIVERY_PUBLIC_KEY".to_owned(),
+            hex::encode(kit::seal::public_of(&seal)),
+        );
+    }
+    if service == "delivery" {
+        env.insert(
+            "KLUCZNIK_DELIVERY__SEAL_KEY".to_owned(),
+            TEST_DELIVERY_SEAL_KEY.to_owned(),
+        );
+        env.insert(
+            "KLUCZNIK_DELIVERY__SMTP__HOST".to_owned(),
+            "127.0.0.1".to_owned(),
+        );
+        env.insert("KLUCZNIK_DELIVERY__SMTP__TLS".to_owned(), "none".to_owned());
+        env.insert(
+            "KLUCZNIK_DELIVERY__SMS__KIND".to_owned(),
+            "generic".to_owned(),
+        );
+        if let Some(port) = options.smtp_port {
+            env.insert("KLUCZNIK_DELIVERY__SMTP__PORT".to_owned(), port.to_string());
+        }
+        if let Some(url) = &options.sms_url {
+            env.insert("KLUCZNIK_DELIVERY__SMS__URL".to_owned(), url.clone());
+        }
     }
     if service == "audit" {
         env.insert(

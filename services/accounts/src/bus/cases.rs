@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use contracts::events::{CaseRegistered, RequestChecked, RequestOutcome};
+use contracts::events::{CaseRegistered, RealisationRequested, RequestChecked, RequestOutcome};
 use contracts::{Actor, Envelope, subjects};
 use kit::clock::Clock;
 use kit::consumer::{HandleError, Handler, Incoming};
@@ -16,10 +16,33 @@ use crate::store::{directory, requests};
 
 pub struct CasesHandler {
     pub clock: Arc<dyn Clock>,
+    pub issuer: Arc<crate::bus::realise::Issuer>,
 }
 
 impl Handler for CasesHandler {
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+        match message.subject.as_str() {
+            subjects::INTAKE_CASE_REGISTERED => self.check(conn, message).await,
+            subjects::INTAKE_CASE_REALISATION_REQUESTED => {
+                let event: Envelope<RealisationRequested> =
+                    serde_json::from_slice(&message.payload).map_err(|e| {
+                        HandleError::Permanent(format!(
+                            "not a valid {} event: {e}",
+                            message.subject
+                        ))
+                    })?;
+                self.issuer
+                    .realise_in_txn(conn, &event.data, self.clock.now())
+                    .await
+            }
+            // Other case events (taken, ...) are not accounts' business.
+            _ => Ok(()),
+        }
+    }
+}
+
+impl CasesHandler {
+    async fn check(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
         let event: Envelope<CaseRegistered> =
             serde_json::from_slice(&message.payload).map_err(|e| {
                 HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))

@@ -1,3 +1,4 @@
 //! accounts on the bus.
 
 pub mod cases;
+pub mod realise;

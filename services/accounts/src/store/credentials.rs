@@ -133,3 +133,24 @@ pub async fn login_failures_count(
     .fetch_one(pool)
     .await
 }
+
+/// A new starting password: only its hash, to be changed at the first login, expiring.
+pub async fn starting_password_set_in_txn(
+    conn: &mut PgConnection,
+    login: &str,
+    hash: &str,
+    expires_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE accounts SET password_hash = $2, must_change = true, starting_expires_at = $3, updated_at = $4
+         WHERE login = $1",
+    )
+    .bind(login)
+    .bind(hash)
+    .bind(expires_at)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -166,3 +166,37 @@ pub async fn account_upsert_in_txn(
     .await?;
     Ok(())
 }
+
+#[derive(sqlx::FromRow)]
+struct RecipientRow {
+    name: String,
+    rspo_email: String,
+    director_mobile: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+/// The institution's registered contact data and the account holder's name.
+pub async fn recipient_in_txn(
+    conn: &mut PgConnection,
+    rspo_id: &str,
+    login: &str,
+) -> Result<Option<contracts::events::Recipient>, sqlx::Error> {
+    let row: Option<RecipientRow> = sqlx::query_as(
+        "SELECT i.name, i.rspo_email, i.director_mobile, p.first_name, p.last_name
+         FROM accounts a JOIN institutions i ON i.rspo_id = a.institution_rspo_id
+         LEFT JOIN people p ON p.id = a.person_id
+         WHERE a.login = $1 AND i.rspo_id = $2",
+    )
+    .bind(login)
+    .bind(rspo_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| contracts::events::Recipient {
+        institution_name: r.name,
+        rspo_email: r.rspo_email,
+        director_mobile: r.director_mobile.unwrap_or_default(),
+        first_name: r.first_name,
+        last_name: r.last_name,
+    }))
+}

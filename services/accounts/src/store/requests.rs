@@ -33,3 +33,15 @@ pub async fn case_request_insert_in_txn(
     .await?;
     Ok(inserted.rows_affected() == 1)
 }
+
+pub async fn case_request_verified_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM case_requests WHERE case_number = $1 AND decision = 'verified')",
+    )
+    .bind(case_number)
+    .fetch_one(conn)
+    .await
+}

@@ -1,5 +1,5 @@
-//! accounts' answer about who asked: a verified case waits for an administrator; a refused
-//! one is rejected, and SEOD is told why.
+//! accounts' answers: about who asked (a verified case waits for an administrator; a refused
+//! one is rejected, and SEOD is told why), and that a new starting password was issued.
 
 use std::sync::Arc;
 
@@ -20,6 +20,43 @@ pub struct RequestChecksHandler {
 
 impl Handler for RequestChecksHandler {
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+        match message.subject.as_str() {
+            subjects::ACCOUNTS_REQUEST_VERIFIED | subjects::ACCOUNTS_REQUEST_REFUSED => {
+                self.checked(conn, message).await
+            }
+            subjects::ACCOUNTS_CREDENTIAL_ISSUED => self.issued(conn, message).await,
+            // Other accounts events (sign-ins, ...) are not intake's business.
+            _ => Ok(()),
+        }
+    }
+}
+
+impl RequestChecksHandler {
+    /// The new starting password exists: the case is realised.
+    async fn issued(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+        let event: Envelope<contracts::events::CredentialIssued> =
+            serde_json::from_slice(&message.payload).map_err(|e| {
+                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
+            })?;
+        let case_number = event.data.case_number;
+        let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case_number).await? else {
+            return Err(HandleError::Permanent(format!("no case {case_number}")));
+        };
+        if status != CaseStatus::Taken.as_str() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        cases::case_status_set_in_txn(conn, &case_number, CaseStatus::Realised, now).await?;
+        crate::processing::announce(conn, &case_number, &document_id, CaseStatus::Realised, now)
+            .await?;
+        Ok(())
+    }
+
+    async fn checked(
+        &self,
+        conn: &mut PgConnection,
+        message: &Incoming,
+    ) -> Result<(), HandleError> {
         let event: Envelope<RequestChecked> =
             serde_json::from_slice(&message.payload).map_err(|e| {
                 HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))

@@ -8,9 +8,12 @@ use axum::{Json, Router};
 use kit::problem::Problem;
 use sqlx::PgPool;
 
+mod queue;
+
 pub fn router(pool: PgPool) -> Router {
     Router::new()
         .route("/api/cases/{procedure}/{year}/{sequence}", get(case))
+        .merge(queue::routes())
         .with_state(pool)
 }
 

@@ -196,3 +196,108 @@ pub async fn case_rejected_in_txn(
     .await?;
     case_status_history_insert_in_txn(conn, case_number, CaseStatus::Rejected, at).await
 }
+
+/// Moves a case to `status` and records it in the history.
+pub async fn case_status_set_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+    status: CaseStatus,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cases SET status = $2, updated_at = $3 WHERE case_number = $1")
+        .bind(case_number)
+        .bind(status.as_str())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    case_status_history_insert_in_txn(conn, case_number, status, at).await
+}
+
+#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+pub struct QueueEntry {
+    pub case_number: String,
+    pub procedure: String,
+    pub status: String,
+    pub institution_rspo_id: String,
+    pub institution_name: String,
+    pub requester_login: String,
+    pub target_login: String,
+    pub delivery_mode: String,
+    pub registered_at: DateTime<Utc>,
+    pub taken_by: Option<String>,
+}
+
+/// Verified cases waiting for an administrator, oldest first.
+pub async fn queue_list(pool: &PgPool) -> Result<Vec<QueueEntry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT case_number, procedure, status, institution_rspo_id, institution_name, requester_login,
+                target_login, delivery_mode, registered_at, taken_by
+         FROM cases WHERE status IN ('registered', 'taken') AND verified_at IS NOT NULL
+         ORDER BY registered_at, case_number",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ProcessingRow {
+    pub document_id: String,
+    pub status: String,
+    pub procedure: String,
+    pub institution_rspo_id: String,
+    pub target_login: String,
+    pub delivery_mode: String,
+    pub verified: bool,
+    pub taken_by: Option<String>,
+    pub realisation_requested: bool,
+}
+
+pub async fn case_for_processing_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+) -> Result<Option<ProcessingRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT document_id, status, procedure, institution_rspo_id, target_login, delivery_mode,
+                verified_at IS NOT NULL AS verified, taken_by,
+                realisation_requested_at IS NOT NULL AS realisation_requested
+         FROM cases WHERE case_number = $1 FOR UPDATE",
+    )
+    .bind(case_number)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn case_taken_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cases SET taken_by = $2, taken_at = $3 WHERE case_number = $1")
+        .bind(case_number)
+        .bind(by)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    case_status_set_in_txn(conn, case_number, CaseStatus::Taken, at).await
+}
+
+pub async fn case_realisation_requested_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+    by: &str,
+    delivery_mode: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE cases SET realisation_requested_by = $2, realisation_requested_at = $3, delivery_mode = $4,
+            updated_at = $3 WHERE case_number = $1",
+    )
+    .bind(case_number)
+    .bind(by)
+    .bind(at)
+    .bind(delivery_mode)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

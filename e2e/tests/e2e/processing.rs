@@ -1,0 +1,267 @@
+//! An administrator takes a verified case from the queue and realises it: accounts issues a
+//! new starting password (hash only, must change, expiring), sealed to delivery; SEOD hears
+//! `taken` and `realised`; audit registers the loss of the starting password as an incident.
+//! The password itself appears nowhere in plaintext: not in any database, stream or log.
+
+use std::time::Duration;
+
+use base64::Engine;
+use contracts::seod_status::CaseStatus;
+use serde_json::{Value, json};
+use test_support::system::TEST_DELIVERY_SEAL_KEY;
+use test_support::{System, SystemOptions, eventually};
+
+use crate::helpers::{pool_of, submit_zszo, zszo_form};
+
+async fn post(system: &System, token: Option<&str>, path: &str, body: Value) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", system.url("intake")))
+        .json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A registered case accounts has verified.
+async fn verified_case(system: &System, document_id: &str) -> String {
+    let case = submit_zszo(system, &zszo_form(document_id))
+        .await
+        .case_number
+        .unwrap();
+    let intake = pool_of(system, "intake").await;
+    eventually(
+        Duration::from_secs(20),
+        "accounts to verify the case",
+        || async {
+            let verified: bool = sqlx::query_scalar(
+                "SELECT verified_at IS NOT NULL FROM cases WHERE case_number = $1",
+            )
+            .bind(&case)
+            .fetch_one(&intake)
+            .await
+            .ok()?;
+            verified.then_some(())
+        },
+    )
+    .await;
+    case
+}
+
+/// Every row of every table of a database, as text.
+async fn dump(system: &System, service: &str) -> String {
+    let pool = pool_of(system, service).await;
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let mut text = String::new();
+    for table in tables {
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT t::text FROM \"{table}\" t"
+        )))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        text.push_str(&rows.join("\n"));
+    }
+    text
+}
+
+/// Every message of every stream, as text.
+async fn stream_contents(system: &System) -> Vec<u8> {
+    use futures::StreamExt;
+    let js = async_nats::jetstream::new(system.client().await);
+    let mut out = Vec::new();
+    for spec in contracts::streams::ALL {
+        let Ok(stream) = js.get_stream(spec.name).await else {
+            continue;
+        };
+        let consumer = stream
+            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
+            .await
+            .unwrap();
+        let mut messages = consumer.messages().await.unwrap();
+        while let Ok(Some(Ok(m))) =
+            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+        {
+            out.extend_from_slice(&m.payload);
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_administrator_realises_a_case_and_the_starting_password_is_nowhere_in_plaintext() {
+    let system = System::start(SystemOptions::default()).await;
+    let case = verified_case(&system, "SEOD-REAL-1").await;
+    let path = |action: &str| format!("/api/cases/{case}/{action}");
+
+    let (status, _) = post(&system, None, &path("take"), json!({})).await;
+    assert_eq!(status, 401, "nothing that changes anything is anonymous");
+    let operator = system.staff_token("operator.ek04").await;
+    let (status, body) = post(&system, Some(&operator), &path("take"), json!({})).await;
+    assert_eq!(status, 403, "{body}");
+
+    let admin = system.staff_token("admin.ek04").await;
+    let queue: Value = reqwest::Client::new()
+        .get(format!("{}/api/queue", system.url("intake")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        queue["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["case_number"] == case.as_str())
+    );
+
+    let (status, body) = post(&system, Some(&admin), &path("realise"), json!({})).await;
+    assert_eq!(status, 409, "a case is taken before it is realised: {body}");
+    let (status, body) = post(&system, Some(&admin), &path("take"), json!({})).await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = post(&system, Some(&admin), &path("take"), json!({})).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("admin.ek04"));
+    let (status, body) = post(
+        &system,
+        Some(&admin),
+        &path("realise"),
+        json!({ "delivery": "by-pigeon" }),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(
+        &system,
+        Some(&admin),
+        &path("realise"),
+        json!({ "delivery": "electronic" }),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+
+    let statuses = eventually(
+        Duration::from_secs(30),
+        "SEOD to hear `realised`",
+        || async {
+            let statuses: Vec<CaseStatus> = system
+                .statuses("SEOD-REAL-1")
+                .await
+                .into_iter()
+                .map(|s| s.status)
+                .collect();
+            statuses.contains(&CaseStatus::Realised).then_some(statuses)
+        },
+    )
+    .await;
+    assert_eq!(
+        &statuses[..3],
+        [
+            CaseStatus::Registered,
+            CaseStatus::Taken,
+            CaseStatus::Realised
+        ]
+    );
+
+    let accounts = pool_of(&system, "accounts").await;
+    let (hash, must_change, expires): (String, bool, String) = sqlx::query_as(
+        "SELECT password_hash, must_change, (starting_expires_at - now())::text FROM accounts WHERE login = 'lzak'",
+    )
+    .fetch_one(&accounts)
+    .await
+    .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert!(must_change);
+    assert!(
+        expires.starts_with("6 days") || expires.starts_with("7 days"),
+        "{expires}"
+    );
+
+    // The sealed credentials open with delivery's key only; their password is what we look for.
+    let issued = eventually(
+        Duration::from_secs(20),
+        "audit to record the issue",
+        || async {
+            system
+                .audit_events("event_type=accounts.credential.issued")
+                .await
+                .into_iter()
+                .next()
+        },
+    )
+    .await;
+    assert_eq!(issued["body"]["data"]["sealed_credentials"], "[removed]");
+    let js = async_nats::jetstream::new(system.client().await);
+    let stream = js.get_stream("ACCOUNTS").await.unwrap();
+    let raw = stream
+        .get_last_raw_message_by_subject(contracts::subjects::ACCOUNTS_CREDENTIAL_ISSUED)
+        .await
+        .unwrap();
+    let event: Value = serde_json::from_slice(&raw.payload).unwrap();
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(event["data"]["sealed_credentials"].as_str().unwrap())
+        .unwrap();
+    let key: [u8; 32] = hex_key(TEST_DELIVERY_SEAL_KEY);
+    let opened: Value =
+        serde_json::from_slice(&kit::seal::open(&key, &sealed, case.as_bytes()).unwrap()).unwrap();
+    let password = opened["starting_password"].as_str().unwrap().to_owned();
+    assert_eq!(opened["login"], "lzak");
+    assert_eq!(password.chars().count(), 14);
+
+    let incidents: Value = eventually(Duration::from_secs(20), "the incident", || async {
+        let body: Value = reqwest::get(format!(
+            "{}/api/incidents?case_number={}",
+            system.url("audit"),
+            case.replace('/', "%2F")
+        ))
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+        (!body["incidents"].as_array()?.is_empty()).then_some(body)
+    })
+    .await;
+    assert_eq!(
+        incidents["incidents"][0]["category"],
+        "starting_password_loss"
+    );
+
+    for service in test_support::system::SERVICES {
+        assert!(
+            !dump(&system, service).await.contains(&password),
+            "{service}'s database holds the password"
+        );
+        assert!(
+            !system.services[service].log_text().contains(&password),
+            "{service}'s log holds the password"
+        );
+    }
+    let streams = stream_contents(&system).await;
+    assert!(
+        !streams
+            .windows(password.len())
+            .any(|w| w == password.as_bytes()),
+        "a stream holds the password"
+    );
+}
+
+fn hex_key(text: &str) -> [u8; 32] {
+    let bytes: Vec<u8> = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect();
+    bytes.try_into().unwrap()
+}

@@ -1,0 +1,106 @@
+//! Realising a case: a new starting password from the OS CSPRNG, stored only as its argon2id
+//! hash, to be changed at the first login and expiring if unused; the account's sessions end;
+//! the login and password leave accounts only sealed to delivery's public key.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use contracts::events::{CredentialIssued, RealisationRequested};
+use contracts::{Actor, Envelope, subjects};
+use kit::consumer::HandleError;
+use kit::outbox::outbox_insert_json;
+use secrecy::ExposeSecret;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::passwords::{self, Hasher};
+use crate::startup::StartingPasswordSettings;
+use crate::store::{credentials, directory, requests};
+
+pub struct Issuer {
+    pub hasher: Arc<Hasher>,
+    pub delivery_key: [u8; 32],
+    pub starting: StartingPasswordSettings,
+    pub portal_url: String,
+}
+
+impl Issuer {
+    pub async fn realise_in_txn(
+        &self,
+        conn: &mut PgConnection,
+        request: &RealisationRequested,
+        now: DateTime<Utc>,
+    ) -> Result<(), HandleError> {
+        if !requests::case_request_verified_in_txn(conn, &request.case_number).await? {
+            return Err(HandleError::Permanent(format!(
+                "case {} was not verified by accounts; refusing to realise it",
+                request.case_number
+            )));
+        }
+        let Some(recipient) =
+            directory::recipient_in_txn(conn, &request.institution_rspo_id, &request.target_login)
+                .await?
+        else {
+            return Err(HandleError::Permanent(format!(
+                "no account {} at institution {}",
+                request.target_login, request.institution_rspo_id
+            )));
+        };
+        let password = passwords::generate(self.starting.length)
+            .map_err(|e| HandleError::Retryable(e.to_string()))?;
+        let hasher = Arc::clone(&self.hasher);
+        let to_hash = password.clone();
+        // argon2 takes tens of milliseconds of CPU: off the async workers.
+        let hash = tokio::task::spawn_blocking(move || hasher.hash(&to_hash))
+            .await
+            .map_err(|e| HandleError::Retryable(e.to_string()))?
+            .map_err(|e| HandleError::Retryable(e.to_string()))?;
+        let expires_at = now + Duration::days(self.starting.expiry_days);
+        credentials::starting_password_set_in_txn(
+            conn,
+            &request.target_login,
+            &hash,
+            expires_at,
+            now,
+        )
+        .await?;
+        let ended =
+            credentials::sessions_end_in_txn(conn, &request.target_login, None, now).await?;
+        let plain = zeroize::Zeroizing::new(
+            serde_json::to_vec(&serde_json::json!({
+                "login": request.target_login,
+                "starting_password": password.expose_secret(),
+            }))
+            .map_err(|e| HandleError::Permanent(e.to_string()))?,
+        );
+        let sealed = kit::seal::seal(&self.delivery_key, &plain, request.case_number.as_bytes())
+            .map_err(|e| HandleError::Retryable(e.to_string()))?;
+        let event = Envelope {
+            id: Uuid::now_v7(),
+            kind: subjects::ACCOUNTS_CREDENTIAL_ISSUED.to_owned(),
+            version: 1,
+            occurred_at: now,
+            actor: Actor {
+                kind: contracts::envelope::ActorKind::Person,
+                id: Some(request.requested_by.clone()),
+                role: Some("administrator".to_owned()),
+            },
+            institution_rspo_id: Some(request.institution_rspo_id.clone()),
+            case_number: Some(request.case_number.clone()),
+            data: CredentialIssued {
+                case_number: request.case_number.clone(),
+                procedure: request.procedure,
+                login: request.target_login.clone(),
+                delivery: request.delivery,
+                recipient,
+                sealed_credentials: base64::engine::general_purpose::STANDARD.encode(sealed),
+                expires_at,
+                portal_url: self.portal_url.clone(),
+            },
+        };
+        outbox_insert_json(conn, event.id, subjects::ACCOUNTS_CREDENTIAL_ISSUED, &event).await?;
+        tracing::info!(case_number = %request.case_number, sessions_ended = ended, "new starting password issued");
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! delivery's outcome: delivered (or collected), then the case is closed; or failed, for an
+//! administrator to act on. SEOD hears each status.
+
+use std::sync::Arc;
+
+use contracts::events::{DispatchCompleted, DispatchFailed};
+use contracts::forms::DeliveryMode;
+use contracts::seod_status::{CaseStatus, Rejection, SeodStatus};
+use contracts::{Envelope, subjects};
+use kit::clock::Clock;
+use kit::consumer::{HandleError, Handler, Incoming};
+use kit::outbox::outbox_insert_json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::processing::announce;
+use crate::store::cases;
+
+pub struct DeliveriesHandler {
+    pub clock: Arc<dyn Clock>,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(message: &Incoming) -> Result<Envelope<T>, HandleError> {
+    serde_json::from_slice(&message.payload)
+        .map_err(|e| HandleError::Permanent(format!("not a valid {} event: {e}", message.subject)))
+}
+
+impl Handler for DeliveriesHandler {
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+        let now = self.clock.now();
+        match message.subject.as_str() {
+            subjects::DELIVERY_DISPATCH_COMPLETED => {
+                let done: Envelope<DispatchCompleted> = decode(message)?;
+                let case = done.data.case_number;
+                let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case).await?
+                else {
+                    return Err(HandleError::Permanent(format!("no case {case}")));
+                };
+                if status != CaseStatus::Realised.as_str() {
+                    return Ok(());
+                }
+                let reached = match done.data.delivery {
+                    DeliveryMode::Electronic => CaseStatus::Delivered,
+                    DeliveryMode::InPerson => CaseStatus::Collected,
+                };
+                for step in [reached, CaseStatus::Closed] {
+                    cases::case_status_set_in_txn(conn, &case, step, now).await?;
+                    announce(conn, &case, &document_id, step, now).await?;
+                }
+                tracing::info!(case_number = %case, "case closed");
+                Ok(())
+            }
+            subjects::DELIVERY_DISPATCH_FAILED => {
+                let failed: Envelope<DispatchFailed> = decode(message)?;
+                let case = failed.data.case_number;
+                let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case).await?
+                else {
+                    return Err(HandleError::Permanent(format!("no case {case}")));
+                };
+                if CaseStatus::parse(&status).is_some_and(CaseStatus::is_terminal) {
+                    return Ok(());
+                }
+                cases::case_status_set_in_txn(conn, &case, CaseStatus::Failed, now).await?;
+                let seod = SeodStatus {
+                    document_id: document_id.clone(),
+                    case_number: Some(case.clone()),
+                    status: CaseStatus::Failed,
+                    rejection: Some(Rejection {
+                        field: "$".into(),
+                        code: "delivery_failed".into(),
+                        message: failed.data.reason,
+                        detail: None,
+                    }),
+                    at: now,
+                };
+                outbox_insert_json(
+                    conn,
+                    Uuid::now_v7(),
+                    &subjects::seod_status(&document_id),
+                    &seod,
+                )
+                .await?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}

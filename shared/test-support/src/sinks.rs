@@ -1,0 +1,124 @@
+//! Real servers standing in for the outside parties: an SMTP server (Python's aiosmtpd, a
+//! real SMTP implementation, writing a Maildir) and an HTTP server for the SMS gateway.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::post;
+
+pub struct SmtpSink {
+    pub port: u16,
+    pub maildir: PathBuf,
+    child: Child,
+}
+
+fn python() -> String {
+    std::env::var("KLUCZNIK_TEST_PYTHON").unwrap_or_else(|_| {
+        crate::workspace_root()
+            .join(".local/tools/venv/bin/python")
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+impl SmtpSink {
+    pub fn start() -> Self {
+        let port = crate::free_port();
+        let maildir = crate::scratch_dir("mail");
+        let child = Command::new(python())
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start aiosmtpd ({e}); run `make deps`"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            port,
+            maildir,
+            child,
+        }
+    }
+
+    /// Every message received so far, raw (RFC 5322).
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut files: Vec<_> = std::fs::read_dir(self.maildir.join("new"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|f| std::fs::read(f).ok())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP server that records every request body it is sent and answers as configured.
+pub struct SmsSink {
+    pub port: u16,
+    pub received: Arc<Mutex<Vec<String>>>,
+    /// Status codes to answer with, one per request, then 200.
+    pub script: Arc<Mutex<Vec<u16>>>,
+}
+
+impl SmsSink {
+    pub async fn start() -> Self {
+        let received: Arc<Mutex<Vec<String>>> = Arc::default();
+        let script: Arc<Mutex<Vec<u16>>> = Arc::default();
+        let (r, s) = (Arc::clone(&received), Arc::clone(&script));
+        let app = Router::new().fallback(post(move |body: String| {
+            let (r, s) = (Arc::clone(&r), Arc::clone(&s));
+            async move {
+                let status = {
+                    let mut s = s.lock().unwrap();
+                    if s.is_empty() { 200 } else { s.remove(0) }
+                };
+                if status == 200 {
+                    r.lock().unwrap().push(body);
+                }
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    r#"{"status":"queued","count":1,"list":[{"id":"1","status":"QUEUE"}]}"#,
+                )
+            }
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self {
+            port,
+            received,
+            script,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/sms", self.port)
+    }
+
+    pub fn messages(&self) -> Vec<String> {
+        self.received.lock().unwrap().clone()
+    }
+}
