@@ -239,6 +239,88 @@ async fn an_administrator_realises_a_case_and_the_starting_password_is_nowhere_i
         "starting_password_loss"
     );
 
+    // The user's first login: the starting password only lets him set his own.
+    let (status, first) = portal(
+        &system,
+        None,
+        "login",
+        json!({ "login": "lzak", "password": password }),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["must_change"], true);
+    let change_token = first["token"].as_str().unwrap().to_owned();
+    let (status, _) = post(&system, Some(&change_token), &path("take"), json!({})).await;
+    assert_eq!(status, 403, "a password-change token does nothing else");
+    for (bad, why) in [
+        ("krotkie", "12 znaków"),
+        ("lzak", "12 znaków"),
+        (password.as_str(), "różnić się"),
+    ] {
+        let (status, body) = portal(
+            &system,
+            Some(&change_token),
+            "password",
+            json!({ "new_password": bad }),
+        )
+        .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["detail"].as_str().unwrap().contains(why), "{body}");
+    }
+    let (status, body) = portal(
+        &system,
+        Some(&change_token),
+        "password",
+        json!({ "new_password": "Moje-Wlasne-Haslo-2026" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, again) = portal(
+        &system,
+        None,
+        "login",
+        json!({ "login": "lzak", "password": "Moje-Wlasne-Haslo-2026" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["must_change"], false);
+    let (status, _) = portal(
+        &system,
+        None,
+        "login",
+        json!({ "login": "lzak", "password": password }),
+    )
+    .await;
+    assert_eq!(status, 401, "the starting password no longer works");
+    let (wrong, a) = portal(
+        &system,
+        None,
+        "login",
+        json!({ "login": "lzak", "password": "zle-haslo-123" }),
+    )
+    .await;
+    let (unknown, b) = portal(
+        &system,
+        None,
+        "login",
+        json!({ "login": "nikt", "password": "zle-haslo-123" }),
+    )
+    .await;
+    assert_eq!((wrong, unknown), (401, 401));
+    assert_eq!(a, b, "no account enumeration");
+    eventually(
+        Duration::from_secs(20),
+        "audit to record the change",
+        || async {
+            (!system
+                .audit_events("event_type=accounts.password.changed&login=lzak")
+                .await
+                .is_empty())
+            .then_some(())
+        },
+    )
+    .await;
+
     for service in test_support::system::SERVICES {
         assert!(
             !dump(&system, service).await.contains(&password),
@@ -256,6 +338,82 @@ async fn an_administrator_realises_a_case_and_the_starting_password_is_nowhere_i
             .any(|w| w == password.as_bytes()),
         "a stream holds the password"
     );
+}
+
+async fn portal(system: &System, token: Option<&str>, action: &str, body: Value) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/api/portal/{action}", system.url("accounts")))
+        .json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_expired_starting_password_no_longer_opens_the_portal() {
+    let system = System::start(SystemOptions::default()).await;
+    let case = verified_case(&system, "SEOD-EXP-1").await;
+    let admin = system.staff_token("admin.ek04").await;
+    post(
+        &system,
+        Some(&admin),
+        &format!("/api/cases/{case}/take"),
+        json!({}),
+    )
+    .await;
+    post(
+        &system,
+        Some(&admin),
+        &format!("/api/cases/{case}/realise"),
+        json!({}),
+    )
+    .await;
+    let accounts = pool_of(&system, "accounts").await;
+    eventually(
+        Duration::from_secs(20),
+        "the new starting password",
+        || async {
+            let must: bool =
+                sqlx::query_scalar("SELECT must_change FROM accounts WHERE login = 'lzak'")
+                    .fetch_one(&accounts)
+                    .await
+                    .ok()?;
+            must.then_some(())
+        },
+    )
+    .await;
+    let js = async_nats::jetstream::new(system.client().await);
+    let raw = js
+        .get_stream("ACCOUNTS")
+        .await
+        .unwrap()
+        .get_last_raw_message_by_subject(contracts::subjects::ACCOUNTS_CREDENTIAL_ISSUED)
+        .await
+        .unwrap();
+    let event: Value = serde_json::from_slice(&raw.payload).unwrap();
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(event["data"]["sealed_credentials"].as_str().unwrap())
+        .unwrap();
+    let opened: Value = serde_json::from_slice(
+        &kit::seal::open(&hex_key(TEST_DELIVERY_SEAL_KEY), &sealed, case.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    sqlx::query("UPDATE accounts SET starting_expires_at = now() - interval '1 minute' WHERE login = 'lzak'")
+        .execute(&accounts)
+        .await
+        .unwrap();
+    let (status, body) = portal(
+        &system,
+        None,
+        "login",
+        json!({ "login": "lzak", "password": opened["starting_password"] }),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("wygasło"));
 }
 
 fn hex_key(text: &str) -> [u8; 32] {

@@ -6,7 +6,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use crate::envelope::Envelope;
 use crate::events::{
     AuditCheckpoint, CaseRegistered, CredentialIssued, DispatchCompleted, DispatchFailed,
-    FormRejected, RealisationRequested, RequestChecked, RevocationDecided,
+    FormRejected, PasswordChanged, RealisationRequested, RequestChecked, RevocationDecided,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
@@ -103,6 +103,14 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["accounts"],
             consumers: &["delivery", "intake", "revocation", "audit"],
             schema: schema_of::<Envelope<CredentialIssued>>,
+        },
+        MessageSpec {
+            name: "PasswordChanged",
+            address: subjects::ACCOUNTS_PASSWORD_CHANGED,
+            summary: "A user set his own password; a notice without any secret goes to his e-mail",
+            publishers: &["accounts"],
+            consumers: &["delivery", "audit"],
+            schema: schema_of::<Envelope<PasswordChanged>>,
         },
         MessageSpec {
             name: "DispatchCompleted",

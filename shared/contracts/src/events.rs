@@ -139,3 +139,13 @@ pub struct RequestChecked {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection: Option<Rejection>,
 }
+
+/// `accounts.password.changed`: a user set his own password; his other sessions ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PasswordChanged {
+    pub login: String,
+    /// Where the notice goes, if the account has an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub sessions_ended: u32,
+}

@@ -31,6 +31,8 @@ pub const ACCOUNTS_REQUEST_REFUSED: &str = "accounts.request.refused";
 pub const ACCOUNTS_REQUEST_ALL: &str = "accounts.request.>";
 /// A sign-in to the access portal failed; audit counts them per login.
 pub const ACCOUNTS_LOGIN_FAILED: &str = "accounts.login.failed";
+/// A user set his own password (a notice, without any secret, goes to his e-mail address).
+pub const ACCOUNTS_PASSWORD_CHANGED: &str = "accounts.password.changed";
 pub const ACCOUNTS_ALL: &str = "accounts.>";
 
 pub const DELIVERY_DISPATCH_COMPLETED: &str = "delivery.dispatch.completed";

@@ -33,9 +33,12 @@ pub struct AppState {
     pub dummy_hash: Arc<String>,
 }
 
+mod portal;
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/auth/staff-login", post(staff_login))
+        .merge(portal::routes())
         .with_state(state)
 }
 
@@ -51,7 +54,7 @@ const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 const MAX_FAILURES_PER_ADDRESS: i64 = 20;
 const FAILURE_WINDOW_MINUTES: i64 = 15;
 
-fn refused() -> Response {
+pub(crate) fn refused() -> Response {
     Problem::new(
         StatusCode::UNAUTHORIZED,
         "sign-in-failed",
@@ -79,36 +82,21 @@ async fn staff_login(
     let now = state.clock.now();
     let address = peer.ip().to_string();
     let login = request.login.trim().to_ascii_lowercase();
-    let since = now - Duration::minutes(FAILURE_WINDOW_MINUTES);
-    match credentials::login_failures_count(&state.pool, &login, &address, since).await {
-        Ok((by_login, by_address))
-            if by_login >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS =>
-        {
-            return Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", "Zbyt wiele prób")
-                .detail(format!("Zbyt wiele nieudanych prób logowania; spróbuj ponownie za {FAILURE_WINDOW_MINUTES} minut."))
-                .into_response();
-        }
-        Ok(_) => {}
+    match limited(&state, &login, &address).await {
+        Ok(Some(response)) => return response,
+        Ok(None) => {}
         Err(error) => return internal(error),
     }
     let row = match credentials::sign_in_row(&state.pool, &login).await {
         Ok(row) => row,
         Err(error) => return internal(error),
     };
-    let hasher = Arc::clone(&state.hasher);
-    let password = request.password.clone();
-    let stored = row.as_ref().and_then(|r| r.password_hash.clone());
-    let dummy = Arc::clone(&state.dummy_hash);
-    // argon2 takes tens of milliseconds of CPU: off the async workers.
-    let password_ok = tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => hasher.verify(&password, &hash),
-        None => {
-            hasher.verify(&password, &dummy);
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
+    let password_ok = verify_password(
+        &state,
+        &request.password,
+        row.as_ref().and_then(|r| r.password_hash.clone()),
+    )
+    .await;
     let account_ok = row.as_ref().is_some_and(|r| {
         r.kind == "staff"
             && r.status == "active"
@@ -145,8 +133,54 @@ async fn staff_login(
         .into_response()
 }
 
+/// Too many recent failures for this account or from this address: the answer to give.
+pub(crate) async fn limited(
+    state: &AppState,
+    login: &str,
+    address: &str,
+) -> Result<Option<Response>, sqlx::Error> {
+    let since = state.clock.now() - Duration::minutes(FAILURE_WINDOW_MINUTES);
+    let (by_login, by_address) =
+        credentials::login_failures_count(&state.pool, login, address, since).await?;
+    if by_login >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS {
+        return Ok(Some(
+            Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", "Zbyt wiele prób")
+                .detail(format!(
+                    "Zbyt wiele nieudanych prób logowania; spróbuj ponownie za {FAILURE_WINDOW_MINUTES} minut."
+                ))
+                .into_response(),
+        ));
+    }
+    Ok(None)
+}
+
+/// Checks a password against a stored hash, or against a dummy hash when there is none, so
+/// an unknown login costs the same time as a wrong password. argon2 runs off the async workers.
+pub(crate) async fn verify_password(
+    state: &AppState,
+    password: &str,
+    stored: Option<String>,
+) -> bool {
+    let hasher = Arc::clone(&state.hasher);
+    let dummy = Arc::clone(&state.dummy_hash);
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => hasher.verify(&password, &hash),
+        None => {
+            hasher.verify(&password, &dummy);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// A failed sign-in is counted and told to audit (which opens an incident past a threshold).
-async fn record_failure(state: &AppState, login: &str, address: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn record_failure(
+    state: &AppState,
+    login: &str,
+    address: &str,
+) -> Result<(), sqlx::Error> {
     let now = state.clock.now();
     let mut tx = state.pool.begin().await?;
     credentials::login_failure_insert_in_txn(&mut tx, login, address, now).await?;
@@ -165,7 +199,7 @@ async fn record_failure(state: &AppState, login: &str, address: &str) -> Result<
     tx.commit().await
 }
 
-fn internal(error: sqlx::Error) -> Response {
+pub(crate) fn internal(error: sqlx::Error) -> Response {
     tracing::error!(%error, "sign-in failed on the database");
     Problem::internal().into_response()
 }

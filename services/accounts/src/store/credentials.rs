@@ -154,3 +154,32 @@ pub async fn starting_password_set_in_txn(
     .await?;
     Ok(())
 }
+
+/// The user's own password: no longer a starting one.
+pub async fn password_changed_in_txn(
+    conn: &mut PgConnection,
+    login: &str,
+    hash: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE accounts SET password_hash = $2, must_change = false, starting_expires_at = NULL, updated_at = $3
+         WHERE login = $1",
+    )
+    .bind(login)
+    .bind(hash)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn account_email_in_txn(
+    conn: &mut PgConnection,
+    login: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT email FROM accounts WHERE login = $1")
+        .bind(login)
+        .fetch_one(conn)
+        .await
+}

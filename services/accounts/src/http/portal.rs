@@ -1,0 +1,161 @@
+//! The access portal's sign-in: a user signs in with his password; a starting password works
+//! only until it expires and only to set a new one. A wrong login and a wrong password get
+//! the same answer after the same work; failures are limited per account and per address.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::Duration;
+use contracts::{subjects, Actor as EventActor, Envelope};
+use kit::auth::{Actor, Claims};
+use kit::problem::Problem;
+use secrecy::SecretString;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{internal, limited, record_failure, refused, verify_password, AppState};
+use crate::domain::passwords::policy_violation;
+use crate::store::credentials;
+
+/// The role of a token that may only set a new password.
+pub const PASSWORD_CHANGE: &str = "password_change";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/portal/login", post(login))
+        .route("/api/portal/password", post(change_password))
+}
+
+#[derive(Deserialize)]
+struct Login {
+    login: String,
+    password: String,
+}
+
+/// `POST /api/portal/login {login, password}` → `{token, must_change}`.
+async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: axum::body::Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<Login>(&body) else {
+        return Problem::new(StatusCode::BAD_REQUEST, "invalid-request", "Niepoprawne żądanie")
+            .detail("Oczekiwano JSON z polami login i password.")
+            .into_response();
+    };
+    let now = state.clock.now();
+    let address = peer.ip().to_string();
+    let login = request.login.trim().to_ascii_lowercase();
+    match limited(&state, &login, &address).await {
+        Ok(Some(response)) => return response,
+        Ok(None) => {}
+        Err(error) => return internal(error),
+    }
+    let row = match credentials::sign_in_row(&state.pool, &login).await {
+        Ok(row) => row.filter(|r| r.kind != "staff" && r.status == "active"),
+        Err(error) => return internal(error),
+    };
+    let ok = verify_password(&state, &request.password, row.as_ref().and_then(|r| r.password_hash.clone())).await;
+    let Some(row) = row.filter(|_| ok) else {
+        if let Err(error) = record_failure(&state, &login, &address).await {
+            return internal(error);
+        }
+        return refused();
+    };
+    if row.must_change && row.starting_expires_at.is_none_or(|at| at <= now) {
+        return Problem::new(StatusCode::FORBIDDEN, "starting-password-expired", "Hasło startowe wygasło")
+            .detail("Hasło startowe wygasło. Poproś dyrektora placówki o wygenerowanie nowego hasła startowego.")
+            .into_response();
+    }
+    let role = if row.must_change { PASSWORD_CHANGE.to_owned() } else { row.role.clone() };
+    let ttl = if row.must_change { Duration::minutes(10) } else { state.token_ttl };
+    let expires_at = now + ttl;
+    let session = match credentials::session_insert(&state.pool, &row.login, now, expires_at).await {
+        Ok(id) => id,
+        Err(error) => return internal(error),
+    };
+    let token = kit::auth::sign(
+        &state.signing,
+        &Claims {
+            sub: row.login.clone(),
+            role,
+            institution: row.institution_rspo_id.clone(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            sid: session.to_string(),
+        },
+    );
+    Json(serde_json::json!({ "token": token, "must_change": row.must_change, "expires_at": expires_at })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ChangePassword {
+    new_password: String,
+}
+
+/// `POST /api/portal/password {new_password}` with the token from the sign-in.
+async fn change_password(State(state): State<AppState>, actor: Actor, body: axum::body::Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<ChangePassword>(&body) else {
+        return Problem::new(StatusCode::BAD_REQUEST, "invalid-request", "Niepoprawne żądanie")
+            .detail("Oczekiwano JSON z polem new_password.")
+            .into_response();
+    };
+    let now = state.clock.now();
+    let login = actor.login().to_owned();
+    let row = match credentials::sign_in_row(&state.pool, &login).await {
+        Ok(Some(row)) if row.status == "active" && row.kind != "staff" => row,
+        Ok(_) => return refused(),
+        Err(error) => return internal(error),
+    };
+    if row.must_change && row.starting_expires_at.is_none_or(|at| at <= now) {
+        return Problem::new(StatusCode::FORBIDDEN, "starting-password-expired", "Hasło startowe wygasło")
+            .detail("Hasło startowe wygasło. Poproś dyrektora placówki o wygenerowanie nowego hasła startowego.")
+            .into_response();
+    }
+    let same_as_current =
+        verify_password(&state, &request.new_password, row.password_hash.clone()).await;
+    let current = if same_as_current { request.new_password.as_str() } else { "" };
+    if let Some(reason) = policy_violation(&login, &request.new_password, current) {
+        return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "password-policy", "Hasło nie spełnia zasad")
+            .detail(reason)
+            .into_response();
+    }
+    let hasher = Arc::clone(&state.hasher);
+    let new = SecretString::from(request.new_password);
+    let hash = match tokio::task::spawn_blocking(move || hasher.hash(&new)).await {
+        Ok(Ok(hash)) => hash,
+        _ => return Problem::internal().into_response(),
+    };
+    let keep = Uuid::parse_str(&actor.0.sid).ok();
+    let result = async {
+        let mut tx = state.pool.begin().await?;
+        credentials::password_changed_in_txn(&mut tx, &login, &hash, now).await?;
+        let ended = credentials::sessions_end_in_txn(&mut tx, &login, keep, now).await?;
+        let event = Envelope {
+            id: Uuid::now_v7(),
+            kind: subjects::ACCOUNTS_PASSWORD_CHANGED.to_owned(),
+            version: 1,
+            occurred_at: now,
+            actor: EventActor {
+                kind: contracts::envelope::ActorKind::Person,
+                id: Some(login.clone()),
+                role: Some(row.role.clone()),
+            },
+            institution_rspo_id: row.institution_rspo_id.clone(),
+            case_number: None,
+            data: contracts::events::PasswordChanged {
+                login: login.clone(),
+                email: credentials::account_email_in_txn(&mut tx, &login).await?,
+                sessions_ended: ended as u32,
+            },
+        };
+        kit::outbox::outbox_insert_json(&mut tx, event.id, subjects::ACCOUNTS_PASSWORD_CHANGED, &event).await?;
+        tx.commit().await
+    }
+    .await;
+    match result {
+        Ok(()) => Json(serde_json::json!({ "changed": true })).into_response(),
+        Err(error) => internal(error),
+    }
+}
