@@ -12,6 +12,7 @@ use test_support::{NatsServer, ServiceProcess, TestDatabase};
 const EVENTS: usize = 50_000;
 
 pub async fn run() {
+    kit::main_support::install_crypto_provider();
     let nats = NatsServer::start();
     let db = TestDatabase::create("bench_audit").await;
     let pool = db.pool().await;

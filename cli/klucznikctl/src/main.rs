@@ -144,6 +144,7 @@ impl Failure {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    kit::main_support::install_crypto_provider();
     let cli = Cli::parse();
     let timeout = Duration::from_secs(cli.timeout);
     let result = match &cli.command {

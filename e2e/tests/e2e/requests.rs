@@ -191,3 +191,95 @@ async fn a_bad_directory_file_is_refused_line_by_line_and_nothing_is_imported() 
         0
     );
 }
+
+#[tokio::test]
+async fn an_operator_registers_a_pzo_request_of_a_non_city_school_which_seod_cannot_send() {
+    let system = System::start(SystemOptions::default()).await;
+    let body = json!({
+        "procedure": "PZO-01",
+        "institution": { "rspo_id": "34567", "name": "Niepubliczna Szkoła Podstawowa „Żaczek”" },
+        "requester": { "login": "pgrabowski", "first_name": "Piotr", "last_name": "Grabowski" },
+        "contact": { "rspo_email": "zaczek@szkola.example.pl", "director_mobile": "602300400" },
+        "account_login": "pzo-admin-34567",
+        "delivery": "in_person"
+    });
+    let url = format!("{}/api/requests", system.url("intake"));
+    let anonymous = reqwest::Client::new()
+        .post(&url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let operator = system.staff_token("operator.ek04").await;
+    let mut bad = body.clone();
+    bad["contact"]["director_mobile"] = json!("7");
+    let refused = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&operator)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("contact.director_mobile"),
+        "{problem}"
+    );
+
+    let created = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&operator)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let case: Value = created.json().await.unwrap();
+    let case = case["case_number"].as_str().unwrap().to_owned();
+    assert!(case.starts_with("PZO-01/"));
+    let intake = pool_of(&system, "intake").await;
+    eventually(
+        Duration::from_secs(20),
+        "accounts to verify the operator's request",
+        || async {
+            let verified: bool = sqlx::query_scalar(
+                "SELECT verified_at IS NOT NULL FROM cases WHERE case_number = $1",
+            )
+            .bind(&case)
+            .fetch_one(&intake)
+            .await
+            .ok()?;
+            verified.then_some(())
+        },
+    )
+    .await;
+    let registered = system
+        .audit_events("event_type=intake.case.registered&institution_rspo_id=34567")
+        .await;
+    assert_eq!(
+        registered[0]["actor_id"], "operator.ek04",
+        "audit names the operator"
+    );
+
+    // The same director cannot use SEOD: his institution is not city-run.
+    let mut through_seod = zszo_form("SEOD-NC-1");
+    through_seod["form"] = json!("pzo.password-reset");
+    through_seod["institution"]["rspo_id"] = json!("34567");
+    through_seod["requester"]["login"] = json!("pgrabowski");
+    through_seod["contact"] =
+        json!({ "rspo_email": "zaczek@szkola.example.pl", "director_mobile": "602300400" });
+    through_seod["account"] = json!({ "pzo_identifier": "pzo-admin-34567" });
+    let rejection = verdict(
+        &system,
+        subjects::SEOD_FORM_PZO_PASSWORD_RESET,
+        &through_seod,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rejection.code, "not_city_run");
+}

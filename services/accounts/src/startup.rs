@@ -113,7 +113,8 @@ impl Service {
             crate::SERVICE,
             settings.platform,
             &MIGRATIONS,
-            &[streams::INTAKE, streams::ACCOUNTS],
+            // Every service declares every stream, so none depends on who starts first.
+            streams::ALL,
         )
         .await?;
         Ok(Self {

@@ -34,12 +34,8 @@ impl Service {
             crate::SERVICE,
             settings.platform,
             &MIGRATIONS,
-            &[
-                streams::SEOD_FORMS,
-                streams::SEOD_STATUS,
-                streams::INTAKE,
-                streams::ACCOUNTS,
-            ],
+            // Every service declares every stream, so none depends on who starts first.
+            streams::ALL,
         )
         .await?;
         Ok(Self { platform })

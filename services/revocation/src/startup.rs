@@ -33,7 +33,8 @@ impl Service {
             crate::SERVICE,
             settings.platform,
             &MIGRATIONS,
-            &[streams::ACCOUNTS, streams::REVOCATION],
+            // Every service declares every stream, so none depends on who starts first.
+            streams::ALL,
         )
         .await?;
         Ok(Self { platform })

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::forms::{DeliveryMode, Procedure};
+use crate::forms::{DeliveryMode, Procedure, RequestSource};
 use crate::seod_status::Rejection;
 
 /// `intake.case.registered`: a valid request became a case.
@@ -21,6 +21,8 @@ pub struct CaseRegistered {
     pub director_mobile: String,
     pub delivery: DeliveryMode,
     pub submitted_at: DateTime<Utc>,
+    #[serde(default)]
+    pub source: RequestSource,
 }
 
 /// `intake.form.rejected`: a form was refused and no case was recorded.

@@ -37,6 +37,27 @@ impl Procedure {
     }
 }
 
+/// How a request reached the department.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestSource {
+    /// A form filed in SEOD by the director of a city-run institution.
+    #[default]
+    Seod,
+    /// Registered by an operator: a director who came in person, or (PZO) wrote from the
+    /// institution's registered address; for institutions without SEOD access.
+    Operator,
+}
+
+impl RequestSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Seod => "seod",
+            Self::Operator => "operator",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryMode {
@@ -159,6 +180,7 @@ pub struct PzoPasswordResetForm {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PasswordResetRequest {
     pub procedure: Procedure,
+    pub source: RequestSource,
     pub document_id: DocumentId,
     pub submitted_at: DateTime<Utc>,
     pub institution_rspo_id: RspoId,
@@ -216,6 +238,43 @@ pub fn parse_form(subject: &str, bytes: &[u8]) -> Result<PasswordResetRequest, R
     }
 }
 
+/// An operator's registration of a request that did not come through SEOD (procedure PZO-01
+/// for institutions without SEOD access), checked by the same rules as a form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorRequest {
+    pub procedure: Procedure,
+    pub institution: InstitutionRef,
+    pub requester: Requester,
+    pub contact: Contact,
+    /// The ZSZO login (ZSZO-05) or the PZO administrator account's identifier (PZO-01).
+    pub account_login: String,
+    #[serde(default)]
+    pub delivery: DeliveryMode,
+}
+
+/// Parses an operator's registration; `document_id` is the id intake gives it.
+pub fn parse_operator_request(
+    bytes: &[u8],
+    document_id: &str,
+    received_at: DateTime<Utc>,
+) -> Result<PasswordResetRequest, Rejection> {
+    let r: OperatorRequest = decode(bytes)?;
+    let target = field("account_login", Login::parse(&r.account_login))?;
+    let parts = Common {
+        version: 1,
+        document_id,
+        submitted_at: received_at,
+        institution: &r.institution,
+        requester: &r.requester,
+        contact: &r.contact,
+        delivery: r.delivery,
+    };
+    let mut request = parts.into_request(r.procedure, target)?;
+    request.source = RequestSource::Operator;
+    Ok(request)
+}
+
 /// Where to tell SEOD the outcome of a message: its document id when it has a usable
 /// one, otherwise the id it was published with.
 pub fn correlation_id(bytes: &[u8], message_id: Option<&str>) -> Option<String> {
@@ -269,6 +328,7 @@ impl Common<'_> {
         }
         Ok(PasswordResetRequest {
             procedure,
+            source: RequestSource::Seod,
             document_id: field("document_id", DocumentId::parse(self.document_id))?,
             submitted_at: self.submitted_at,
             institution_rspo_id: field(

@@ -15,6 +15,7 @@ where
     F: FnOnce(S, CancellationToken) -> Fut,
     Fut: Future<Output = Result<(), StartupError>>,
 {
+    install_crypto_provider();
     let settings: S = match settings::load(base_config) {
         Ok(settings) => settings,
         Err(error) => {
@@ -45,4 +46,10 @@ where
     };
     telemetry.shutdown();
     code
+}
+
+/// Chooses rustls' cryptography (ring) for the whole process, once. Without it, a TLS client
+/// built with more than one provider compiled in (or none chosen) refuses to start.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

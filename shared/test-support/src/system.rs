@@ -69,6 +69,7 @@ pub struct System {
 
 impl System {
     pub async fn start(mut options: SystemOptions) -> Self {
+        kit::main_support::install_crypto_provider();
         let smtp = crate::SmtpSink::start();
         let sms = crate::SmsSink::start().await;
         options.smtp_port = Some(smtp.port);

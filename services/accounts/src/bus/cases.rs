@@ -50,7 +50,7 @@ impl CasesHandler {
         let case = event.data;
         let request = Request {
             procedure: case.procedure,
-            via_seod: true,
+            via_seod: case.source == contracts::forms::RequestSource::Seod,
             institution_rspo_id: case.institution_rspo_id.clone(),
             requester_login: case.requester_login.clone(),
             target_login: case.target_login.clone(),

@@ -11,14 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Duration;
-use contracts::{subjects, Actor as EventActor, Envelope};
+use contracts::{Actor as EventActor, Envelope, subjects};
 use kit::auth::{Actor, Claims};
 use kit::problem::Problem;
 use secrecy::SecretString;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{internal, limited, record_failure, refused, verify_password, AppState};
+use super::{AppState, internal, limited, record_failure, refused, verify_password};
 use crate::domain::passwords::policy_violation;
 use crate::store::credentials;
 
@@ -38,11 +38,19 @@ struct Login {
 }
 
 /// `POST /api/portal/login {login, password}` → `{token, must_change}`.
-async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: axum::body::Bytes) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: axum::body::Bytes,
+) -> Response {
     let Ok(request) = serde_json::from_slice::<Login>(&body) else {
-        return Problem::new(StatusCode::BAD_REQUEST, "invalid-request", "Niepoprawne żądanie")
-            .detail("Oczekiwano JSON z polami login i password.")
-            .into_response();
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Niepoprawne żądanie",
+        )
+        .detail("Oczekiwano JSON z polami login i password.")
+        .into_response();
     };
     let now = state.clock.now();
     let address = peer.ip().to_string();
@@ -56,7 +64,12 @@ async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Soc
         Ok(row) => row.filter(|r| r.kind != "staff" && r.status == "active"),
         Err(error) => return internal(error),
     };
-    let ok = verify_password(&state, &request.password, row.as_ref().and_then(|r| r.password_hash.clone())).await;
+    let ok = verify_password(
+        &state,
+        &request.password,
+        row.as_ref().and_then(|r| r.password_hash.clone()),
+    )
+    .await;
     let Some(row) = row.filter(|_| ok) else {
         if let Err(error) = record_failure(&state, &login, &address).await {
             return internal(error);
@@ -68,10 +81,19 @@ async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Soc
             .detail("Hasło startowe wygasło. Poproś dyrektora placówki o wygenerowanie nowego hasła startowego.")
             .into_response();
     }
-    let role = if row.must_change { PASSWORD_CHANGE.to_owned() } else { row.role.clone() };
-    let ttl = if row.must_change { Duration::minutes(10) } else { state.token_ttl };
+    let role = if row.must_change {
+        PASSWORD_CHANGE.to_owned()
+    } else {
+        row.role.clone()
+    };
+    let ttl = if row.must_change {
+        Duration::minutes(10)
+    } else {
+        state.token_ttl
+    };
     let expires_at = now + ttl;
-    let session = match credentials::session_insert(&state.pool, &row.login, now, expires_at).await {
+    let session = match credentials::session_insert(&state.pool, &row.login, now, expires_at).await
+    {
         Ok(id) => id,
         Err(error) => return internal(error),
     };
@@ -95,11 +117,19 @@ struct ChangePassword {
 }
 
 /// `POST /api/portal/password {new_password}` with the token from the sign-in.
-async fn change_password(State(state): State<AppState>, actor: Actor, body: axum::body::Bytes) -> Response {
+async fn change_password(
+    State(state): State<AppState>,
+    actor: Actor,
+    body: axum::body::Bytes,
+) -> Response {
     let Ok(request) = serde_json::from_slice::<ChangePassword>(&body) else {
-        return Problem::new(StatusCode::BAD_REQUEST, "invalid-request", "Niepoprawne żądanie")
-            .detail("Oczekiwano JSON z polem new_password.")
-            .into_response();
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Niepoprawne żądanie",
+        )
+        .detail("Oczekiwano JSON z polem new_password.")
+        .into_response();
     };
     let now = state.clock.now();
     let login = actor.login().to_owned();
@@ -115,11 +145,19 @@ async fn change_password(State(state): State<AppState>, actor: Actor, body: axum
     }
     let same_as_current =
         verify_password(&state, &request.new_password, row.password_hash.clone()).await;
-    let current = if same_as_current { request.new_password.as_str() } else { "" };
+    let current = if same_as_current {
+        request.new_password.as_str()
+    } else {
+        ""
+    };
     if let Some(reason) = policy_violation(&login, &request.new_password, current) {
-        return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "password-policy", "Hasło nie spełnia zasad")
-            .detail(reason)
-            .into_response();
+        return Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "password-policy",
+            "Hasło nie spełnia zasad",
+        )
+        .detail(reason)
+        .into_response();
     }
     let hasher = Arc::clone(&state.hasher);
     let new = SecretString::from(request.new_password);
@@ -150,7 +188,13 @@ async fn change_password(State(state): State<AppState>, actor: Actor, body: axum
                 sessions_ended: ended as u32,
             },
         };
-        kit::outbox::outbox_insert_json(&mut tx, event.id, subjects::ACCOUNTS_PASSWORD_CHANGED, &event).await?;
+        kit::outbox::outbox_insert_json(
+            &mut tx,
+            event.id,
+            subjects::ACCOUNTS_PASSWORD_CHANGED,
+            &event,
+        )
+        .await?;
         tx.commit().await
     }
     .await;

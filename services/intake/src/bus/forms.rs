@@ -38,26 +38,28 @@ impl Handler for FormsHandler {
                     serde_json::from_slice(&message.payload).map_err(|e| {
                         HandleError::Permanent(format!("a parsed form is not JSON: {e}"))
                     })?;
-                register(conn, &request, &form, now).await
+                register(conn, &request, &form, now, None).await.map(|_| ())
             }
             Err(rejection) => reject(conn, &correlation, &message.subject, rejection, now).await,
         }
     }
 }
 
-async fn register(
+/// Records a valid request as a numbered case; SEOD hears `registered` for its own forms.
+pub async fn register(
     conn: &mut PgConnection,
     request: &PasswordResetRequest,
     form: &serde_json::Value,
     now: DateTime<Utc>,
-) -> Result<(), HandleError> {
+    operator: Option<&str>,
+) -> Result<Option<String>, HandleError> {
     let document_id = request.document_id.as_str();
     if let Some((existing, existing_form)) =
         cases::case_find_by_document_in_txn(conn, document_id).await?
     {
         if &existing_form == form {
             tracing::info!(case_number = %existing, "this SEOD document is already a case");
-            return Ok(());
+            return Ok(Some(existing));
         }
         let rejection = Rejection {
             field: "document_id".into(),
@@ -67,12 +69,16 @@ async fn register(
             ),
             detail: None,
         };
-        return reject(conn, document_id, subject_of(request), rejection, now).await;
+        return reject(conn, document_id, subject_of(request), rejection, now)
+            .await
+            .map(|()| None);
     }
     let sequence =
         cases::case_counter_next_in_txn(conn, request.procedure.code(), now.year()).await?;
     let number = case_number(request.procedure, now, sequence);
     cases::case_insert_in_txn(conn, &number, request, form, now).await?;
+    let number_for_caller = number.clone();
+    let from_seod = request.source == forms::RequestSource::Seod;
     tracing::info!(case_number = %number, procedure = request.procedure.code(), "case registered");
 
     let status = SeodStatus {
@@ -82,19 +88,29 @@ async fn register(
         rejection: None,
         at: now,
     };
-    outbox_insert_json(
-        conn,
-        Uuid::now_v7(),
-        &subjects::seod_status(document_id),
-        &status,
-    )
-    .await?;
+    if from_seod {
+        outbox_insert_json(
+            conn,
+            Uuid::now_v7(),
+            &subjects::seod_status(document_id),
+            &status,
+        )
+        .await?;
+    }
     let event = Envelope {
         id: Uuid::now_v7(),
         kind: subjects::INTAKE_CASE_REGISTERED.to_owned(),
         version: 1,
         occurred_at: now,
-        actor: Actor::seod(request.requester_login.as_str()),
+        actor: if from_seod {
+            Actor::seod(request.requester_login.as_str())
+        } else {
+            Actor {
+                kind: contracts::envelope::ActorKind::Person,
+                id: Some(operator.unwrap_or("operator").to_owned()),
+                role: Some("operator".to_owned()),
+            }
+        },
         institution_rspo_id: Some(request.institution_rspo_id.to_string()),
         case_number: Some(number.clone()),
         data: CaseRegistered {
@@ -109,10 +125,11 @@ async fn register(
             director_mobile: request.director_mobile.to_string(),
             delivery: request.delivery,
             submitted_at: request.submitted_at,
+            source: request.source,
         },
     };
     outbox_insert_json(conn, event.id, subjects::INTAKE_CASE_REGISTERED, &event).await?;
-    Ok(())
+    Ok(Some(number_for_caller))
 }
 
 fn subject_of(request: &PasswordResetRequest) -> &'static str {

@@ -9,11 +9,13 @@ use kit::problem::Problem;
 use sqlx::PgPool;
 
 mod queue;
+mod requests;
 
 pub fn router(pool: PgPool) -> Router {
     Router::new()
         .route("/api/cases/{procedure}/{year}/{sequence}", get(case))
         .merge(queue::routes())
+        .merge(requests::routes())
         .with_state(pool)
 }
 

@@ -47,7 +47,7 @@ pub async fn case_insert_in_txn(
         "INSERT INTO cases (case_number, procedure, source, document_id, institution_rspo_id,
             institution_name, requester_login, target_login, rspo_email, director_mobile,
             delivery_mode, status, form, submitted_at, registered_at, updated_at)
-         VALUES ($1, $2, 'seod', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+         VALUES ($1, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
     )
     .bind(case_number)
     .bind(request.procedure.code())
@@ -63,6 +63,7 @@ pub async fn case_insert_in_txn(
     .bind(form)
     .bind(request.submitted_at)
     .bind(at)
+    .bind(request.source.as_str())
     .execute(&mut *conn)
     .await?;
     case_status_history_insert_in_txn(conn, case_number, CaseStatus::Registered, at).await
