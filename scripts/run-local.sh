@@ -124,7 +124,7 @@ done
 
 # ----------------------------------------------------------------- sinks ---
 
-mkdir -p "$LOG_DIR" "$MAIL_DIR" "$(dirname "$SMS_FILE")"
+mkdir -p "$LOG_DIR" "$MAIL_DIR"/{tmp,new,cur} "$(dirname "$SMS_FILE")"
 detach_prefix
 
 if tcp_open "$SMTP_HOST" "$SMTP_PORT"; then

@@ -1,11 +1,23 @@
 //! delivery: dispatches credentials: an encrypted letter by e-mail (SMTP) with the cipher
 //! password by SMS (HTTP gateway), or a printed letter collected in person. It consumes
-//! issued credentials; dispatching them comes with procedures A and B.
+//! issued credentials (`bus`), keeps each case in `deliveries` (`store`) and sends them
+//! from a worker of its own (`dispatch`).
 
+pub mod bus;
+pub mod dispatch;
+pub mod domain;
 pub mod letter;
 pub mod startup;
+pub mod store;
 
 pub use startup::{Service, Settings};
 
 pub const SERVICE: &str = "delivery";
 pub const BASE_CONFIG: &str = include_str!("../config/base.yaml");
+
+/// rustls (used by lettre and reqwest here) is built without a bundled crypto provider, so
+/// that aws-lc stays out of the build: ring is installed once per process. Called again
+/// (or after another part installed ring) it does nothing.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -27,7 +27,8 @@ fn python() -> String {
 impl SmtpSink {
     pub fn start() -> Self {
         let port = crate::free_port();
-        let maildir = crate::scratch_dir("mail");
+        // aiosmtpd makes the Maildir's folders only when the directory does not exist yet.
+        let maildir = crate::scratch_dir("mail").join("maildir");
         let child = Command::new(python())
             .args([
                 "-m",

@@ -1,0 +1,90 @@
+//! `accounts.credential.issued`: a case delivery must deliver. In the consumer's
+//! transaction it is only stored (with the credentials still sealed), never sent: sending
+//! is the dispatcher's work, after this commit, so a redelivered or replayed event finds
+//! the case already there and changes nothing.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use contracts::Envelope;
+use contracts::events::CredentialIssued;
+use contracts::forms::DeliveryMode;
+use kit::clock::Clock;
+use kit::consumer::{HandleError, Handler, Incoming};
+use sqlx::PgConnection;
+
+use crate::domain::status::DeliveryStatus;
+use crate::store::deliveries::{NewDelivery, delivery_insert_in_txn};
+
+pub struct CredentialsHandler {
+    clock: Arc<dyn Clock>,
+}
+
+impl CredentialsHandler {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self { clock }
+    }
+}
+
+impl Handler for CredentialsHandler {
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+        let envelope: Envelope<CredentialIssued> = serde_json::from_slice(&message.payload)
+            .map_err(|e| {
+                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
+            })?;
+        let issued = &envelope.data;
+        if issued.case_number.trim().is_empty() {
+            return Err(HandleError::Permanent(
+                "the credentials were issued without a case number".into(),
+            ));
+        }
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(issued.sealed_credentials.as_bytes())
+            .map_err(|_| {
+                HandleError::Permanent(format!(
+                    "the sealed credentials of case {} are not base64",
+                    issued.case_number
+                ))
+            })?;
+        // In-person collection is not dispatched: the case waits at the desk.
+        let status = match issued.delivery {
+            DeliveryMode::Electronic => DeliveryStatus::Pending,
+            DeliveryMode::InPerson => DeliveryStatus::AwaitingCollection,
+        };
+        let recipient = &issued.recipient;
+        let inserted = delivery_insert_in_txn(
+            conn,
+            &NewDelivery {
+                case_number: &issued.case_number,
+                procedure: issued.procedure.code(),
+                login: &issued.login,
+                delivery_mode: issued.delivery.as_str(),
+                institution_rspo_id: envelope.institution_rspo_id.as_deref(),
+                institution_name: &recipient.institution_name,
+                rspo_email: &recipient.rspo_email,
+                director_mobile: &recipient.director_mobile,
+                first_name: recipient.first_name.as_deref(),
+                last_name: recipient.last_name.as_deref(),
+                sealed_credentials: &sealed,
+                expires_at: issued.expires_at,
+                portal_url: &issued.portal_url,
+                status,
+                issued_event_id: envelope.id,
+                now: self.clock.now(),
+            },
+        )
+        .await?;
+        if inserted {
+            tracing::info!(
+                case_number = %issued.case_number,
+                status = status.as_str(),
+                "credentials accepted for delivery"
+            );
+        } else {
+            // A replay of the same event, or a second issue for a case delivery already
+            // holds: the first one stands (re-issuing is an administrator's decision).
+            tracing::info!(case_number = %issued.case_number, "case already known; nothing changes");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,658 @@
+//! The dispatcher: takes electronic deliveries that are due, and for each sends the
+//! encrypted letter by e-mail to the institution's RSPO address and then the cipher
+//! password by SMS to the director's mobile.
+//!
+//! # Nothing sent twice, nothing lost
+//!
+//! Sending is not transactional, so each step leaves a durable mark before the next one:
+//!
+//! 1. **Claim.** One statement (`FOR UPDATE SKIP LOCKED`) takes due rows, sets a claim
+//!    token and pushes `next_attempt_at` a lease ahead: another dispatcher skips them; if
+//!    this one dies, they come back when the lease ends, and that claim counts the lost
+//!    try as a failed attempt (so a case that kills the process cannot loop forever).
+//! 2. **E-mail.** Open the sealed copy, render the letter, draw a fresh cipher password,
+//!    encrypt, send. Only after the relay accepted it: `mail_sent` (with the Message-ID and
+//!    the SHA-256 of the encrypted attachment: nothing secret).
+//! 3. **SMS** with the cipher password.
+//! 4. **Done.** One transaction: `completed`, the sealed copy wiped (NULL), and
+//!    `delivery.dispatch.completed` into the outbox.
+//!
+//! The cipher password is never written anywhere: not to the database, not to a log. It
+//! lives in this process's memory only, from the moment it is drawn until the SMS went out
+//! (kept, zeroised on drop, for SMS retries; see below). The process holds delivery's seal
+//! key anyway, which opens far more than a cipher password does.
+//!
+//! # The crash between e-mail and SMS
+//!
+//! If the SMS fails in a passing way, the retry sends the SMS again with the password this
+//! process still holds for the e-mail it sent (matched by Message-ID). If instead the
+//! process stopped after the e-mail (or another replica takes the case), that password is
+//! gone and nobody can send it: the retry sends the e-mail **again, with a new letter
+//! encryption and a new cipher password**, and then the SMS with that password. The new
+//! e-mail says that an earlier message for the same case, if one arrived, is void; only
+//! the newest SMS opens the newest attachment. A try interrupted before its outcome was
+//! stored may have stopped between the relay's acceptance and the `mail_sent` mark, so
+//! after any interrupted try the e-mail carries that sentence too (after a plain refusal
+//! by the relay it does not: no earlier e-mail can exist). The recipient may thus see the
+//! letter twice after a crash, but never a letter without a way to open it, and only the
+//! newest password opens the newest letter: this was chosen over keeping the cipher
+//! password (even sealed) at rest.
+//!
+//! # Failures
+//!
+//! A passing failure (SMTP 4xx or unreachable, SMS gateway 5xx or timeout) counts an
+//! attempt, keeps the error (technical, no secret) and waits `retry.base_ms` doubling per
+//! attempt (at most `retry.max_delay_secs`). A permanent one (SMTP 5xx for the recipient,
+//! a number the gateway refuses, a sealed copy that does not open), or the
+//! `retry.max_attempts`-th failure, makes the case `failed`, keeps the sealed copy for an
+//! administrator's decision and publishes `delivery.dispatch.failed` with a Polish reason.
+//! A starting password that expired before delivery makes the case `expired` (its sealed
+//! copy is wiped: the password no longer opens anything) and is reported the same way.
+
+pub mod mail;
+pub mod sms;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use contracts::events::{DispatchCompleted, DispatchFailed};
+use contracts::forms::{DeliveryMode, Procedure};
+use contracts::{Actor, Envelope, subjects};
+use futures::StreamExt;
+use kit::clock::Clock;
+use kit::outbox::outbox_insert_json;
+use lettre::Message;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use secrecy::zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::domain::Package;
+use crate::domain::backoff::retry_delay;
+use crate::domain::credentials::open_credentials;
+use crate::domain::msisdn::Msisdn;
+use crate::domain::status::DeliveryStatus;
+use crate::domain::texts::{MailFacts, attachment_name, mail_body, mail_subject, sms_text};
+use crate::letter::{
+    AccountKind, LetterContent, LetterError, PersonName, cipher_password, encrypt_pdf,
+    polish_date_time, render_pdf, zip_aes,
+};
+use crate::store::deliveries::{
+    DeliveryRow, deliveries_claim_due, delivery_complete_in_txn, delivery_expire_in_txn,
+    delivery_fail_in_txn, delivery_mark_mail_sent, delivery_retry_later,
+};
+
+pub use mail::{MailError, Mailer, SmtpMailer};
+pub use sms::{SmsError, SmsGateway};
+
+/// A held cipher password older than this is dropped (a guard against keeping one for a
+/// case another replica finished); the case's next try then sends a new pair.
+const HOLD_LIMIT: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// How the dispatcher works, from `delivery.*` settings.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    pub package: Package,
+    /// The e-mail's `From`.
+    pub from: Mailbox,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub poll_interval: Duration,
+    /// How long a claim keeps other dispatchers off a case.
+    pub lease: Duration,
+    /// How many cases one claim takes (and sends at once).
+    pub batch: i64,
+}
+
+pub struct Dispatcher {
+    pool: PgPool,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+    sms: Arc<dyn SmsGateway>,
+    seal_key: Zeroizing<[u8; 32]>,
+    config: DispatchConfig,
+    outbox_wake: Arc<Notify>,
+    /// Cipher passwords of e-mails this process sent and whose SMS is still owed, by case.
+    held: Mutex<HashMap<String, HeldCipher>>,
+}
+
+struct HeldCipher {
+    message_id: String,
+    cipher: SecretString,
+    since: Instant,
+}
+
+/// Why a try did not complete, and what to record.
+#[derive(Debug)]
+enum Failure {
+    /// Worth another try: `error` is technical, `reason` a Polish phrase for the administrator.
+    Passing { error: String, reason: String },
+    /// Will not get better by waiting; `reason` is the Polish sentence for the administrator.
+    Permanent { error: String, reason: String },
+    /// The attempts were used up before this try began (interrupted tries).
+    Exhausted { error: String },
+    /// The outcome could not be stored; the lease's end brings the case back.
+    Unrecorded { error: String },
+    /// Another dispatcher holds the case now (this one's lease ended).
+    LostClaim,
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        Failure::Unrecorded {
+            error: format!("database: {e}"),
+        }
+    }
+}
+
+fn permanent(error: impl Into<String>, reason: impl Into<String>) -> Failure {
+    Failure::Permanent {
+        error: error.into(),
+        reason: reason.into(),
+    }
+}
+
+impl Dispatcher {
+    pub fn new(
+        pool: PgPool,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        sms: Arc<dyn SmsGateway>,
+        seal_key: Zeroizing<[u8; 32]>,
+        config: DispatchConfig,
+        outbox_wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            pool,
+            clock,
+            mailer,
+            sms,
+            seal_key,
+            config,
+            outbox_wake,
+            held: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Dispatches until `stop` fires, finishing the cases in hand.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            self.forget_stale_ciphers();
+            let claimed = match self.dispatch_due().await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "claiming due deliveries failed; retrying");
+                    0
+                }
+            };
+            if claimed > 0 && claimed as i64 >= self.config.batch {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = stop.cancelled() => {}
+            }
+        }
+        tracing::info!("dispatcher stopped");
+    }
+
+    /// Claims the deliveries that are due and dispatches them; returns how many it claimed.
+    pub async fn dispatch_due(&self) -> Result<usize, sqlx::Error> {
+        let now = self.clock.now();
+        let token = Uuid::new_v4();
+        let rows = deliveries_claim_due(
+            &self.pool,
+            now,
+            now + self.config.lease,
+            self.config.batch,
+            token,
+        )
+        .await?;
+        let claimed = rows.len();
+        futures::stream::iter(rows)
+            .for_each_concurrent(None, |row| self.dispatch_one(row, token))
+            .await;
+        Ok(claimed)
+    }
+
+    async fn dispatch_one(&self, row: DeliveryRow, token: Uuid) {
+        let span = tracing::info_span!(
+            "dispatch",
+            case_number = %row.case_number,
+            status = %row.status,
+            attempts = row.attempts,
+            claims = row.claims,
+        );
+        async {
+            if let Err(failure) = self.attempt(&row, token).await {
+                self.record(&row, token, failure).await;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One try: e-mail (unless this process holds the password of the one already sent),
+    /// then SMS, then the completion.
+    async fn attempt(&self, row: &DeliveryRow, token: Uuid) -> Result<(), Failure> {
+        let now = self.clock.now();
+        if row.attempts >= self.config.max_attempts as i32 {
+            return Err(Failure::Exhausted {
+                error: row
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "attempts exhausted".into()),
+            });
+        }
+        if now >= row.expires_at {
+            return self.expire(row, token, now).await;
+        }
+        let procedure = Procedure::parse(&row.procedure).ok_or_else(|| {
+            permanent(
+                format!("unknown procedure {}", row.procedure),
+                format!("Nieznana procedura sprawy: {}.", row.procedure),
+            )
+        })?;
+        let mobile = Msisdn::parse(&row.director_mobile).map_err(|e| {
+            permanent(
+                format!("director's mobile: {e}"),
+                "Brak poprawnego numeru służbowego telefonu komórkowego dyrektora placówki, \
+                 więc nie można wysłać hasła do pliku. Należy uzupełnić numer w danych placówki.",
+            )
+        })?;
+        let held = match row.status() {
+            Some(DeliveryStatus::MailSent) => self.held_cipher(row),
+            _ => None,
+        };
+        let cipher = match held {
+            Some(cipher) => {
+                tracing::info!("the e-mail went out already; sending its SMS again");
+                cipher
+            }
+            None => self.send_mail(row, token, procedure, &mobile).await?,
+        };
+        let text = sms_text(&row.case_number, &cipher);
+        self.sms.send(&mobile, &text).await.map_err(|e| match e {
+            SmsError::Passing(error) => Failure::Passing {
+                error,
+                reason: "bramka SMS była niedostępna lub chwilowo nie przyjmowała wiadomości"
+                    .into(),
+            },
+            SmsError::Permanent(error) => permanent(
+                error,
+                format!(
+                    "Bramka SMS odrzuciła wiadomość z hasłem do pliku na numer dyrektora \
+                     placówki (kończący się cyframi {}). Należy sprawdzić numer; \
+                     zaszyfrowane pismo zostało już wysłane e-mailem.",
+                    mobile.ending()
+                ),
+            ),
+        })?;
+        tracing::info!(to = %mobile, "SMS with the cipher password accepted by the gateway");
+        self.complete(row, token).await
+    }
+
+    /// Makes and sends the encrypted letter; returns its cipher password once the relay
+    /// accepted the e-mail and `mail_sent` is stored.
+    async fn send_mail(
+        &self,
+        row: &DeliveryRow,
+        token: Uuid,
+        procedure: Procedure,
+        mobile: &Msisdn,
+    ) -> Result<SecretString, Failure> {
+        let case = row.case_number.as_str();
+        let address = row.rspo_email.parse().map_err(|e| {
+            permanent(
+                format!("RSPO e-mail address: {e}"),
+                format!(
+                    "Adres e-mail placówki w RSPO ({}) jest nieprawidłowy.",
+                    row.rspo_email
+                ),
+            )
+        })?;
+        let sealed = row.sealed_credentials.as_deref().ok_or_else(|| {
+            permanent(
+                "no sealed copy of the credentials",
+                "Brak zapieczętowanej kopii danych dostępowych; potrzebne jest nowe hasło.",
+            )
+        })?;
+        let credentials = open_credentials(&self.seal_key, sealed, case).map_err(|e| {
+            permanent(
+                e.to_string(),
+                "Nie można otworzyć zapieczętowanych danych dostępowych (klucz usługi \
+                 delivery nie pasuje do klucza użytego przez accounts albo dane są \
+                 uszkodzone); potrzebne jest nowe hasło.",
+            )
+        })?;
+        if credentials.login != row.login {
+            return Err(permanent(
+                "the sealed login differs from the event's login",
+                "Login w zapieczętowanych danych różni się od loginu sprawy; dane nie zostały wysłane.",
+            ));
+        }
+        let person = match (&row.first_name, &row.last_name) {
+            (Some(first_name), Some(last_name)) => Some(PersonName {
+                first_name: first_name.clone(),
+                last_name: last_name.clone(),
+            }),
+            _ => None,
+        };
+        let content = LetterContent {
+            institution_name: row.institution_name.clone(),
+            person,
+            login: credentials.login,
+            starting_password: credentials.starting_password,
+            portal_url: row.portal_url.clone(),
+            expires_at: row.expires_at,
+            case_number: case.to_owned(),
+            account: match procedure {
+                Procedure::Zszo05 => AccountKind::ZszoUser,
+                Procedure::Pzo01 => AccountKind::PzoAdministrator,
+            },
+        };
+        // The plain letter holds the starting password: wiped when dropped.
+        let pdf = Zeroizing::new(render_pdf(&content).map_err(letter_failure)?);
+        drop(content);
+        let cipher = cipher_password().map_err(letter_failure)?;
+        let package = self.config.package;
+        let pdf_name = attachment_name(case, Package::Pdf.extension());
+        let (file_name, attachment) = match package {
+            Package::Pdf => (
+                pdf_name,
+                encrypt_pdf(&pdf, cipher.expose_secret()).map_err(letter_failure)?,
+            ),
+            Package::Zip => (
+                attachment_name(case, package.extension()),
+                zip_aes(&pdf, &pdf_name, cipher.expose_secret()).map_err(letter_failure)?,
+            ),
+        };
+        drop(pdf);
+        let attachment_sha256 = hex::encode(Sha256::digest(&attachment));
+        let message_id = format!("<{}@{}>", Uuid::now_v7(), self.config.from.email.domain());
+        let body = mail_body(&MailFacts {
+            procedure,
+            case_number: case,
+            institution_name: &row.institution_name,
+            mobile_ending: mobile.ending(),
+            package,
+            supersedes_earlier: row.mails_accepted > 0 || row.interrupted_tries > 0,
+        });
+        let content_type = ContentType::parse(package.content_type()).map_err(|e| {
+            permanent(
+                format!("content type: {e}"),
+                "Błąd wewnętrzny usługi delivery.",
+            )
+        })?;
+        let message = Message::builder()
+            .from(self.config.from.clone())
+            .to(Mailbox::new(Some(row.institution_name.clone()), address))
+            .subject(mail_subject(procedure, case))
+            .message_id(Some(message_id.clone()))
+            .multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(body))
+                    .singlepart(Attachment::new(file_name).body(attachment, content_type)),
+            )
+            .map_err(|e| {
+                permanent(
+                    format!("the e-mail cannot be built: {e}"),
+                    "Nie można zbudować wiadomości e-mail z danymi dostępowymi.",
+                )
+            })?;
+        self.mailer.send(message).await.map_err(|e| match e {
+            MailError::Passing(error) => Failure::Passing {
+                error,
+                reason: "serwer poczty był niedostępny lub chwilowo nie przyjmował wiadomości"
+                    .into(),
+            },
+            MailError::Permanent { code, error } => permanent(
+                error,
+                format!(
+                    "Serwer poczty trwale odrzucił wiadomość na adres placówki w RSPO ({}), \
+                     kod SMTP {code}. Należy sprawdzić adres e-mail placówki.",
+                    row.rspo_email
+                ),
+            ),
+        })?;
+        tracing::info!(%message_id, attachment_sha256, "e-mail with the encrypted letter accepted by the SMTP relay");
+        let now = self.clock.now();
+        if !delivery_mark_mail_sent(
+            &self.pool,
+            case,
+            token,
+            &message_id,
+            &attachment_sha256,
+            now,
+        )
+        .await?
+        {
+            return Err(Failure::LostClaim);
+        }
+        self.held.lock().expect("held ciphers").insert(
+            case.to_owned(),
+            HeldCipher {
+                message_id,
+                cipher: cipher.clone(),
+                since: Instant::now(),
+            },
+        );
+        Ok(cipher)
+    }
+
+    /// The cipher password of the e-mail this row says went out, if this process sent it.
+    fn held_cipher(&self, row: &DeliveryRow) -> Option<SecretString> {
+        let held = self.held.lock().expect("held ciphers");
+        held.get(&row.case_number)
+            .filter(|h| Some(&h.message_id) == row.mail_message_id.as_ref())
+            .map(|h| h.cipher.clone())
+    }
+
+    fn forget_cipher(&self, case_number: &str) {
+        self.held.lock().expect("held ciphers").remove(case_number);
+    }
+
+    fn forget_stale_ciphers(&self) {
+        self.held
+            .lock()
+            .expect("held ciphers")
+            .retain(|_, h| h.since.elapsed() < HOLD_LIMIT);
+    }
+
+    async fn complete(&self, row: &DeliveryRow, token: Uuid) -> Result<(), Failure> {
+        let now = self.clock.now();
+        let mut tx = self.pool.begin().await?;
+        if !delivery_complete_in_txn(&mut tx, &row.case_number, token, now).await? {
+            return Err(Failure::LostClaim);
+        }
+        let event = envelope(
+            row,
+            subjects::DELIVERY_DISPATCH_COMPLETED,
+            now,
+            DispatchCompleted {
+                case_number: row.case_number.clone(),
+                delivery: DeliveryMode::Electronic,
+                completed_at: now,
+            },
+        );
+        outbox_insert_json(
+            &mut tx,
+            event.id,
+            subjects::DELIVERY_DISPATCH_COMPLETED,
+            &event,
+        )
+        .await?;
+        tx.commit().await?;
+        self.outbox_wake.notify_one();
+        self.forget_cipher(&row.case_number);
+        tracing::info!("credentials delivered; the sealed copy is wiped");
+        Ok(())
+    }
+
+    async fn expire(
+        &self,
+        row: &DeliveryRow,
+        token: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), Failure> {
+        let mut tx = self.pool.begin().await?;
+        if !delivery_expire_in_txn(&mut tx, &row.case_number, token, now).await? {
+            return Err(Failure::LostClaim);
+        }
+        let reason = format!(
+            "Hasło startowe wygasło ({}), zanim udało się je doręczyć; potrzebne jest nowe hasło.",
+            polish_date_time(row.expires_at)
+        );
+        self.publish_failed(&mut tx, row, now, reason).await?;
+        tx.commit().await?;
+        self.outbox_wake.notify_one();
+        self.forget_cipher(&row.case_number);
+        tracing::warn!("the starting password expired before delivery");
+        Ok(())
+    }
+
+    async fn publish_failed(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        row: &DeliveryRow,
+        now: DateTime<Utc>,
+        reason: String,
+    ) -> Result<(), sqlx::Error> {
+        let event = envelope(
+            row,
+            subjects::DELIVERY_DISPATCH_FAILED,
+            now,
+            DispatchFailed {
+                case_number: row.case_number.clone(),
+                reason,
+            },
+        );
+        outbox_insert_json(tx, event.id, subjects::DELIVERY_DISPATCH_FAILED, &event).await
+    }
+
+    /// Stores what a failed try means: a later try, or the end.
+    async fn record(&self, row: &DeliveryRow, token: Uuid, failure: Failure) {
+        let outcome = match failure {
+            Failure::Passing { error, reason } => {
+                let failed = u32::try_from(row.attempts).unwrap_or(0) + 1;
+                if failed >= self.config.max_attempts {
+                    let reason = format!(
+                        "Nie udało się doręczyć danych dostępowych po {failed} próbach \
+                         (ostatnio: {reason}). Sprawa wymaga decyzji administratora."
+                    );
+                    self.fail(row, token, &error, reason, true).await
+                } else {
+                    self.retry_later(row, token, &error, failed).await
+                }
+            }
+            Failure::Permanent { error, reason } => {
+                self.fail(row, token, &error, reason, true).await
+            }
+            Failure::Exhausted { error } => {
+                let reason = format!(
+                    "Nie udało się doręczyć danych dostępowych po {} próbach (kolejne próby \
+                     zostały przerwane). Sprawa wymaga decyzji administratora.",
+                    row.attempts
+                );
+                self.fail(row, token, &error, reason, false).await
+            }
+            Failure::Unrecorded { error } => {
+                tracing::error!(%error, "the try's outcome could not be stored; the case comes back when its lease ends");
+                Ok(())
+            }
+            Failure::LostClaim => {
+                tracing::warn!("another dispatcher holds this case now; leaving it");
+                self.forget_cipher(&row.case_number);
+                Ok(())
+            }
+        };
+        if let Err(error) = outcome {
+            tracing::error!(%error, "the failure could not be stored; the case comes back when its lease ends");
+        }
+    }
+
+    async fn retry_later(
+        &self,
+        row: &DeliveryRow,
+        token: Uuid,
+        error: &str,
+        failed: u32,
+    ) -> Result<(), sqlx::Error> {
+        let now = self.clock.now();
+        let delay = retry_delay(self.config.retry_base, failed, self.config.retry_max);
+        let next = now + delay;
+        if delivery_retry_later(&self.pool, &row.case_number, token, error, next, now).await? {
+            tracing::warn!(
+                %error,
+                attempt = failed,
+                retry_in_ms = delay.as_millis() as u64,
+                "delivery failed; will retry"
+            );
+        } else {
+            tracing::warn!("another dispatcher holds this case now; leaving it");
+            self.forget_cipher(&row.case_number);
+        }
+        Ok(())
+    }
+
+    async fn fail(
+        &self,
+        row: &DeliveryRow,
+        token: Uuid,
+        error: &str,
+        reason: String,
+        count_attempt: bool,
+    ) -> Result<(), sqlx::Error> {
+        let now = self.clock.now();
+        let mut tx = self.pool.begin().await?;
+        if delivery_fail_in_txn(&mut tx, &row.case_number, token, error, count_attempt, now).await?
+        {
+            self.publish_failed(&mut tx, row, now, reason).await?;
+            tx.commit().await?;
+            self.outbox_wake.notify_one();
+            tracing::error!(%error, "delivery failed for good; an administrator must decide");
+        } else {
+            tracing::warn!("another dispatcher holds this case now; leaving it");
+        }
+        self.forget_cipher(&row.case_number);
+        Ok(())
+    }
+}
+
+fn envelope<T>(row: &DeliveryRow, kind: &str, now: DateTime<Utc>, data: T) -> Envelope<T> {
+    Envelope {
+        id: Uuid::now_v7(),
+        kind: kind.to_owned(),
+        version: 1,
+        occurred_at: now,
+        actor: Actor::system(crate::SERVICE),
+        institution_rspo_id: row.institution_rspo_id.clone(),
+        case_number: Some(row.case_number.clone()),
+        data,
+    }
+}
+
+/// A letter that cannot be made: the random generator is worth another try; anything
+/// else (a character no font has, a value that does not fit) will fail the same way again.
+fn letter_failure(error: LetterError) -> Failure {
+    match error {
+        LetterError::Random(_) => Failure::Passing {
+            error: error.to_string(),
+            reason: "generator liczb losowych był chwilowo niedostępny".into(),
+        },
+        other => permanent(
+            other.to_string(),
+            "Nie można przygotować pisma z danymi dostępowymi (np. dane zawierają znak, \
+             którego nie da się wydrukować, albo są za długie).",
+        ),
+    }
+}

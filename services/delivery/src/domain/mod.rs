@@ -1,0 +1,37 @@
+//! delivery's rules without I/O: the states a delivery goes through, the recipient's mobile
+//! number, the texts of the e-mail and the SMS, how long to wait before another try, and
+//! opening the sealed credentials.
+
+pub mod backoff;
+pub mod credentials;
+pub mod msisdn;
+pub mod status;
+pub mod texts;
+
+use serde::Deserialize;
+
+/// How the encrypted letter travels: an AES-256 PDF, or the plain PDF inside an AES-256 ZIP
+/// (for institutions whose mail filters or readers refuse encrypted PDFs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Package {
+    #[default]
+    Pdf,
+    Zip,
+}
+
+impl Package {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Zip => "zip",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Zip => "application/zip",
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! What the recipient reads: the e-mail that carries the encrypted letter (Polish, UTF-8,
+//! nothing secret in it) and the SMS that carries the cipher password (plain GSM-7 ASCII,
+//! so that it stays one 160-character part).
+
+use contracts::forms::Procedure;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::Package;
+
+/// The facts an e-mail about one case states.
+#[derive(Debug, Clone)]
+pub struct MailFacts<'a> {
+    pub procedure: Procedure,
+    pub case_number: &'a str,
+    pub institution_name: &'a str,
+    /// Last digits of the director's mobile number, so he knows which phone to look at.
+    pub mobile_ending: &'a str,
+    pub package: Package,
+    /// An earlier e-mail for this case may have reached the mailbox (one was accepted and
+    /// its password is lost, or a try was interrupted): this one says the earlier is void.
+    pub supersedes_earlier: bool,
+}
+
+fn account_phrase(procedure: Procedure) -> &'static str {
+    match procedure {
+        Procedure::Zszo05 => "konta ZSZO",
+        Procedure::Pzo01 => "konta administratora PZO",
+    }
+}
+
+/// E.g. `Dane dostępowe do konta ZSZO – sprawa ZSZO-05/2026/000001`.
+pub fn mail_subject(procedure: Procedure, case_number: &str) -> String {
+    format!(
+        "Dane dostępowe do {} – sprawa {case_number}",
+        account_phrase(procedure)
+    )
+}
+
+pub fn mail_body(facts: &MailFacts<'_>) -> String {
+    let MailFacts {
+        procedure,
+        case_number,
+        institution_name,
+        mobile_ending,
+        package,
+        supersedes_earlier,
+    } = facts;
+    let file = match package {
+        Package::Pdf => "Załączony plik PDF jest zaszyfrowany",
+        Package::Zip => {
+            "Załączone archiwum ZIP (z pismem w formacie PDF) jest zaszyfrowane algorytmem AES-256"
+        }
+    };
+    let mut body = format!(
+        "Dzień dobry,\n\
+         \n\
+         w załączniku przesyłamy pismo z danymi dostępowymi do {account} \
+         w sprawie {case_number} ({institution_name}).\n\
+         \n\
+         {file}. Hasło do jego otwarcia wysłaliśmy osobno, SMS-em, na służbowy numer \
+         telefonu komórkowego dyrektora placówki (numer kończący się cyframi {mobile_ending}). \
+         Hasła nie przesyłamy pocztą elektroniczną.\n\
+         \n\
+         Prosimy przekazać dane użytkownikowi w bezpieczny sposób. Hasło startowe trzeba \
+         zmienić przy pierwszym logowaniu w Portalu Dostępowym; jego termin ważności podaje pismo.\n",
+        account = account_phrase(*procedure),
+    );
+    if *supersedes_earlier {
+        body.push_str(&format!(
+            "\nUWAGA: jeżeli otrzymali Państwo wcześniej wiadomość w sprawie {case_number}, \
+             jest ona nieważna. Obowiązuje wyłącznie ta wiadomość; jej załącznik otwiera \
+             hasło z najnowszego SMS-a.\n"
+        ));
+    }
+    body.push_str(
+        "\nJeżeli wiadomość trafiła do Państwa omyłkowo, prosimy ją usunąć i powiadomić \
+         Wydział Edukacji.\n\
+         \n\
+         Wiadomość wysłana automatycznie – prosimy na nią nie odpowiadać.\n\
+         \n\
+         Wydział Edukacji\n",
+    );
+    body
+}
+
+/// `dane-dostepowe-ZSZO-05-2026-000001.pdf` (or `.zip`): plain ASCII, no path.
+pub fn attachment_name(case_number: &str, extension: &str) -> String {
+    let safe: String = case_number
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("dane-dostepowe-{safe}.{extension}")
+}
+
+/// The SMS with the cipher password, in GSM-7 ASCII (no Polish diacritics).
+pub fn sms_text(case_number: &str, cipher_password: &SecretString) -> SecretString {
+    SecretString::from(format!(
+        "Haslo do pliku z danymi dostepowymi (sprawa {case_number}): {}. Nie udostepniaj go nikomu.",
+        cipher_password.expose_secret()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CASE: &str = "ZSZO-05/2026/000001";
+
+    fn facts(supersedes_earlier: bool) -> MailFacts<'static> {
+        MailFacts {
+            procedure: Procedure::Zszo05,
+            case_number: CASE,
+            institution_name: "Szkoła Podstawowa nr 123 w Krakowie",
+            mobile_ending: "289",
+            package: Package::Pdf,
+            supersedes_earlier,
+        }
+    }
+
+    #[test]
+    fn the_subject_names_the_account_and_the_case() {
+        assert_eq!(
+            mail_subject(Procedure::Zszo05, CASE),
+            "Dane dostępowe do konta ZSZO – sprawa ZSZO-05/2026/000001"
+        );
+        assert_eq!(
+            mail_subject(Procedure::Pzo01, "PZO-01/2026/000042"),
+            "Dane dostępowe do konta administratora PZO – sprawa PZO-01/2026/000042"
+        );
+    }
+
+    #[test]
+    fn the_body_says_the_letter_is_encrypted_and_the_password_comes_by_sms() {
+        let body = mail_body(&facts(false));
+        assert!(body.contains("zaszyfrowany"));
+        assert!(body.contains("SMS-em"));
+        assert!(body.contains("kończący się cyframi 289"));
+        assert!(body.contains(CASE));
+        assert!(!body.contains("nieważna"));
+    }
+
+    #[test]
+    fn a_repeated_mail_says_that_an_earlier_one_is_void() {
+        assert!(mail_body(&facts(true)).contains("jest ona nieważna"));
+    }
+
+    #[test]
+    fn the_attachment_is_named_after_the_case_without_slashes() {
+        assert_eq!(
+            attachment_name(CASE, "pdf"),
+            "dane-dostepowe-ZSZO-05-2026-000001.pdf"
+        );
+    }
+
+    #[test]
+    fn the_sms_is_plain_ascii_and_fits_one_part() {
+        let cipher = SecretString::from("ABCDEFGHJKLMNPQR");
+        let text = sms_text(CASE, &cipher);
+        let text = text.expose_secret();
+        assert!(text.is_ascii());
+        assert!(text.len() <= 160, "{} characters", text.len());
+        assert!(text.contains("ABCDEFGHJKLMNPQR"));
+        // GSM-7's basic set has no `{}[]~\|^` (they take two septets) and no backtick.
+        assert!(!text.contains(['{', '}', '[', ']', '~', '\\', '|', '^', '`']));
+    }
+}

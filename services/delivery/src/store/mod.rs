@@ -1,0 +1,3 @@
+//! The only place with SQL.
+
+pub mod deliveries;

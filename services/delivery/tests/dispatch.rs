@@ -1,0 +1,1270 @@
+//! Dispatch end to end with real parts only: delivery built in-process against a fresh
+//! PostgreSQL database, a real nats-server, a real SMTP server (aiosmtpd writing a Maildir)
+//! and a real HTTP server standing in for the SMS gateway (wiremock). An
+//! `accounts.credential.issued` event sealed to the test key goes onto the bus; what
+//! arrives in the mailbox is opened with qpdf/pdftotext (or 7-Zip) using the password the
+//! SMS carried, exactly as the recipient would.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer, message::PublishMessage};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use contracts::events::{CredentialIssued, Recipient};
+use contracts::forms::{DeliveryMode, Procedure};
+use contracts::{Actor, Envelope, streams, subjects};
+use delivery::Settings;
+use delivery::dispatch::sms::{self, SmsError};
+use delivery::domain::msisdn::Msisdn;
+use delivery::startup::{SmsGatewayKind, SmsSettings, SmtpTls};
+use delivery::store::deliveries::{DeliveryRow, delivery_find};
+use futures::StreamExt;
+use kit::StartupError;
+use kit::settings::SslMode;
+use mail_parser::{MessageParser, MimeHeaders};
+use secrecy::SecretString;
+use serde_json::Value;
+use sqlx::PgPool;
+use test_support::{NatsServer, TestDatabase, eventually, free_port};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CASE: &str = "ZSZO-05/2026/000001";
+const LOGIN: &str = "lukasz.zak@sp123";
+const STARTING_PASSWORD: &str = "Start-Haslo-9xQ#wZ";
+const RSPO_EMAIL: &str = "sekretariat@sp123.krakow.example.pl";
+const MOBILE: &str = "600 100 289";
+const MSISDN: &str = "48600100289";
+const WAIT: Duration = Duration::from_secs(30);
+
+// ------------------------------------------------------------------ logs ---
+
+/// Everything every service in this test binary logs, for the "no secret in the log" checks.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// The log of the service (and its libraries) at debug level. The test doubles' own
+/// logging is off: wiremock would record the SMS it received, which is the test's business.
+fn logs() -> &'static LogBuffer {
+    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = LogBuffer::default();
+        let writer = buffer.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,wiremock=off,hyper=off,hyper_util=off,h2=off,async_nats=info",
+            ))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init()
+            .expect("one log subscriber for the test binary");
+        buffer
+    })
+}
+
+// ------------------------------------------------------------ tools -----
+
+fn scratch(label: &str) -> PathBuf {
+    test_support::scratch_dir(&format!("delivery-{label}"))
+}
+
+/// The tools venv's Python, which has aiosmtpd (`make deps` installs it).
+fn python() -> PathBuf {
+    if let Some(path) = std::env::var_os("KLUCZNIK_TEST_PYTHON") {
+        return PathBuf::from(path);
+    }
+    if let Some(venv) = std::env::var_os("KLUCZNIK_TOOLS_VENV") {
+        return PathBuf::from(venv).join("bin/python");
+    }
+    test_support::workspace_root().join(".local/tools/venv/bin/python")
+}
+
+fn run(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} ({e}); install it: apt-get install qpdf poppler-utils p7zip-full")
+        })
+}
+
+/// A real SMTP server: aiosmtpd storing each message in a Maildir.
+struct SmtpServer {
+    port: u16,
+    maildir: PathBuf,
+    child: Child,
+}
+
+impl SmtpServer {
+    fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    fn start_on(port: u16) -> Self {
+        Self::spawn(port, "aiosmtpd.handlers.Mailbox")
+    }
+
+    /// A relay that refuses, for good, every recipient whose address starts `nieznany@`
+    /// (550 5.1.1, as for a mailbox that does not exist) and stores the rest.
+    fn start_refusing_unknown_mailboxes() -> Self {
+        Self::spawn(free_port(), "klucznik_test_smtp.RefusingMailbox")
+    }
+
+    fn spawn(port: u16, handler: &str) -> Self {
+        let dir = scratch("smtp");
+        // aiosmtpd makes the Maildir's tmp/new/cur only when the directory does not exist.
+        let maildir = dir.join("maildir");
+        std::fs::write(
+            dir.join("klucznik_test_smtp.py"),
+            "from aiosmtpd.handlers import Mailbox\n\n\
+             class RefusingMailbox(Mailbox):\n\
+             \x20   async def handle_RCPT(self, server, session, envelope, address, options):\n\
+             \x20       if address.startswith('nieznany@'):\n\
+             \x20           return '550 5.1.1 No such mailbox'\n\
+             \x20       envelope.rcpt_tos.append(address)\n\
+             \x20       return '250 OK'\n",
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("aiosmtpd.log")).unwrap();
+        let python = python();
+        let child = Command::new(&python)
+            .env("PYTHONPATH", &dir)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", handler])
+            .arg(&maildir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start aiosmtpd with {} ({e}); run `make deps` or set KLUCZNIK_TEST_PYTHON",
+                    python.display()
+                )
+            });
+        let mut server = Self {
+            port,
+            maildir,
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("aiosmtpd exited ({status}); see {}", dir.display());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start; see {}",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// Every message received so far, oldest first.
+    fn mails(&self) -> Vec<Mail> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .map(|e| e.unwrap().path())
+            .map(|p| (std::fs::metadata(&p).unwrap().modified().unwrap(), p))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|(_, p)| Mail::parse(std::fs::read(p).unwrap()))
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A message as the mailbox got it.
+struct Mail {
+    raw: Vec<u8>,
+    envelope_to: String,
+    to: String,
+    subject: String,
+    text: String,
+    attachments: Vec<(String, Vec<u8>)>,
+}
+
+impl Mail {
+    fn parse(raw: Vec<u8>) -> Self {
+        let message = MessageParser::default()
+            .parse(&raw)
+            .expect("a MIME message");
+        let parsed = Mail {
+            envelope_to: message
+                .header_raw("X-RcptTo")
+                .unwrap_or("")
+                .trim()
+                .to_owned(),
+            to: message
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or("")
+                .to_owned(),
+            subject: message.subject().unwrap_or("").to_owned(),
+            text: message.body_text(0).unwrap_or_default().into_owned(),
+            attachments: message
+                .attachments()
+                .map(|a| {
+                    (
+                        a.attachment_name().unwrap_or("").to_owned(),
+                        a.contents().to_vec(),
+                    )
+                })
+                .collect(),
+            raw: Vec::new(),
+        };
+        // The parsed parts borrow `raw` no more: keep the message as it arrived too.
+        Mail { raw, ..parsed }
+    }
+
+    fn only_attachment(&self) -> (&str, &[u8]) {
+        assert_eq!(self.attachments.len(), 1, "one attachment");
+        let (name, bytes) = &self.attachments[0];
+        (name, bytes)
+    }
+}
+
+/// The text of `pdf` opened with `password`, or None when qpdf refuses the password.
+fn open_pdf(pdf: &[u8], password: &str) -> Option<String> {
+    let dir = scratch("pdf");
+    let encrypted = dir.join("letter.pdf");
+    let decrypted = dir.join("decrypted.pdf");
+    std::fs::write(&encrypted, pdf).unwrap();
+    let out = run(
+        "qpdf",
+        &[
+            &format!("--password={password}"),
+            "--decrypt",
+            encrypted.to_str().unwrap(),
+            decrypted.to_str().unwrap(),
+        ],
+    );
+    if !out.status.success() {
+        return None;
+    }
+    let text = run("pdftotext", &[decrypted.to_str().unwrap(), "-"]);
+    assert!(
+        text.status.success(),
+        "pdftotext reads the decrypted letter"
+    );
+    Some(String::from_utf8(text.stdout).unwrap())
+}
+
+/// The text of the PDF inside the AES ZIP `zip`, opened with `password`.
+fn open_zip(zip: &[u8], password: &str) -> Option<String> {
+    let dir = scratch("zip");
+    let archive = dir.join("letter.zip");
+    std::fs::write(&archive, zip).unwrap();
+    let out_dir = dir.join("out");
+    let out = run(
+        "7z",
+        &[
+            "x",
+            "-y",
+            &format!("-p{password}"),
+            &format!("-o{}", out_dir.display()),
+            archive.to_str().unwrap(),
+        ],
+    );
+    if !out.status.success() {
+        return None;
+    }
+    let pdf = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .expect("a PDF in the ZIP");
+    let text = run("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    assert!(text.status.success());
+    Some(String::from_utf8(text.stdout).unwrap())
+}
+
+// ---------------------------------------------------------- the service ---
+
+/// An SMS as the gateway stand-in received it.
+#[derive(Debug, Clone)]
+struct Sms {
+    to: String,
+    message: String,
+}
+
+impl Sms {
+    /// The cipher password: between `): ` and the full stop that ends the sentence.
+    fn cipher_password(&self) -> String {
+        let start = self
+            .message
+            .find("): ")
+            .expect("the password follows the case")
+            + 3;
+        let rest = &self.message[start..];
+        rest[..rest.find(". ").expect("a sentence")].to_owned()
+    }
+}
+
+struct TestDelivery {
+    _db: TestDatabase,
+    db_settings: (String, u16, String, String),
+    pool: PgPool,
+    nats: NatsServer,
+    smtp: SmtpServer,
+    gateway: MockServer,
+    seal_secret: String,
+    seal_public: [u8; 32],
+    running: Option<(CancellationToken, JoinHandle<Result<(), StartupError>>)>,
+}
+
+/// A gateway that takes everything.
+async fn gateway_answering(status: u16) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sms"))
+        .respond_with(ResponseTemplate::new(status))
+        .mount(&server)
+        .await;
+    server
+}
+
+impl TestDelivery {
+    async fn start(gateway: MockServer) -> Self {
+        Self::start_with(gateway, SmtpServer::start(), |_| {}).await
+    }
+
+    async fn start_with(
+        gateway: MockServer,
+        smtp: SmtpServer,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut this = Self::create(gateway, smtp).await;
+        let mut settings = this.settings();
+        tweak(&mut settings);
+        this.run(settings).await;
+        this
+    }
+
+    /// Everything but the service itself.
+    async fn create(gateway: MockServer, smtp: SmtpServer) -> Self {
+        logs();
+        let db = TestDatabase::create("delivery").await;
+        let pool = db.pool().await;
+        let (secret, public) = kit::seal::keypair().unwrap();
+        Self {
+            db_settings: (db.host(), db.port(), db.name.clone(), db.username()),
+            _db: db,
+            pool,
+            nats: NatsServer::start(),
+            smtp,
+            gateway,
+            seal_secret: hex::encode(secret.as_slice()),
+            seal_public: public,
+            running: None,
+        }
+    }
+
+    fn settings(&self) -> Settings {
+        let mut s: Settings = kit::settings::load(delivery::BASE_CONFIG).expect("settings");
+        let (host, port, name, username) = self.db_settings.clone();
+        s.platform.http.host = "127.0.0.1".into();
+        s.platform.http.port = 0;
+        s.platform.nats.url = self.nats.url();
+        s.platform.database.host = host;
+        s.platform.database.port = port;
+        s.platform.database.name = name;
+        s.platform.database.username = username;
+        s.platform.database.password = None;
+        s.platform.database.password_file = None;
+        s.platform.database.ssl_mode = SslMode::Disable;
+        s.platform.consumer.ack_wait_secs = 2;
+        s.platform.consumer.retry_base_ms = 100;
+        s.platform.outbox.poll_interval_ms = 100;
+        let d = &mut s.delivery;
+        d.seal_key = Some(SecretString::from(self.seal_secret.clone()));
+        d.seal_key_file = None;
+        d.retry.base_ms = 100;
+        d.dispatch.poll_interval_ms = 100;
+        d.smtp.host = "127.0.0.1".into();
+        d.smtp.port = self.smtp.port;
+        d.smtp.tls = SmtpTls::None;
+        d.smtp.timeout_secs = 5;
+        d.sms.kind = SmsGatewayKind::Generic;
+        d.sms.url = format!("{}/sms", self.gateway.uri());
+        d.sms.timeout_secs = 5;
+        s
+    }
+
+    async fn run(&mut self, settings: Settings) {
+        let service = delivery::Service::build(settings)
+            .await
+            .expect("delivery starts");
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(service.run_until_stopped(stop.clone()));
+        self.running = Some((stop, task));
+    }
+
+    /// Stops the service as SIGTERM would, and waits until it has.
+    async fn stop(&mut self) {
+        if let Some((stop, task)) = self.running.take() {
+            stop.cancel();
+            task.await.unwrap().expect("delivery stops cleanly");
+        }
+    }
+
+    fn issued(&self, case_number: &str, delivery: DeliveryMode) -> Envelope<CredentialIssued> {
+        self.issued_until(case_number, delivery, "2099-11-30T13:00:00Z")
+    }
+
+    fn issued_until(
+        &self,
+        case_number: &str,
+        delivery: DeliveryMode,
+        expires_at: &str,
+    ) -> Envelope<CredentialIssued> {
+        let credentials =
+            serde_json::json!({ "login": LOGIN, "starting_password": STARTING_PASSWORD });
+        let sealed = kit::seal::seal(
+            &self.seal_public,
+            credentials.to_string().as_bytes(),
+            case_number.as_bytes(),
+        )
+        .unwrap();
+        let occurred_at = at("2026-11-23T10:00:00Z");
+        Envelope {
+            id: uuid::Uuid::new_v4(),
+            kind: subjects::ACCOUNTS_CREDENTIAL_ISSUED.to_owned(),
+            version: 1,
+            occurred_at,
+            actor: Actor::system("accounts"),
+            institution_rspo_id: Some("120456".into()),
+            case_number: Some(case_number.to_owned()),
+            data: CredentialIssued {
+                case_number: case_number.to_owned(),
+                procedure: Procedure::Zszo05,
+                login: LOGIN.to_owned(),
+                delivery,
+                recipient: Recipient {
+                    institution_name: "Szkoła Podstawowa nr 123 w Krakowie".into(),
+                    rspo_email: RSPO_EMAIL.into(),
+                    director_mobile: MOBILE.into(),
+                    first_name: Some("Łukasz".into()),
+                    last_name: Some("Żak".into()),
+                },
+                sealed_credentials: base64::engine::general_purpose::STANDARD.encode(sealed),
+                expires_at: at(expires_at),
+                portal_url: "https://portal.zszo.example.pl/logowanie".into(),
+            },
+        }
+    }
+
+    async fn js(&self) -> jetstream::Context {
+        jetstream::new(async_nats::connect(self.nats.url()).await.expect("NATS"))
+    }
+
+    /// Publishes as accounts' outbox relay does: `Nats-Msg-Id` = the event id, unless
+    /// `message_id` says otherwise (None: no id, so JetStream keeps it as a new message).
+    async fn publish(&self, event: &Envelope<CredentialIssued>, message_id: Option<String>) {
+        let mut publish =
+            PublishMessage::build().payload(serde_json::to_vec(event).unwrap().into());
+        if let Some(id) = message_id {
+            publish = publish.message_id(id);
+        }
+        self.js()
+            .await
+            .send_publish(subjects::ACCOUNTS_CREDENTIAL_ISSUED, publish)
+            .await
+            .expect("publish")
+            .await
+            .expect("JetStream stores the event");
+    }
+
+    async fn row(&self, case_number: &str) -> Option<DeliveryRow> {
+        delivery_find(&self.pool, case_number).await.expect("query")
+    }
+
+    async fn wait_for_status(&self, case_number: &str, status: &str) -> DeliveryRow {
+        eventually(WAIT, &format!("{case_number} to be {status}"), || async {
+            self.row(case_number).await.filter(|r| r.status == status)
+        })
+        .await
+    }
+
+    async fn sms(&self) -> Vec<Sms> {
+        self.gateway
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let body: Value = r.body_json().expect("a JSON SMS");
+                Sms {
+                    to: body["to"].as_str().unwrap().to_owned(),
+                    message: body["message"].as_str().unwrap().to_owned(),
+                }
+            })
+            .collect()
+    }
+
+    /// Every event published on `subject` so far.
+    async fn events(&self, subject: &str) -> Vec<Value> {
+        let stream = self
+            .js()
+            .await
+            .get_stream(streams::DELIVERY.name)
+            .await
+            .expect("the DELIVERY stream");
+        let consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: subject.to_owned(),
+                deliver_policy: consumer::DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .expect("an ordered consumer");
+        let mut messages = consumer.messages().await.expect("messages");
+        let mut out = Vec::new();
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+        {
+            out.push(serde_json::from_slice(&message.payload).expect("JSON"));
+        }
+        out
+    }
+
+    async fn wait_for_event(&self, subject: &str, case_number: &str) -> Value {
+        eventually(WAIT, &format!("{subject} for {case_number}"), || async {
+            self.events(subject)
+                .await
+                .into_iter()
+                .find(|e| e["case_number"] == case_number)
+        })
+        .await
+    }
+
+    /// Every row of every table of delivery's database, as text (bytea as hex).
+    async fn dump_database(&self) -> String {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        let mut dump = String::new();
+        for table in tables {
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT t::text FROM \"{table}\" t"
+            )))
+            .fetch_all(&self.pool)
+            .await
+            .unwrap();
+            dump.push_str(&format!("-- {table}\n{}\n", rows.join("\n")));
+        }
+        dump
+    }
+
+    /// Neither secret, as text or as the hex PostgreSQL shows bytea in, anywhere in the
+    /// database, the mailbox's plain parts or the log.
+    async fn assert_no_secret_kept(&self, secrets: &[&str]) {
+        let dump = self.dump_database().await;
+        assert!(
+            dump.contains("deliveries"),
+            "the dump covers the deliveries table"
+        );
+        let log = logs().text();
+        let mails: Vec<String> = self
+            .smtp
+            .mails()
+            .iter()
+            .map(|m| String::from_utf8_lossy(&m.raw).into_owned())
+            .collect();
+        for secret in secrets {
+            let hex = hex::encode(secret.as_bytes());
+            assert!(!dump.contains(secret), "a secret is in the database");
+            assert!(!dump.contains(&hex), "a secret is in the database (bytea)");
+            assert!(!log.contains(secret), "a secret is in the log");
+            for mail in &mails {
+                assert!(!mail.contains(secret), "a secret is in the e-mail itself");
+            }
+        }
+    }
+}
+
+impl Drop for TestDelivery {
+    fn drop(&mut self) {
+        if let Some((stop, _)) = &self.running {
+            stop.cancel();
+        }
+    }
+}
+
+fn at(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+}
+
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
+// ---------------------------------------------------------------- tests ---
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issued_credentials_arrive_as_one_encrypted_letter_and_one_sms_that_opens_it() {
+    let mut delivery = TestDelivery::start(gateway_answering(200).await).await;
+    let event = delivery.issued(CASE, DeliveryMode::Electronic);
+    delivery.publish(&event, Some(event.id.to_string())).await;
+
+    let row = delivery.wait_for_status(CASE, "completed").await;
+    assert!(row.sealed_credentials.is_none(), "the sealed copy is wiped");
+    assert_eq!(row.mails_accepted, 1);
+
+    let mails = delivery.smtp.mails();
+    assert_eq!(mails.len(), 1, "one e-mail");
+    let mail = &mails[0];
+    assert_eq!(mail.envelope_to, RSPO_EMAIL);
+    assert_eq!(mail.to, RSPO_EMAIL);
+    assert_eq!(
+        mail.subject,
+        "Dane dostępowe do konta ZSZO – sprawa ZSZO-05/2026/000001"
+    );
+    assert!(mail.text.contains("zaszyfrowany"), "{}", mail.text);
+    assert!(mail.text.contains("SMS"), "{}", mail.text);
+    assert!(
+        !mail.text.contains("nieważna"),
+        "a first e-mail voids nothing"
+    );
+    let (name, pdf) = mail.only_attachment();
+    assert_eq!(name, "dane-dostepowe-ZSZO-05-2026-000001.pdf");
+
+    let sms = delivery.sms().await;
+    assert_eq!(sms.len(), 1, "one SMS");
+    assert_eq!(sms[0].to, MSISDN);
+    assert!(sms[0].message.is_ascii(), "a GSM-7 SMS: {}", sms[0].message);
+    assert!(sms[0].message.contains(CASE));
+    let cipher = sms[0].cipher_password();
+    assert_eq!(cipher.len(), delivery::letter::CIPHER_PASSWORD_LEN);
+
+    assert!(
+        pdftotext_fails_without_password(pdf),
+        "the attachment is encrypted"
+    );
+    let text = open_pdf(pdf, &cipher).expect("the SMS password opens the letter");
+    assert!(text.contains(LOGIN), "{text}");
+    assert!(text.contains(STARTING_PASSWORD), "{text}");
+    assert!(text.contains("Łukasz Żak"), "{text}");
+    assert!(
+        open_pdf(pdf, "WrongPassword123").is_none(),
+        "a wrong password does not open it"
+    );
+
+    let completed = delivery
+        .wait_for_event(subjects::DELIVERY_DISPATCH_COMPLETED, CASE)
+        .await;
+    assert_eq!(completed["type"], subjects::DELIVERY_DISPATCH_COMPLETED);
+    assert_eq!(completed["data"]["case_number"], CASE);
+    assert_eq!(completed["data"]["delivery"], "electronic");
+    assert_eq!(completed["actor"]["id"], "delivery");
+
+    // The same event again: once more with its own id, once as a new message (no id).
+    delivery.publish(&event, Some(event.id.to_string())).await;
+    delivery.publish(&event, None).await;
+    eventually(WAIT, "the replay to be handled", || async {
+        let handled: i64 = sqlx::query_scalar("SELECT count(*) FROM kit_inbox")
+            .fetch_one(&delivery.pool)
+            .await
+            .unwrap();
+        (handled == 2).then_some(())
+    })
+    .await;
+    settle().await;
+    assert_eq!(delivery.smtp.mails().len(), 1, "no second e-mail");
+    assert_eq!(delivery.sms().await.len(), 1, "no second SMS");
+    assert_eq!(
+        delivery
+            .events(subjects::DELIVERY_DISPATCH_COMPLETED)
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(delivery.row(CASE).await.unwrap().status, "completed");
+
+    delivery.stop().await;
+    delivery
+        .assert_no_secret_kept(&[STARTING_PASSWORD, &cipher])
+        .await;
+}
+
+fn pdftotext_fails_without_password(pdf: &[u8]) -> bool {
+    let dir = scratch("locked");
+    let file = dir.join("locked.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    !run("pdftotext", &[file.to_str().unwrap(), "-"])
+        .status
+        .success()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_failing_twice_gets_the_same_sms_again_and_delivers_once() {
+    let gateway = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sms"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&gateway)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/sms"))
+        .respond_with(ResponseTemplate::new(200))
+        .with_priority(2)
+        .mount(&gateway)
+        .await;
+    let mut delivery = TestDelivery::start(gateway).await;
+    let event = delivery.issued(CASE, DeliveryMode::Electronic);
+    delivery.publish(&event, Some(event.id.to_string())).await;
+
+    let row = delivery.wait_for_status(CASE, "completed").await;
+    assert_eq!(row.attempts, 2, "two failed tries");
+    assert!(row.sealed_credentials.is_none());
+    let sms = delivery.sms().await;
+    assert_eq!(sms.len(), 3, "two refused, one taken");
+    let cipher = sms[2].cipher_password();
+    assert!(
+        sms.iter().all(|s| s.cipher_password() == cipher),
+        "the same password each time: the e-mail it opens was sent once"
+    );
+    let mails = delivery.smtp.mails();
+    assert_eq!(mails.len(), 1, "one e-mail");
+    let text = open_pdf(mails[0].only_attachment().1, &cipher).expect("it opens");
+    assert!(text.contains(STARTING_PASSWORD));
+    delivery
+        .wait_for_event(subjects::DELIVERY_DISPATCH_COMPLETED, CASE)
+        .await;
+
+    delivery.stop().await;
+    delivery
+        .assert_no_secret_kept(&[STARTING_PASSWORD, &cipher])
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_refusing_the_number_fails_the_case_and_tells_the_administrator() {
+    let gateway = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sms"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({ "error": "invalid number" })),
+        )
+        .mount(&gateway)
+        .await;
+    let mut delivery = TestDelivery::start(gateway).await;
+    let event = delivery.issued(CASE, DeliveryMode::Electronic);
+    delivery.publish(&event, Some(event.id.to_string())).await;
+
+    let row = delivery.wait_for_status(CASE, "failed").await;
+    assert!(
+        row.sealed_credentials.is_some(),
+        "the sealed copy stays for the administrator's decision"
+    );
+    assert_eq!(row.attempts, 1);
+    assert!(row.last_error.unwrap().contains("400"));
+    let failed = delivery
+        .wait_for_event(subjects::DELIVERY_DISPATCH_FAILED, CASE)
+        .await;
+    assert_eq!(failed["type"], subjects::DELIVERY_DISPATCH_FAILED);
+    let reason = failed["data"]["reason"].as_str().unwrap();
+    assert!(reason.contains("Bramka SMS odrzuciła"), "{reason}");
+    assert!(reason.contains("289"), "{reason}");
+    settle().await;
+    assert_eq!(delivery.sms().await.len(), 1, "not tried again");
+    assert!(
+        delivery
+            .events(subjects::DELIVERY_DISPATCH_COMPLETED)
+            .await
+            .is_empty()
+    );
+    let cipher = delivery.sms().await[0].cipher_password();
+
+    delivery.stop().await;
+    delivery
+        .assert_no_secret_kept(&[STARTING_PASSWORD, &cipher])
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_between_e_mail_and_sms_a_new_letter_and_password_replace_the_old() {
+    let mut delivery = TestDelivery::start(gateway_answering(503).await).await;
+    let event = delivery.issued(CASE, DeliveryMode::Electronic);
+    delivery.publish(&event, Some(event.id.to_string())).await;
+    eventually(WAIT, "the e-mail out and its SMS refused", || async {
+        delivery
+            .row(CASE)
+            .await
+            .filter(|r| r.status == "mail_sent" && r.attempts >= 1)
+    })
+    .await;
+    // The process stops: the cipher password of the first e-mail is gone with it.
+    delivery.stop().await;
+    let refused = delivery.sms().await;
+    let first_cipher = refused[0].cipher_password();
+    assert_eq!(delivery.smtp.mails().len(), 1);
+
+    delivery.gateway.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/sms"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&delivery.gateway)
+        .await;
+    let settings = delivery.settings();
+    delivery.run(settings).await;
+
+    let row = delivery.wait_for_status(CASE, "completed").await;
+    assert_eq!(row.mails_accepted, 2);
+    let mails = delivery.smtp.mails();
+    assert_eq!(mails.len(), 2, "the letter again");
+    assert!(
+        mails[1].text.contains("jest ona nieważna"),
+        "{}",
+        mails[1].text
+    );
+    let sms = delivery.sms().await;
+    assert_eq!(sms.len(), 1, "one SMS after the restart");
+    let cipher = sms[0].cipher_password();
+    assert_ne!(cipher, first_cipher, "a new password");
+    let (_, newest) = mails[1].only_attachment();
+    let (_, oldest) = mails[0].only_attachment();
+    assert!(
+        open_pdf(newest, &cipher)
+            .unwrap()
+            .contains(STARTING_PASSWORD)
+    );
+    assert!(
+        open_pdf(oldest, &cipher).is_none(),
+        "the new password does not open the old letter"
+    );
+    assert_eq!(
+        delivery
+            .events(subjects::DELIVERY_DISPATCH_COMPLETED)
+            .await
+            .len(),
+        1
+    );
+
+    delivery.stop().await;
+    delivery
+        .assert_no_secret_kept(&[STARTING_PASSWORD, &cipher, &first_cipher])
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_refusing_the_rspo_mailbox_fails_the_case_and_no_sms_goes_out() {
+    let mut delivery = TestDelivery::start_with(
+        gateway_answering(200).await,
+        SmtpServer::start_refusing_unknown_mailboxes(),
+        |_| {},
+    )
+    .await;
+    let mut event = delivery.issued(CASE, DeliveryMode::Electronic);
+    event.data.recipient.rspo_email = "nieznany@sp123.krakow.example.pl".into();
+    delivery.publish(&event, Some(event.id.to_string())).await;
+
+    let row = delivery.wait_for_status(CASE, "failed").await;
+    assert!(row.sealed_credentials.is_some());
+    assert!(row.last_error.unwrap().contains("550"));
+    let failed = delivery
+        .wait_for_event(subjects::DELIVERY_DISPATCH_FAILED, CASE)
+        .await;
+    let reason = failed["data"]["reason"].as_str().unwrap();
+    assert!(reason.contains("Serwer poczty trwale odrzucił"), "{reason}");
+    assert!(
+        reason.contains("nieznany@sp123.krakow.example.pl"),
+        "{reason}"
+    );
+    assert!(reason.contains("550"), "{reason}");
+    settle().await;
+    assert!(delivery.smtp.mails().is_empty());
+    assert!(
+        delivery.sms().await.is_empty(),
+        "no password for a letter that never went"
+    );
+    delivery.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_try_cut_off_mid_way_counts_as_an_attempt_and_its_letter_is_sent_as_superseding() {
+    static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    let mut delivery =
+        TestDelivery::create(gateway_answering(200).await, SmtpServer::start()).await;
+    kit::db::migrate(&delivery.pool, &MIGRATOR).await.unwrap();
+    // A dispatcher claimed the case and died: its claim token is still set, its lease over.
+    let event = delivery.issued(CASE, DeliveryMode::Electronic);
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(&event.data.sealed_credentials)
+        .unwrap();
+    let recipient = &event.data.recipient;
+    let mut tx = delivery.pool.begin().await.unwrap();
+    delivery::store::deliveries::delivery_insert_in_txn(
+        &mut tx,
+        &delivery::store::deliveries::NewDelivery {
+            case_number: CASE,
+            procedure: "ZSZO-05",
+            login: LOGIN,
+            delivery_mode: "electronic",
+            institution_rspo_id: Some("120456"),
+            institution_name: &recipient.institution_name,
+            rspo_email: &recipient.rspo_email,
+            director_mobile: &recipient.director_mobile,
+            first_name: recipient.first_name.as_deref(),
+            last_name: recipient.last_name.as_deref(),
+            sealed_credentials: &sealed,
+            expires_at: event.data.expires_at,
+            portal_url: &event.data.portal_url,
+            status: delivery::domain::status::DeliveryStatus::Pending,
+            issued_event_id: event.id,
+            now: at("2026-11-23T10:00:00Z"),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query(
+        "UPDATE deliveries SET claim_token = gen_random_uuid(), claims = 1,
+             next_attempt_at = now() - interval '1 second' WHERE case_number = $1",
+    )
+    .bind(CASE)
+    .execute(&delivery.pool)
+    .await
+    .unwrap();
+
+    let settings = delivery.settings();
+    delivery.run(settings).await;
+    let row = delivery.wait_for_status(CASE, "completed").await;
+    assert_eq!(row.attempts, 1, "the lost try counts");
+    assert_eq!(row.interrupted_tries, 1);
+    let mails = delivery.smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].text.contains("jest ona nieważna"),
+        "the lost try may have sent an e-mail: this one voids it"
+    );
+    let cipher = delivery.sms().await[0].cipher_password();
+    assert!(
+        open_pdf(mails[0].only_attachment().1, &cipher)
+            .unwrap()
+            .contains(STARTING_PASSWORD)
+    );
+    delivery.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_mail_relay_is_retried_until_it_answers() {
+    // delivery is told of a relay on `port`, where nothing listens yet; the server it is
+    // started with (on another port) is never used.
+    let port = free_port();
+    let placeholder = SmtpServer::start();
+    let mut delivery = TestDelivery::start_with(gateway_answering(200).await, placeholder, |s| {
+        s.delivery.smtp.port = port;
+        s.delivery.retry.base_ms = 300;
+    })
+    .await;
+    let event = delivery.issued(CASE, DeliveryMode::Electronic);
+    delivery.publish(&event, Some(event.id.to_string())).await;
+    let row = eventually(WAIT, "a refused connection recorded", || async {
+        delivery.row(CASE).await.filter(|r| r.attempts >= 1)
+    })
+    .await;
+    assert_eq!(row.status, "pending");
+    assert!(row.last_error.unwrap().contains("SMTP"));
+    assert!(delivery.sms().await.is_empty(), "no SMS before the e-mail");
+
+    delivery.smtp = SmtpServer::start_on(port);
+    let row = delivery.wait_for_status(CASE, "completed").await;
+    assert!(row.attempts >= 1);
+    let mails = delivery.smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        !mails[0].text.contains("nieważna"),
+        "a refused connection sent nothing that could be void"
+    );
+    let sms = delivery.sms().await;
+    assert_eq!(sms.len(), 1);
+    assert!(
+        open_pdf(mails[0].only_attachment().1, &sms[0].cipher_password())
+            .unwrap()
+            .contains(STARTING_PASSWORD)
+    );
+    delivery.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_package_opens_with_the_password_from_the_sms() {
+    let mut delivery =
+        TestDelivery::start_with(gateway_answering(200).await, SmtpServer::start(), |s| {
+            s.delivery.package = delivery::domain::Package::Zip;
+        })
+        .await;
+    let event = delivery.issued(CASE, DeliveryMode::Electronic);
+    delivery.publish(&event, Some(event.id.to_string())).await;
+    delivery.wait_for_status(CASE, "completed").await;
+
+    let mails = delivery.smtp.mails();
+    let (name, zip) = mails[0].only_attachment();
+    assert_eq!(name, "dane-dostepowe-ZSZO-05-2026-000001.zip");
+    let cipher = delivery.sms().await[0].cipher_password();
+    let text = open_zip(zip, &cipher).expect("the SMS password opens the ZIP");
+    assert!(text.contains(STARTING_PASSWORD));
+    assert!(open_zip(zip, "WrongPassword123").is_none());
+    delivery.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_for_collection_in_person_wait_and_nothing_is_sent() {
+    let mut delivery = TestDelivery::start(gateway_answering(200).await).await;
+    let event = delivery.issued(CASE, DeliveryMode::InPerson);
+    delivery.publish(&event, Some(event.id.to_string())).await;
+
+    let row = delivery.wait_for_status(CASE, "awaiting_collection").await;
+    assert!(row.sealed_credentials.is_some(), "kept for printing");
+    assert_eq!(row.delivery_mode, "in_person");
+    settle().await;
+    assert!(delivery.smtp.mails().is_empty());
+    assert!(delivery.sms().await.is_empty());
+    assert!(delivery.events(subjects::DELIVERY_ALL).await.is_empty());
+    delivery.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_that_expired_before_delivery_are_not_sent_and_the_administrator_hears() {
+    let mut delivery = TestDelivery::start(gateway_answering(200).await).await;
+    let event = delivery.issued_until(CASE, DeliveryMode::Electronic, "2020-01-01T00:00:00Z");
+    delivery.publish(&event, Some(event.id.to_string())).await;
+
+    let row = delivery.wait_for_status(CASE, "expired").await;
+    assert!(
+        row.sealed_credentials.is_none(),
+        "a dead password is not kept"
+    );
+    let failed = delivery
+        .wait_for_event(subjects::DELIVERY_DISPATCH_FAILED, CASE)
+        .await;
+    assert!(
+        failed["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("wygasło")
+    );
+    assert!(delivery.smtp.mails().is_empty());
+    assert!(delivery.sms().await.is_empty());
+    delivery.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_does_not_start_without_its_seal_key_and_says_which_key() {
+    let delivery = TestDelivery::start(gateway_answering(200).await).await;
+    let mut settings = delivery.settings();
+    settings.delivery.seal_key = None;
+    let error = delivery::Service::build(settings)
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("delivery.seal_key"), "{error}");
+
+    let mut settings = delivery.settings();
+    settings.delivery.seal_key = Some(SecretString::from("zz".repeat(32)));
+    let error = delivery::Service::build(settings)
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("64 hex"), "{error}");
+    assert!(!error.to_string().contains("zz"), "the key is not quoted");
+}
+
+// ------------------------------------------------------ SMSAPI adapter ---
+
+fn smsapi_settings(server: &MockServer) -> SmsSettings {
+    SmsSettings {
+        kind: SmsGatewayKind::Smsapi,
+        url: format!("{}/sms.do", server.uri()),
+        token: None,
+        token_file: None,
+        sender: Some("WydzialEdu".into()),
+        timeout_secs: 5,
+    }
+}
+
+async fn smsapi_answering(status: u16, body: Value) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sms.do"))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    url_decode_pairs(std::str::from_utf8(body).unwrap())
+}
+
+/// `a=b&c=d` with `+` and `%XX` decoded.
+fn url_decode_pairs(s: &str) -> Vec<(String, String)> {
+    let decode = |v: &str| {
+        let bytes = v.replace('+', " ").into_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                out.push(
+                    u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap(), 16)
+                        .unwrap(),
+                );
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    };
+    s.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_smsapi_adapter_posts_the_form_with_the_bearer_token() {
+    let server = smsapi_answering(
+        200,
+        serde_json::json!({ "count": 1, "list": [{ "id": "1", "points": 0.16, "number": MSISDN, "status": "QUEUE" }] }),
+    )
+    .await;
+    let gateway = sms::gateway(
+        &smsapi_settings(&server),
+        Some(SecretString::from("test-token")),
+    )
+    .unwrap();
+    let text = SecretString::from("Haslo (sprawa X): AbC. Nie udostepniaj go nikomu.");
+    gateway
+        .send(&Msisdn::parse(MOBILE).unwrap(), &text)
+        .await
+        .expect("sent");
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(
+        request.headers.get("authorization").unwrap(),
+        "Bearer test-token"
+    );
+    let fields = form(&request.body);
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(field("to"), Some(MSISDN));
+    assert_eq!(
+        field("message"),
+        Some("Haslo (sprawa X): AbC. Nie udostepniaj go nikomu.")
+    );
+    assert_eq!(field("from"), Some("WydzialEdu"));
+    assert_eq!(field("format"), Some("json"));
+    assert_eq!(field("encoding"), Some("utf-8"));
+}
+
+#[tokio::test]
+async fn the_smsapi_adapter_treats_an_invalid_number_as_permanent_even_with_http_200() {
+    let server = smsapi_answering(
+        200,
+        serde_json::json!({ "error": 13, "message": "No correct phone numbers" }),
+    )
+    .await;
+    let gateway = sms::gateway(&smsapi_settings(&server), Some(SecretString::from("t"))).unwrap();
+    let error = gateway
+        .send(&Msisdn::parse(MOBILE).unwrap(), &SecretString::from("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SmsError::Permanent(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_smsapi_adapter_treats_a_gateway_fault_as_passing() {
+    let server = smsapi_answering(
+        200,
+        serde_json::json!({ "error": 666, "message": "Internal error" }),
+    )
+    .await;
+    let gateway = sms::gateway(&smsapi_settings(&server), Some(SecretString::from("t"))).unwrap();
+    let error = gateway
+        .send(&Msisdn::parse(MOBILE).unwrap(), &SecretString::from("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SmsError::Passing(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_smsapi_adapter_needs_a_token() {
+    let server = MockServer::start().await;
+    let error = sms::gateway(&smsapi_settings(&server), None).err().unwrap();
+    assert!(error.contains("delivery.sms.token"), "{error}");
+}
+
+#[tokio::test]
+async fn a_generic_gateway_timing_out_is_passing() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let settings = SmsSettings {
+        kind: SmsGatewayKind::Generic,
+        url: format!("{}/sms", server.uri()),
+        token: None,
+        token_file: None,
+        sender: None,
+        timeout_secs: 1,
+    };
+    let gateway = sms::gateway(&settings, None).unwrap();
+    let error = gateway
+        .send(&Msisdn::parse(MOBILE).unwrap(), &SecretString::from("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SmsError::Passing(_)), "{error:?}");
+}
