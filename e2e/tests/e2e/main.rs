@@ -5,6 +5,7 @@ mod cli;
 mod faults;
 mod forms;
 mod helpers;
+mod procedure;
 mod processing;
 mod readiness;
 mod requests;

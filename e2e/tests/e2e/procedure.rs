@@ -1,0 +1,381 @@
+//! Procedure A (ZSZO-05) and B (PZO-01), electronic delivery, all the way as people go
+//! through it: the director files the form in SEOD, an administrator takes and realises the
+//! case, the institution's mailbox gets an encrypted letter and the director's phone the
+//! password to it, the user signs in with the starting password, must change it, and signs in
+//! with his own; SEOD sees the case closed and audit the incident. Then the starting and the
+//! cipher passwords are looked for everywhere, and found nowhere.
+
+use std::process::Command;
+use std::time::Duration;
+
+use contracts::seod_status::CaseStatus;
+use mail_parser::{MessageParser, MimeHeaders};
+use serde_json::{Value, json};
+use test_support::{System, SystemOptions, eventually};
+
+use crate::helpers::{pool_of, zszo_form};
+
+async fn call(
+    system: &System,
+    service: &str,
+    token: Option<&str>,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", system.url(service)))
+        .json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn tool(program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{program} is needed ({e}); run `make deps` (Debian: qpdf, poppler-utils)")
+        })
+}
+
+/// What the director receives: the encrypted letter (from the mailbox) and the cipher
+/// password (from the SMS), and what the letter says.
+struct Received {
+    cipher_password: String,
+    login: String,
+    starting_password: String,
+}
+
+async fn receive(system: &System, case: &str, rspo_email: &str) -> Received {
+    let (mail, sms) = eventually(
+        Duration::from_secs(60),
+        "the e-mail and the SMS",
+        || async {
+            let mail = system
+                .smtp
+                .messages()
+                .into_iter()
+                .find(|m| String::from_utf8_lossy(m).contains(&case.replace('/', "-")))?;
+            let sms = system
+                .sms
+                .messages()
+                .into_iter()
+                .find(|m| m.contains(case))?;
+            Some((mail, sms))
+        },
+    )
+    .await;
+    let message = MessageParser::default()
+        .parse(&mail)
+        .expect("a MIME message");
+    let to = message
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        to, rspo_email,
+        "the letter goes to the institution's RSPO address"
+    );
+    let body = message.body_text(0).unwrap_or_default().to_string();
+    let attachment = message
+        .attachments()
+        .next()
+        .expect("the encrypted letter is attached");
+    assert!(attachment.attachment_name().unwrap_or("").ends_with(".pdf"));
+    let sms: Value = serde_json::from_str(&sms).expect("the generic gateway gets JSON");
+    assert_eq!(
+        sms["to"], "48600100200",
+        "the cipher password goes to the director's official mobile"
+    );
+    let text = sms["message"].as_str().unwrap();
+    assert!(text.is_ascii(), "GSM-7 friendly: {text}");
+    let cipher_password = text
+        .split("): ")
+        .nth(1)
+        .and_then(|rest| rest.split(". ").next())
+        .expect("the password in the SMS")
+        .to_owned();
+    assert!(
+        !body.contains(&cipher_password),
+        "the e-mail does not carry its own key"
+    );
+
+    let dir = test_support::scratch_dir("letter");
+    let encrypted = dir.join("letter.pdf");
+    std::fs::write(&encrypted, attachment.contents()).unwrap();
+    let decrypted = dir.join("open.pdf");
+    let wrong = tool(
+        "qpdf",
+        &[
+            "--password=Zle-Haslo-123",
+            "--decrypt",
+            encrypted.to_str().unwrap(),
+            decrypted.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !wrong.status.success(),
+        "a wrong password does not open the letter"
+    );
+    let right = tool(
+        "qpdf",
+        &[
+            &format!("--password={cipher_password}"),
+            "--decrypt",
+            encrypted.to_str().unwrap(),
+            decrypted.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stderr)
+    );
+    let text = tool("pdftotext", &["-layout", decrypted.to_str().unwrap(), "-"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains("Hasło startowe należy zmienić przy pierwszym logowaniu"),
+        "{text}"
+    );
+    let value_after = |label: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("{label} in the letter:\n{text}"))
+    };
+    Received {
+        cipher_password,
+        login: value_after("Login:"),
+        starting_password: value_after("Hasło startowe:"),
+    }
+}
+
+async fn first_login(system: &System, login: &str, starting: &str) -> String {
+    let (status, first) = call(
+        system,
+        "accounts",
+        None,
+        "/api/portal/login",
+        json!({ "login": login, "password": starting }),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        first["must_change"], true,
+        "the starting password must be changed first"
+    );
+    let own = format!("Wlasne-Haslo-{}", &starting[..4]);
+    let token = first["token"].as_str().unwrap();
+    let (status, body) = call(
+        system,
+        "accounts",
+        Some(token),
+        "/api/portal/password",
+        json!({ "new_password": own }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, again) = call(
+        system,
+        "accounts",
+        None,
+        "/api/portal/login",
+        json!({ "login": login, "password": own }),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["must_change"], false);
+    own
+}
+
+/// Every row of every service database, every stream message and every log, as bytes.
+async fn everything(system: &System) -> Vec<u8> {
+    use futures::StreamExt;
+    let mut out = Vec::new();
+    for service in test_support::system::SERVICES {
+        let pool = pool_of(system, service).await;
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        for table in tables {
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT t::text FROM \"{table}\" t"
+            )))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            out.extend(rows.join("\n").into_bytes());
+        }
+        out.extend(system.services[service].log_text().into_bytes());
+    }
+    let js = async_nats::jetstream::new(system.client().await);
+    for spec in contracts::streams::ALL {
+        let Ok(stream) = js.get_stream(spec.name).await else {
+            continue;
+        };
+        let consumer = stream
+            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
+            .await
+            .unwrap();
+        let mut messages = consumer.messages().await.unwrap();
+        while let Ok(Some(Ok(m))) =
+            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+        {
+            out.extend_from_slice(&m.payload);
+            if let Some(headers) = &m.headers {
+                for (k, v) in headers.iter() {
+                    out.extend(format!("{k}: {v:?}\n").into_bytes());
+                }
+            }
+        }
+    }
+    // The JetStream store on disk too.
+    for entry in walk(system.nats.store_dir()) {
+        out.extend(std::fs::read(entry).unwrap_or_default());
+    }
+    out
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+async fn run_procedure(
+    system: &System,
+    subject: &str,
+    form: Value,
+    login: &str,
+) -> (String, Received) {
+    let document = form["document_id"].as_str().unwrap().to_owned();
+    let status = system
+        .submit(subject, form.to_string().as_bytes(), &document, &document)
+        .await;
+    let case = status.case_number.expect("registered");
+    let admin = system.staff_token("admin.ek04").await;
+    let path = |action: &str| format!("/api/cases/{case}/{action}");
+    eventually(Duration::from_secs(20), "the case in the queue", || async {
+        let (status, _) = call(system, "intake", Some(&admin), &path("take"), json!({})).await;
+        (status == 202).then_some(())
+    })
+    .await;
+    let (status, body) = call(
+        system,
+        "intake",
+        Some(&admin),
+        &path("realise"),
+        json!({ "delivery": "electronic" }),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+
+    let received = receive(system, &case, "sp7@edu.krakow.pl").await;
+    assert_eq!(received.login, login);
+    first_login(system, &received.login, &received.starting_password).await;
+
+    let statuses = eventually(
+        Duration::from_secs(30),
+        "SEOD to see the case closed",
+        || async {
+            let statuses: Vec<CaseStatus> = system
+                .statuses(&document)
+                .await
+                .into_iter()
+                .map(|s| s.status)
+                .collect();
+            statuses.contains(&CaseStatus::Closed).then_some(statuses)
+        },
+    )
+    .await;
+    assert_eq!(
+        statuses,
+        [
+            CaseStatus::Registered,
+            CaseStatus::Taken,
+            CaseStatus::Realised,
+            CaseStatus::Delivered,
+            CaseStatus::Closed
+        ]
+    );
+    let incidents: Value = reqwest::get(format!(
+        "{}/api/incidents?case_number={}",
+        system.url("audit"),
+        case.replace('/', "%2F")
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        incidents["incidents"][0]["category"],
+        "starting_password_loss"
+    );
+    (case, received)
+}
+
+#[tokio::test]
+async fn procedures_a_and_b_by_e_mail_and_sms_from_the_form_to_the_users_own_password() {
+    let system = System::start(SystemOptions::default()).await;
+
+    let (_, a) = run_procedure(
+        &system,
+        contracts::subjects::SEOD_FORM_ZSZO_PASSWORD_RESET,
+        zszo_form("SEOD-A-1"),
+        "lzak",
+    )
+    .await;
+
+    let mut pzo = zszo_form("SEOD-B-1");
+    pzo["form"] = json!("pzo.password-reset");
+    pzo["account"] = json!({ "pzo_identifier": "pzo-admin-12345" });
+    let (_, b) = run_procedure(
+        &system,
+        contracts::subjects::SEOD_FORM_PZO_PASSWORD_RESET,
+        pzo,
+        "pzo-admin-12345",
+    )
+    .await;
+
+    let delivery = pool_of(&system, "delivery").await;
+    let kept: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE sealed_credentials IS NOT NULL")
+            .fetch_one(&delivery)
+            .await
+            .unwrap();
+    assert_eq!(kept, 0, "delivery destroyed its sealed copies");
+
+    let haystack = everything(&system).await;
+    for (what, secret) in [
+        ("A's starting password", &a.starting_password),
+        ("A's cipher password", &a.cipher_password),
+        ("B's starting password", &b.starting_password),
+        ("B's cipher password", &b.cipher_password),
+    ] {
+        assert!(
+            !holds(&haystack, secret),
+            "{what} is in a database, a stream or a log"
+        );
+    }
+}
