@@ -423,3 +423,46 @@ fn hex_key(text: &str) -> [u8; 32] {
         .collect();
     bytes.try_into().unwrap()
 }
+
+#[tokio::test]
+async fn the_optional_policy_realises_a_verified_seod_request_itself_and_says_so() {
+    let overlay = test_support::scratch_dir("policy").join("intake.yaml");
+    std::fs::write(
+        &overlay,
+        "intake:\n  auto_realise:\n    enabled: true\n    procedures: [ZSZO-05]\n    delivery: electronic\n",
+    )
+    .unwrap();
+    let mut options = SystemOptions::default();
+    options.env.insert(
+        "KLUCZNIK_CONFIG_FILE".into(),
+        overlay.to_string_lossy().into_owned(),
+    );
+    let system = System::start(options).await;
+    let case = submit_zszo(&system, &zszo_form("SEOD-AUTO-1"))
+        .await
+        .case_number
+        .unwrap();
+    let statuses = eventually(
+        Duration::from_secs(60),
+        "the case to close by itself",
+        || async {
+            let statuses: Vec<CaseStatus> = system
+                .statuses("SEOD-AUTO-1")
+                .await
+                .into_iter()
+                .map(|s| s.status)
+                .collect();
+            statuses.contains(&CaseStatus::Closed).then_some(statuses)
+        },
+    )
+    .await;
+    assert!(statuses.contains(&CaseStatus::Taken) && statuses.contains(&CaseStatus::Realised));
+    let taken = system
+        .audit_events(&format!(
+            "case_number={}&event_type=intake.case.taken",
+            case.replace('/', "%2F")
+        ))
+        .await;
+    assert_eq!(taken[0]["actor_id"], "automatic-policy");
+    assert_eq!(taken[0]["actor_kind"], "system");
+}

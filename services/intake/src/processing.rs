@@ -26,7 +26,17 @@ fn conflict(message: impl Into<String>) -> ProcessingError {
     ProcessingError::Conflict(message.into())
 }
 
+/// The login the automatic realisation policy acts under.
+pub const AUTOMATIC_POLICY: &str = "automatic-policy";
+
 fn person(login: &str) -> Actor {
+    if login == AUTOMATIC_POLICY {
+        return Actor {
+            kind: contracts::envelope::ActorKind::System,
+            id: Some(AUTOMATIC_POLICY.to_owned()),
+            role: Some("automatic".to_owned()),
+        };
+    }
     Actor {
         kind: contracts::envelope::ActorKind::Person,
         id: Some(login.to_owned()),
@@ -41,7 +51,18 @@ pub async fn take(
     now: DateTime<Utc>,
 ) -> Result<(), ProcessingError> {
     let mut tx = pool.begin().await?;
-    let case = cases::case_for_processing_in_txn(&mut tx, case_number)
+    take_in_txn(&mut tx, case_number, by, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn take_in_txn(
+    tx: &mut PgConnection,
+    case_number: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ProcessingError> {
+    let case = cases::case_for_processing_in_txn(tx, case_number)
         .await?
         .ok_or_else(|| ProcessingError::NotFound(case_number.to_owned()))?;
     if case.status != CaseStatus::Registered.as_str() {
@@ -58,15 +79,8 @@ pub async fn take(
             "Sprawa {case_number} nie została jeszcze sprawdzona (czy wnioskodawca może o nią wnioskować)."
         )));
     }
-    cases::case_taken_in_txn(&mut tx, case_number, by, now).await?;
-    announce(
-        &mut tx,
-        case_number,
-        &case.document_id,
-        CaseStatus::Taken,
-        now,
-    )
-    .await?;
+    cases::case_taken_in_txn(tx, case_number, by, now).await?;
+    announce(tx, case_number, &case.document_id, CaseStatus::Taken, now).await?;
     let event = Envelope {
         id: Uuid::now_v7(),
         kind: subjects::INTAKE_CASE_TAKEN.to_owned(),
@@ -77,8 +91,7 @@ pub async fn take(
         case_number: Some(case_number.to_owned()),
         data: serde_json::json!({ "case_number": case_number, "taken_by": by }),
     };
-    outbox_insert_json(&mut tx, event.id, subjects::INTAKE_CASE_TAKEN, &event).await?;
-    tx.commit().await?;
+    outbox_insert_json(tx, event.id, subjects::INTAKE_CASE_TAKEN, &event).await?;
     Ok(())
 }
 
@@ -90,7 +103,19 @@ pub async fn realise(
     now: DateTime<Utc>,
 ) -> Result<(), ProcessingError> {
     let mut tx = pool.begin().await?;
-    let case = cases::case_for_processing_in_txn(&mut tx, case_number)
+    realise_in_txn(&mut tx, case_number, by, delivery, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn realise_in_txn(
+    tx: &mut PgConnection,
+    case_number: &str,
+    by: &str,
+    delivery: Option<DeliveryMode>,
+    now: DateTime<Utc>,
+) -> Result<(), ProcessingError> {
+    let case = cases::case_for_processing_in_txn(tx, case_number)
         .await?
         .ok_or_else(|| ProcessingError::NotFound(case_number.to_owned()))?;
     if case.status != CaseStatus::Taken.as_str() {
@@ -117,8 +142,7 @@ pub async fn realise(
     });
     let procedure = Procedure::parse(&case.procedure)
         .ok_or_else(|| conflict(format!("Nieznana procedura {}.", case.procedure)))?;
-    cases::case_realisation_requested_in_txn(&mut tx, case_number, by, delivery.as_str(), now)
-        .await?;
+    cases::case_realisation_requested_in_txn(tx, case_number, by, delivery.as_str(), now).await?;
     let event = Envelope {
         id: Uuid::now_v7(),
         kind: subjects::INTAKE_CASE_REALISATION_REQUESTED.to_owned(),
@@ -137,13 +161,12 @@ pub async fn realise(
         },
     };
     outbox_insert_json(
-        &mut tx,
+        tx,
         event.id,
         subjects::INTAKE_CASE_REALISATION_REQUESTED,
         &event,
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -16,6 +16,26 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Settings {
     #[serde(flatten)]
     pub platform: PlatformSettings,
+    pub intake: IntakeSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntakeSettings {
+    pub auto_realise: AutoRealise,
+}
+
+/// The optional policy that realises verified SEOD requests without an administrator.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AutoRealise {
+    pub enabled: bool,
+    pub procedures: Vec<contracts::forms::Procedure>,
+    pub delivery: contracts::forms::DeliveryMode,
+}
+
+impl AutoRealise {
+    pub fn applies_to(&self, procedure: &str) -> bool {
+        self.enabled && self.procedures.iter().any(|p| p.code() == procedure)
+    }
 }
 
 impl kit::ServiceSettings for Settings {
@@ -26,6 +46,7 @@ impl kit::ServiceSettings for Settings {
 
 pub struct Service {
     platform: Platform,
+    intake: IntakeSettings,
 }
 
 impl Service {
@@ -38,7 +59,10 @@ impl Service {
             streams::ALL,
         )
         .await?;
-        Ok(Self { platform })
+        Ok(Self {
+            platform,
+            intake: settings.intake,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -46,7 +70,7 @@ impl Service {
     }
 
     pub async fn run_until_stopped(self, stop: CancellationToken) -> Result<(), StartupError> {
-        let platform = self.platform;
+        let Self { platform, intake } = self;
         let mut workers = Workers::default();
         let forms = platform.consumer(consumers::INTAKE_FORMS).await?;
         workers.spawn(
@@ -62,6 +86,7 @@ impl Service {
             checks.run(
                 Arc::new(crate::bus::request_checks::RequestChecksHandler {
                     clock: Arc::new(kit::clock::SystemClock),
+                    auto_realise: intake.auto_realise.clone(),
                 }),
                 stop.clone(),
             ),

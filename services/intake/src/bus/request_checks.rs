@@ -16,6 +16,7 @@ use crate::store::cases;
 
 pub struct RequestChecksHandler {
     pub clock: Arc<dyn Clock>,
+    pub auto_realise: crate::startup::AutoRealise,
 }
 
 impl Handler for RequestChecksHandler {
@@ -32,6 +33,48 @@ impl Handler for RequestChecksHandler {
 }
 
 impl RequestChecksHandler {
+    /// The optional policy: a verified SEOD request of a listed procedure is taken and
+    /// realised at once, under the actor `automatic-policy`, which audit records as such.
+    async fn maybe_realise_automatically(
+        &self,
+        conn: &mut PgConnection,
+        case_number: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), HandleError> {
+        let Some((procedure, source)) =
+            cases::case_procedure_and_source_in_txn(conn, case_number).await?
+        else {
+            return Ok(());
+        };
+        if source != "seod" || !self.auto_realise.applies_to(&procedure) {
+            return Ok(());
+        }
+        use crate::processing::{AUTOMATIC_POLICY, ProcessingError, realise_in_txn, take_in_txn};
+        let outcome = async {
+            take_in_txn(conn, case_number, AUTOMATIC_POLICY, now).await?;
+            realise_in_txn(
+                conn,
+                case_number,
+                AUTOMATIC_POLICY,
+                Some(self.auto_realise.delivery),
+                now,
+            )
+            .await
+        }
+        .await;
+        match outcome {
+            Ok(()) => {
+                tracing::info!(
+                    case_number,
+                    "realised automatically by the configured policy"
+                );
+                Ok(())
+            }
+            Err(ProcessingError::Database(e)) => Err(e.into()),
+            Err(other) => Err(HandleError::Permanent(other.to_string())),
+        }
+    }
+
     /// The new starting password exists: the case is realised.
     async fn issued(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
         let event: Envelope<contracts::events::CredentialIssued> =
@@ -76,7 +119,9 @@ impl RequestChecksHandler {
         let now = self.clock.now();
         match (check.outcome, check.rejection) {
             (RequestOutcome::Verified, _) => {
-                cases::case_verified_in_txn(conn, &check.case_number, now).await?
+                cases::case_verified_in_txn(conn, &check.case_number, now).await?;
+                self.maybe_realise_automatically(conn, &check.case_number, now)
+                    .await?;
             }
             (RequestOutcome::Refused, rejection) => {
                 let rejection = rejection

@@ -302,3 +302,13 @@ pub async fn case_realisation_requested_in_txn(
     .await?;
     Ok(())
 }
+
+pub async fn case_procedure_and_source_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT procedure, source FROM cases WHERE case_number = $1")
+        .bind(case_number)
+        .fetch_optional(conn)
+        .await
+}
