@@ -39,5 +39,6 @@ schemas:
 
 # Release binaries against a fresh nats-server and PostgreSQL; prints figures.
 bench:
+	cargo build --workspace --bins
 	cargo build --release --workspace --bins
 	./target/release/klucznik-bench all

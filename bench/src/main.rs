@@ -2,6 +2,7 @@
 //! prints sustained rates. Figures only: nothing here asserts a timing.
 
 mod audit;
+mod pipeline;
 
 #[tokio::main]
 async fn main() {
@@ -12,5 +13,8 @@ async fn main() {
     );
     if matches!(which.as_str(), "all" | "audit") {
         audit::run().await;
+    }
+    if matches!(which.as_str(), "all" | "pipeline") {
+        pipeline::run().await;
     }
 }

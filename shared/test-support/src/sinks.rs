@@ -80,6 +80,8 @@ impl Drop for SmtpSink {
 pub struct SmsSink {
     pub port: u16,
     pub received: Arc<Mutex<Vec<String>>>,
+    /// When each accepted request arrived, in the same order.
+    pub arrivals: Arc<Mutex<Vec<Instant>>>,
     /// Status codes to answer with, one per request, then 200.
     pub script: Arc<Mutex<Vec<u16>>>,
 }
@@ -87,17 +89,24 @@ pub struct SmsSink {
 impl SmsSink {
     pub async fn start() -> Self {
         let received: Arc<Mutex<Vec<String>>> = Arc::default();
+        let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
         let script: Arc<Mutex<Vec<u16>>> = Arc::default();
-        let (r, s) = (Arc::clone(&received), Arc::clone(&script));
+        let (r, s, a) = (
+            Arc::clone(&received),
+            Arc::clone(&script),
+            Arc::clone(&arrivals),
+        );
         let app = Router::new().fallback(post(move |body: String| {
-            let (r, s) = (Arc::clone(&r), Arc::clone(&s));
+            let (r, s, a) = (Arc::clone(&r), Arc::clone(&s), Arc::clone(&a));
             async move {
                 let status = {
                     let mut s = s.lock().unwrap();
                     if s.is_empty() { 200 } else { s.remove(0) }
                 };
                 if status == 200 {
-                    r.lock().unwrap().push(body);
+                    let mut r = r.lock().unwrap();
+                    r.push(body);
+                    a.lock().unwrap().push(Instant::now());
                 }
                 (
                     axum::http::StatusCode::from_u16(status).unwrap(),
@@ -111,6 +120,7 @@ impl SmsSink {
         Self {
             port,
             received,
+            arrivals,
             script,
         }
     }

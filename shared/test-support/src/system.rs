@@ -49,6 +49,8 @@ pub struct SystemOptions {
     pub otlp_endpoint: Option<String>,
     /// The directory accounts starts with (default: the sample `make run` loads).
     pub directory: Option<PathBuf>,
+    /// Run the release binaries (benchmarks).
+    pub release: bool,
     /// Where delivery sends e-mail and SMS (set by `System::start`).
     pub smtp_port: Option<u16>,
     pub sms_url: Option<String>,
@@ -98,7 +100,11 @@ impl System {
         for name in SERVICES {
             let env = service_env(name, &nats, &databases[name], &options);
             let port = env["KLUCZNIK_HTTP__PORT"].parse().expect("a port");
-            services.insert(name, ServiceProcess::spawn(name, port, env, &logs));
+            let profile = if options.release { "release" } else { "debug" };
+            services.insert(
+                name,
+                ServiceProcess::spawn_profile(name, profile, port, env, &logs),
+            );
         }
         let mut system = Self {
             nats,

@@ -1,0 +1,156 @@
+//! Procedures A/B through the whole pipeline (SEOD form → intake → accounts, argon2id → audit
+//! → delivery: encrypted letter by SMTP, cipher password by SMS), with the optional automatic
+//! realisation policy on, so every form runs to both dispatches without a person.
+//!
+//! Prints the sustained rate for a backlog, p50/p99 latency from the form to the SMS at half
+//! that rate, and the argon2id ceiling of this machine (cores / one hash) with the ratio.
+
+use std::time::{Duration, Instant};
+
+use contracts::subjects;
+use secrecy::SecretString;
+use serde_json::json;
+use test_support::{System, SystemOptions};
+
+const BACKLOG: usize = 200;
+const PACED: usize = 100;
+
+fn form(id: &str) -> serde_json::Value {
+    json!({
+        "form": "zszo.password-reset", "version": 1, "document_id": id,
+        "submitted_at": "2026-11-23T09:15:00Z",
+        "institution": { "rspo_id": "12345", "name": "Szkoła Podstawowa nr 7 w Krakowie" },
+        "requester": { "login": "jkowalski", "first_name": "Jan", "last_name": "Kowalski" },
+        "contact": { "rspo_email": "sp7@edu.krakow.pl", "director_mobile": "+48 600 100 200" },
+        "account": { "login": "lzak" }, "delivery": "electronic"
+    })
+}
+
+fn argon2_ceiling() -> (f64, f64) {
+    let hasher =
+        accounts::domain::passwords::Hasher::new(accounts::domain::passwords::HashCost::OWASP)
+            .unwrap();
+    let password = SecretString::from("Start-Haslo-9x".to_owned());
+    hasher.hash(&password).unwrap();
+    let runs = 10;
+    let started = Instant::now();
+    for _ in 0..runs {
+        hasher.hash(&password).unwrap();
+    }
+    let one = started.elapsed().as_secs_f64() / runs as f64;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    (one, cores / one)
+}
+
+async fn wait_for_sms(system: &System, count: usize, limit: Duration) {
+    let started = Instant::now();
+    while system.sms.messages().len() < count {
+        assert!(
+            started.elapsed() < limit,
+            "only {} of {count} SMS in {limit:?}",
+            system.sms.messages().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn run() {
+    kit::main_support::install_crypto_provider();
+    let (one_hash, ceiling) = argon2_ceiling();
+    println!(
+        "pipeline: argon2id (m=19456 KiB, t=2, p=1) takes {:.1} ms: ceiling {ceiling:.1} hashes/s",
+        one_hash * 1000.0
+    );
+
+    let overlay = test_support::scratch_dir("bench").join("intake.yaml");
+    std::fs::write(
+        &overlay,
+        "intake:\n  auto_realise:\n    enabled: true\n    procedures: [ZSZO-05]\n",
+    )
+    .unwrap();
+    let mut options = SystemOptions {
+        release: true,
+        ..Default::default()
+    };
+    for (k, v) in [
+        (
+            "KLUCZNIK_CONFIG_FILE",
+            overlay.to_string_lossy().into_owned(),
+        ),
+        ("RUST_LOG", "warn".to_owned()),
+        ("KLUCZNIK_TELEMETRY__LOG_FORMAT", "json".to_owned()),
+        (
+            "KLUCZNIK_AUDIT__CHECKPOINT_INTERVAL_SECS",
+            "3600".to_owned(),
+        ),
+    ] {
+        options.env.insert(k.to_owned(), v);
+    }
+    let system = System::start(options).await;
+    let js = async_nats::jetstream::new(system.client().await);
+    let publish = |i: usize| {
+        let js = js.clone();
+        async move {
+            let id = format!("BENCH-{i}");
+            js.send_publish(
+                subjects::SEOD_FORM_ZSZO_PASSWORD_RESET,
+                async_nats::jetstream::message::PublishMessage::build()
+                    .payload(form(&id).to_string().into())
+                    .message_id(&id),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+    };
+
+    // Sustained rate: a backlog, from the first form to the last SMS.
+    let started = Instant::now();
+    for i in 0..BACKLOG {
+        publish(i).await;
+    }
+    wait_for_sms(&system, BACKLOG, Duration::from_secs(600)).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let rate = BACKLOG as f64 / seconds;
+    println!(
+        "pipeline: sustained {rate:.1} requests/s ({BACKLOG} forms to both dispatches in {seconds:.1} s); \
+         throughput/ceiling {:.2} (aim >= 0.7)",
+        rate / ceiling
+    );
+
+    // Latency at half that rate: each form's publish to its SMS.
+    let interval = Duration::from_secs_f64(2.0 / rate);
+    let mut sent = Vec::with_capacity(PACED);
+    let first = system.sms.messages().len();
+    let paced_started = Instant::now();
+    for i in 0..PACED {
+        let due = paced_started + interval * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        sent.push(Instant::now());
+        publish(BACKLOG + i).await;
+    }
+    wait_for_sms(&system, first + PACED, Duration::from_secs(600)).await;
+    let messages = system.sms.messages();
+    let arrivals = system.sms.arrivals.lock().unwrap().clone();
+    let mut latencies: Vec<Duration> = (0..PACED)
+        .filter_map(|i| {
+            // SMS name the case number, not the document; cases are numbered in order.
+            let position = messages
+                .iter()
+                .skip(first)
+                .position(|m| m.contains(&format!("/{:06})", BACKLOG + i + 1)))?;
+            Some(arrivals[first + position].duration_since(sent[i]))
+        })
+        .collect();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "pipeline: at {:.1} requests/s (half the sustained rate), form to both dispatches: p50 {:.0} ms, p99 {:.0} ms \
+         ({} of {PACED} matched; aim p99 < 1000 ms)",
+        rate / 2.0,
+        pct(0.5).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0,
+        latencies.len()
+    );
+}
