@@ -13,7 +13,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{pool_of, zszo_form};
+use crate::helpers::{everything, holds, pool_of, zszo_form};
 
 async fn call(
     system: &System,
@@ -191,75 +191,6 @@ async fn first_login(system: &System, login: &str, starting: &str) -> String {
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["must_change"], false);
     own
-}
-
-/// Every row of every service database, every stream message and every log, as bytes.
-async fn everything(system: &System) -> Vec<u8> {
-    use futures::StreamExt;
-    let mut out = Vec::new();
-    for service in test_support::system::SERVICES {
-        let pool = pool_of(system, service).await;
-        let tables: Vec<String> =
-            sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
-                .fetch_all(&pool)
-                .await
-                .unwrap();
-        for table in tables {
-            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT t::text FROM \"{table}\" t"
-            )))
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-            out.extend(rows.join("\n").into_bytes());
-        }
-        out.extend(system.services[service].log_text().into_bytes());
-    }
-    let js = async_nats::jetstream::new(system.client().await);
-    for spec in contracts::streams::ALL {
-        let Ok(stream) = js.get_stream(spec.name).await else {
-            continue;
-        };
-        let consumer = stream
-            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-            .await
-            .unwrap();
-        let mut messages = consumer.messages().await.unwrap();
-        while let Ok(Some(Ok(m))) =
-            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
-        {
-            out.extend_from_slice(&m.payload);
-            if let Some(headers) = &m.headers {
-                for (k, v) in headers.iter() {
-                    out.extend(format!("{k}: {v:?}\n").into_bytes());
-                }
-            }
-        }
-    }
-    // The JetStream store on disk too.
-    for entry in walk(system.nats.store_dir()) {
-        out.extend(std::fs::read(entry).unwrap_or_default());
-    }
-    out
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
-fn holds(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 async fn run_procedure(
