@@ -123,7 +123,9 @@ pub mod consumers {
         stream: INTAKE,
         // One wildcard rather than two subjects: servers before 2.10 take a single filter.
         filter_subjects: &["intake.case.>"],
-        concurrency: 1,
+        // Cases are independent, and a case's realisation comes only after its check went
+        // round through intake; argon2id hashes then use every core.
+        concurrency: 4,
         batched: false,
     };
     pub const DELIVERY_CREDENTIALS: ConsumerSpec = ConsumerSpec {
