@@ -2,6 +2,7 @@
 
 mod audit;
 mod cli;
+mod collection;
 mod faults;
 mod forms;
 mod helpers;

@@ -1,11 +1,14 @@
 //! delivery: dispatches credentials: an encrypted letter by e-mail (SMTP) with the cipher
 //! password by SMS (HTTP gateway), or a printed letter collected in person. It consumes
 //! issued credentials (`bus`), keeps each case in `deliveries` (`store`) and sends them
-//! from a worker of its own (`dispatch`).
+//! from a worker of its own (`dispatch`) or hands them over at the desk (`collection`,
+//! served by `http`). It also e-mails a notice after a password change.
 
 pub mod bus;
+pub mod collection;
 pub mod dispatch;
 pub mod domain;
+pub mod http;
 pub mod letter;
 pub mod startup;
 pub mod store;

@@ -1,5 +1,7 @@
 //! Builds delivery from its settings and runs it until the shutdown token fires: the
-//! consumer of issued credentials and the dispatcher that sends them.
+//! consumer of issued credentials and the dispatcher that sends them, the collection desk
+//! (HTTP) and the expiry of letters nobody collected, and the consumer of password changes
+//! with the worker that sends their notices.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,8 +18,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::CredentialsHandler;
-use crate::dispatch::{DispatchConfig, Dispatcher, Mailer, SmsGateway, SmtpMailer};
+use crate::bus::{CredentialsHandler, DELIVERY_NOTICES, PasswordChangedHandler};
+use crate::collection::Desk;
+use crate::dispatch::{DispatchConfig, Dispatcher, Mailer, NoticeSender, SmsGateway, SmtpMailer};
 use crate::domain::Package;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -44,6 +47,23 @@ pub struct DeliverySettings {
     pub dispatch: DispatchSettings,
     pub smtp: SmtpSettings,
     pub sms: SmsSettings,
+    #[serde(default)]
+    pub notices: NoticeSettings,
+}
+
+/// `delivery.notices.*`: the notice after a password change.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NoticeSettings {
+    /// A change older than this gets no notice (a replayed backlog sends no stale ones).
+    pub max_event_age_hours: u64,
+}
+
+impl Default for NoticeSettings {
+    fn default() -> Self {
+        Self {
+            max_event_age_hours: 72,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +205,20 @@ impl DeliverySettings {
         })
     }
 
+    /// How old a password change may be and still get a notice.
+    pub fn notice_max_age(&self) -> Result<chrono::Duration, StartupError> {
+        i64::try_from(self.notices.max_event_age_hours)
+            .ok()
+            .and_then(chrono::Duration::try_hours)
+            .filter(|age| *age > chrono::Duration::zero())
+            .ok_or_else(|| {
+                invalid(
+                    "delivery.notices.max_event_age_hours",
+                    "must be at least 1 (hours)",
+                )
+            })
+    }
+
     pub fn mailer(&self) -> Result<Arc<dyn Mailer>, StartupError> {
         let password = secret_from(
             "delivery.smtp.password",
@@ -212,6 +246,9 @@ impl DeliverySettings {
 pub struct Service {
     platform: Platform,
     dispatcher: Arc<Dispatcher>,
+    desk: Arc<Desk>,
+    notices: Arc<NoticeSender>,
+    notice_max_age: chrono::Duration,
     clock: Arc<dyn Clock>,
 }
 
@@ -224,6 +261,7 @@ impl Service {
         let config = delivery.dispatch_config()?;
         let mailer = delivery.mailer()?;
         let sms = delivery.sms_gateway()?;
+        let notice_max_age = delivery.notice_max_age()?;
         let platform = Platform::start(
             crate::SERVICE,
             settings.platform,
@@ -233,6 +271,20 @@ impl Service {
         )
         .await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let desk = Arc::new(Desk::new(
+            platform.pool.clone(),
+            Arc::clone(&clock),
+            seal_key.clone(),
+            Arc::clone(&platform.outbox_wake),
+            config.poll_interval,
+            config.batch,
+        ));
+        let notices = Arc::new(NoticeSender::new(
+            platform.pool.clone(),
+            Arc::clone(&clock),
+            Arc::clone(&mailer),
+            config.clone(),
+        ));
         let dispatcher = Arc::new(Dispatcher::new(
             platform.pool.clone(),
             Arc::clone(&clock),
@@ -245,6 +297,9 @@ impl Service {
         Ok(Self {
             platform,
             dispatcher,
+            desk,
+            notices,
+            notice_max_age,
             clock,
         })
     }
@@ -259,9 +314,26 @@ impl Service {
         let credentials = platform.consumer(consumers::DELIVERY_CREDENTIALS).await?;
         workers.spawn(
             consumers::DELIVERY_CREDENTIALS.durable,
-            credentials.run(Arc::new(CredentialsHandler::new(self.clock)), stop.clone()),
+            credentials.run(
+                Arc::new(CredentialsHandler::new(Arc::clone(&self.clock))),
+                stop.clone(),
+            ),
+        );
+        let password_changes = platform.consumer(DELIVERY_NOTICES).await?;
+        workers.spawn(
+            DELIVERY_NOTICES.durable,
+            password_changes.run(
+                Arc::new(PasswordChangedHandler::new(self.clock, self.notice_max_age)),
+                stop.clone(),
+            ),
         );
         workers.spawn("dispatcher", self.dispatcher.run(stop.clone()));
-        platform.run(axum::Router::new(), workers, stop).await
+        workers.spawn("notices", self.notices.run(stop.clone()));
+        workers.spawn(
+            "collection-expiry",
+            Arc::clone(&self.desk).run_expiry(stop.clone()),
+        );
+        let routes = crate::http::router(self.desk);
+        platform.run(routes, workers, stop).await
     }
 }

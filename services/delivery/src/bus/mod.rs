@@ -1,5 +1,7 @@
 //! Subjects delivery consumes: what arrives, what it changes, in the consumer's transaction.
 
 pub mod credentials;
+pub mod password_changed;
 
 pub use credentials::CredentialsHandler;
+pub use password_changed::{DELIVERY_NOTICES, PasswordChangedHandler};

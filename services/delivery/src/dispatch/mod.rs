@@ -48,8 +48,13 @@
 //! administrator's decision and publishes `delivery.dispatch.failed` with a Polish reason.
 //! A starting password that expired before delivery makes the case `expired` (its sealed
 //! copy is wiped: the password no longer opens anything) and is reported the same way.
+//!
+//! Letters for collection in person never pass through here: the desk hands them over
+//! (`crate::collection`). Password-change notices go out from [`notices`], by the same
+//! claim, lease and back-off rules.
 
 pub mod mail;
+pub mod notices;
 pub mod sms;
 
 use std::collections::HashMap;
@@ -91,6 +96,7 @@ use crate::store::deliveries::{
 };
 
 pub use mail::{MailError, Mailer, SmtpMailer};
+pub use notices::NoticeSender;
 pub use sms::{SmsError, SmsGateway};
 
 /// A held cipher password older than this is dropped (a guard against keeping one for a
@@ -629,12 +635,23 @@ impl Dispatcher {
 }
 
 fn envelope<T>(row: &DeliveryRow, kind: &str, now: DateTime<Utc>, data: T) -> Envelope<T> {
+    envelope_by(Actor::system(crate::SERVICE), row, kind, now, data)
+}
+
+/// An event about `row`'s case, caused by `actor`.
+pub(crate) fn envelope_by<T>(
+    actor: Actor,
+    row: &DeliveryRow,
+    kind: &str,
+    now: DateTime<Utc>,
+    data: T,
+) -> Envelope<T> {
     Envelope {
         id: Uuid::now_v7(),
         kind: kind.to_owned(),
         version: 1,
         occurred_at: now,
-        actor: Actor::system(crate::SERVICE),
+        actor,
         institution_rspo_id: row.institution_rspo_id.clone(),
         case_number: Some(row.case_number.clone()),
         data,

@@ -1,8 +1,10 @@
 //! delivery's rules without I/O: the states a delivery goes through, the recipient's mobile
-//! number, the texts of the e-mail and the SMS, how long to wait before another try, and
-//! opening the sealed credentials.
+//! number, the texts of the e-mail, the SMS and the password-change notice, how long to wait
+//! before another try, opening the sealed credentials, and what an in-person collection
+//! must record.
 
 pub mod backoff;
+pub mod collection;
 pub mod credentials;
 pub mod msisdn;
 pub mod status;

@@ -1,6 +1,6 @@
 //! What the recipient reads: the e-mail that carries the encrypted letter (Polish, UTF-8,
-//! nothing secret in it) and the SMS that carries the cipher password (plain GSM-7 ASCII,
-//! so that it stays one 160-character part).
+//! nothing secret in it), the SMS that carries the cipher password (plain GSM-7 ASCII,
+//! so that it stays one 160-character part), and the notice after a password change.
 
 use contracts::forms::Procedure;
 use secrecy::{ExposeSecret, SecretString};
@@ -106,6 +106,31 @@ pub fn sms_text(case_number: &str, cipher_password: &SecretString) -> SecretStri
     ))
 }
 
+/// Why uncollected credentials end: `delivery.dispatch.failed`'s reason (the contracts
+/// have no event of their own for it), which SEOD shows the requester.
+pub const UNCOLLECTED_REASON: &str = "Dane dostępowe nie zostały odebrane przed upływem \
+     ważności hasła startowego; zostały zniszczone.";
+
+/// E.g. `Zmiana hasła do konta lzak`.
+pub fn notice_subject(login: &str) -> String {
+    format!("Zmiana hasła do konta {login}")
+}
+
+/// The notice after a password change; `changed_at` as [`crate::letter::polish_date_time`]
+/// writes it. It holds no secret: only the login and when.
+pub fn notice_body(login: &str, changed_at: &str) -> String {
+    format!(
+        "Dzień dobry,\n\
+         \n\
+         Hasło do konta {login} zostało zmienione {changed_at}. Jeśli to nie Ty, skontaktuj \
+         się niezwłocznie z administratorem.\n\
+         \n\
+         Wiadomość wysłana automatycznie – prosimy na nią nie odpowiadać.\n\
+         \n\
+         Wydział Edukacji\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +193,24 @@ mod tests {
         assert!(text.contains("ABCDEFGHJKLMNPQR"));
         // GSM-7's basic set has no `{}[]~\|^` (they take two septets) and no backtick.
         assert!(!text.contains(['{', '}', '[', ']', '~', '\\', '|', '^', '`']));
+    }
+
+    #[test]
+    fn the_notice_names_the_account_and_the_time_and_nothing_else() {
+        assert_eq!(notice_subject("lzak"), "Zmiana hasła do konta lzak");
+        let body = notice_body("lzak", "30.11.2026 r., godz. 14:00");
+        assert!(body.contains(
+            "Hasło do konta lzak zostało zmienione 30.11.2026 r., godz. 14:00. Jeśli to nie \
+             Ty, skontaktuj się niezwłocznie z administratorem."
+        ));
+    }
+
+    #[test]
+    fn the_reason_for_uncollected_credentials_is_the_agreed_sentence() {
+        assert_eq!(
+            UNCOLLECTED_REASON,
+            "Dane dostępowe nie zostały odebrane przed upływem ważności hasła startowego; \
+             zostały zniszczone."
+        );
     }
 }

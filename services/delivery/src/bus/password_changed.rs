@@ -1,0 +1,93 @@
+//! `accounts.password.changed`: a user set his own password. When his account has an
+//! e-mail address, a notice (without any secret) is recorded here, in the consumer's
+//! transaction, and sent afterwards by the notice worker (`dispatch::notices`); a
+//! redelivered or replayed event finds its notice already recorded and adds none.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use contracts::events::PasswordChanged;
+use contracts::streams::{self, ConsumerSpec};
+use contracts::{Envelope, subjects};
+use kit::clock::Clock;
+use kit::consumer::{HandleError, Handler, Incoming};
+use sqlx::PgConnection;
+
+use crate::store::notices::{NewNotice, notice_insert_in_txn};
+
+/// delivery's durable consumer of password changes. Declared here rather than in
+/// `contracts::streams::consumers`, which delivery does not own.
+pub const DELIVERY_NOTICES: ConsumerSpec = ConsumerSpec {
+    service: crate::SERVICE,
+    durable: "delivery-notices",
+    stream: streams::ACCOUNTS,
+    filter_subjects: &[subjects::ACCOUNTS_PASSWORD_CHANGED],
+    concurrency: 1,
+    batched: false,
+};
+
+pub struct PasswordChangedHandler {
+    clock: Arc<dyn Clock>,
+    /// A change older than this gets no notice: a backlog replayed from the stream (a new
+    /// consumer reads the stream from its start) must not send a flood of stale notices.
+    max_age: Duration,
+}
+
+impl PasswordChangedHandler {
+    pub fn new(clock: Arc<dyn Clock>, max_age: Duration) -> Self {
+        Self { clock, max_age }
+    }
+}
+
+impl Handler for PasswordChangedHandler {
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+        let envelope: Envelope<PasswordChanged> = serde_json::from_slice(&message.payload)
+            .map_err(|e| {
+                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
+            })?;
+        let changed = &envelope.data;
+        let Some(email) = changed
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        else {
+            tracing::info!(login = %changed.login, "the account has no e-mail address; no notice");
+            return Ok(());
+        };
+        if email.parse::<lettre::Address>().is_err() {
+            // Not the message's fault, but nothing will ever send it: kept on the
+            // dead-letter subject (and so in audit) for someone to correct the address.
+            return Err(HandleError::Permanent(format!(
+                "the e-mail address of account {} is not a valid address",
+                changed.login
+            )));
+        }
+        let now = self.clock.now();
+        if now - envelope.occurred_at > self.max_age {
+            tracing::warn!(
+                login = %changed.login,
+                occurred_at = %envelope.occurred_at,
+                "the password change is too old for a notice; none is sent"
+            );
+            return Ok(());
+        }
+        let inserted = notice_insert_in_txn(
+            conn,
+            &NewNotice {
+                event_id: envelope.id,
+                login: &changed.login,
+                email,
+                changed_at: envelope.occurred_at,
+                now,
+            },
+        )
+        .await?;
+        if inserted {
+            tracing::info!(login = %changed.login, event_id = %envelope.id, "password-change notice recorded");
+        } else {
+            tracing::info!(event_id = %envelope.id, "notice already recorded; nothing changes");
+        }
+        Ok(())
+    }
+}

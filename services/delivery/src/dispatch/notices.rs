@@ -1,0 +1,197 @@
+//! The notice worker: sends the recorded password-change notices through the same
+//! [`Mailer`] as the letters, with the same claim, lease and back-off rules as the
+//! dispatcher (see the parent module).
+//!
+//! A notice is marked `sent` only after the relay accepted it. If the process stops between
+//! the relay's acceptance and that mark, the lease's end brings the notice back and it is
+//! sent again: the e-mail's Message-ID is derived from the event, so it is the same message
+//! both times and mail clients show it once. A redelivered event never adds a notice (the
+//! consumer's inbox and the event id as the table's key).
+
+use std::sync::Arc;
+
+use kit::clock::Clock;
+use lettre::Message;
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::{DispatchConfig, MailError, Mailer};
+use crate::domain::backoff::retry_delay;
+use crate::domain::texts::{notice_body, notice_subject};
+use crate::letter::polish_date_time;
+use crate::store::notices::{
+    NoticeRow, notice_fail, notice_mark_sent, notice_retry_later, notices_claim_due,
+};
+
+pub struct NoticeSender {
+    pool: PgPool,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+    config: DispatchConfig,
+}
+
+enum Outcome {
+    Sent,
+    Passing(String),
+    Permanent(String),
+}
+
+impl NoticeSender {
+    pub fn new(
+        pool: PgPool,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        config: DispatchConfig,
+    ) -> Self {
+        Self {
+            pool,
+            clock,
+            mailer,
+            config,
+        }
+    }
+
+    /// Sends until `stop` fires, finishing the notices in hand.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            let claimed = match self.send_due().await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "claiming due notices failed; retrying");
+                    0
+                }
+            };
+            if claimed > 0 && claimed as i64 >= self.config.batch {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = stop.cancelled() => {}
+            }
+        }
+        tracing::info!("notice worker stopped");
+    }
+
+    /// Claims the notices that are due and sends them, one after another; returns how many
+    /// it claimed.
+    pub async fn send_due(&self) -> Result<usize, sqlx::Error> {
+        let now = self.clock.now();
+        let token = Uuid::new_v4();
+        let rows = notices_claim_due(
+            &self.pool,
+            now,
+            now + self.config.lease,
+            self.config.batch,
+            token,
+        )
+        .await?;
+        let claimed = rows.len();
+        for row in rows {
+            let span = tracing::info_span!(
+                "notice",
+                event_id = %row.event_id,
+                login = %row.login,
+                attempts = row.attempts,
+            );
+            async {
+                if let Err(error) = self.send_one(&row, token).await {
+                    tracing::error!(%error, "the notice's outcome could not be stored; it comes back when its lease ends");
+                }
+            }
+            .instrument(span)
+            .await;
+        }
+        Ok(claimed)
+    }
+
+    async fn send_one(&self, row: &NoticeRow, token: Uuid) -> Result<(), sqlx::Error> {
+        if row.attempts >= self.config.max_attempts as i32 {
+            let error = row
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "attempts exhausted".into());
+            return self.fail(row, token, &error, false).await;
+        }
+        match self.try_send(row).await {
+            Outcome::Sent => {
+                let now = self.clock.now();
+                if notice_mark_sent(&self.pool, row.event_id, token, now).await? {
+                    tracing::info!("password-change notice accepted by the SMTP relay");
+                } else {
+                    tracing::warn!("another worker holds this notice now; leaving it");
+                }
+                Ok(())
+            }
+            Outcome::Permanent(error) => self.fail(row, token, &error, true).await,
+            Outcome::Passing(error) => {
+                let failed = u32::try_from(row.attempts).unwrap_or(0) + 1;
+                if failed >= self.config.max_attempts {
+                    return self.fail(row, token, &error, true).await;
+                }
+                let now = self.clock.now();
+                let delay = retry_delay(self.config.retry_base, failed, self.config.retry_max);
+                if notice_retry_later(&self.pool, row.event_id, token, &error, now + delay, now)
+                    .await?
+                {
+                    tracing::warn!(
+                        %error,
+                        attempt = failed,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "sending the notice failed; will retry"
+                    );
+                } else {
+                    tracing::warn!("another worker holds this notice now; leaving it");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn try_send(&self, row: &NoticeRow) -> Outcome {
+        let address = match row.email.parse() {
+            Ok(address) => address,
+            Err(e) => return Outcome::Permanent(format!("the account's e-mail address: {e}")),
+        };
+        let message_id = format!(
+            "<notice-{}@{}>",
+            row.event_id,
+            self.config.from.email.domain()
+        );
+        let message = Message::builder()
+            .from(self.config.from.clone())
+            .to(Mailbox::new(None, address))
+            .subject(notice_subject(&row.login))
+            .message_id(Some(message_id))
+            .header(ContentType::TEXT_PLAIN)
+            .body(notice_body(&row.login, &polish_date_time(row.changed_at)));
+        let message = match message {
+            Ok(message) => message,
+            Err(e) => return Outcome::Permanent(format!("the notice cannot be built: {e}")),
+        };
+        match self.mailer.send(message).await {
+            Ok(()) => Outcome::Sent,
+            Err(MailError::Passing(error)) => Outcome::Passing(error),
+            Err(MailError::Permanent { error, .. }) => Outcome::Permanent(error),
+        }
+    }
+
+    async fn fail(
+        &self,
+        row: &NoticeRow,
+        token: Uuid,
+        error: &str,
+        count_attempt: bool,
+    ) -> Result<(), sqlx::Error> {
+        let now = self.clock.now();
+        if notice_fail(&self.pool, row.event_id, token, error, count_attempt, now).await? {
+            tracing::error!(%error, "the password-change notice could not be sent; given up");
+        } else {
+            tracing::warn!("another worker holds this notice now; leaving it");
+        }
+        Ok(())
+    }
+}

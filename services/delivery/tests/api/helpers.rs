@@ -1,0 +1,587 @@
+//! delivery built in-process against real parts only: a fresh PostgreSQL database, a real
+//! nats-server, a real SMTP server (aiosmtpd writing a Maildir) and a real HTTP server
+//! standing in for the SMS gateway (wiremock). Staff tokens are signed here with a test key
+//! whose public half delivery is configured with, as accounts' would be.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer, message::PublishMessage};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use contracts::events::{CredentialIssued, PasswordChanged, Recipient};
+use contracts::forms::{DeliveryMode, Procedure};
+use contracts::{Actor, Envelope, streams, subjects};
+use delivery::Settings;
+use delivery::startup::{SmsGatewayKind, SmtpTls};
+use delivery::store::deliveries::{DeliveryRow, delivery_find};
+use futures::StreamExt;
+use kit::StartupError;
+use kit::settings::SslMode;
+use mail_parser::MessageParser;
+use secrecy::SecretString;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgPool;
+use test_support::{NatsServer, TestDatabase, eventually, free_port};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const CASE: &str = "ZSZO-05/2026/000001";
+pub const LOGIN: &str = "lukasz.zak@sp123";
+pub const STARTING_PASSWORD: &str = "Start-Haslo-9xQ#wZ";
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The seed of the key tokens are signed with here (accounts' in production).
+const TOKEN_SEED: [u8; 32] = [7; 32];
+
+// ------------------------------------------------------------------ logs ---
+
+/// Everything the service (and its libraries) logs, for the "no secret in the log" checks.
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+pub fn logs() -> &'static LogBuffer {
+    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = LogBuffer::default();
+        let writer = buffer.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,wiremock=off,hyper=off,hyper_util=off,h2=off,async_nats=info",
+            ))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init()
+            .expect("one log subscriber for the test binary");
+        buffer
+    })
+}
+
+// ------------------------------------------------------------------ SMTP ---
+
+pub fn scratch(label: &str) -> PathBuf {
+    test_support::scratch_dir(&format!("delivery-{label}"))
+}
+
+fn python() -> PathBuf {
+    if let Some(path) = std::env::var_os("KLUCZNIK_TEST_PYTHON") {
+        return PathBuf::from(path);
+    }
+    if let Some(venv) = std::env::var_os("KLUCZNIK_TOOLS_VENV") {
+        return PathBuf::from(venv).join("bin/python");
+    }
+    test_support::workspace_root().join(".local/tools/venv/bin/python")
+}
+
+/// A real SMTP server: aiosmtpd storing each message in a Maildir.
+pub struct SmtpServer {
+    pub port: u16,
+    maildir: PathBuf,
+    child: Child,
+}
+
+impl SmtpServer {
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Self {
+        Self::spawn(port, "aiosmtpd.handlers.Mailbox")
+    }
+
+    /// A relay that refuses, for good, every recipient whose address starts `nieznany@`.
+    pub fn start_refusing_unknown_mailboxes() -> Self {
+        Self::spawn(free_port(), "klucznik_test_smtp.RefusingMailbox")
+    }
+
+    fn spawn(port: u16, handler: &str) -> Self {
+        let dir = scratch("smtp");
+        let maildir = dir.join("maildir");
+        std::fs::write(
+            dir.join("klucznik_test_smtp.py"),
+            "from aiosmtpd.handlers import Mailbox\n\n\
+             class RefusingMailbox(Mailbox):\n\
+             \x20   async def handle_RCPT(self, server, session, envelope, address, options):\n\
+             \x20       if address.startswith('nieznany@'):\n\
+             \x20           return '550 5.1.1 No such mailbox'\n\
+             \x20       envelope.rcpt_tos.append(address)\n\
+             \x20       return '250 OK'\n",
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("aiosmtpd.log")).unwrap();
+        let python = python();
+        let child = Command::new(&python)
+            .env("PYTHONPATH", &dir)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", handler])
+            .arg(&maildir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start aiosmtpd with {} ({e}); run `make deps` or set KLUCZNIK_TEST_PYTHON",
+                    python.display()
+                )
+            });
+        let mut server = Self {
+            port,
+            maildir,
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("aiosmtpd exited ({status}); see {}", dir.display());
+            }
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// Every message received so far, oldest first.
+    pub fn mails(&self) -> Vec<Mail> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .map(|e| e.unwrap().path())
+            .map(|p| (std::fs::metadata(&p).unwrap().modified().unwrap(), p))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|(_, p)| Mail::parse(std::fs::read(p).unwrap()))
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A message as the mailbox got it.
+pub struct Mail {
+    pub raw: String,
+    pub to: String,
+    pub subject: String,
+    pub message_id: String,
+    pub text: String,
+    pub attachments: usize,
+}
+
+impl Mail {
+    fn parse(raw: Vec<u8>) -> Self {
+        let message = MessageParser::default()
+            .parse(&raw)
+            .expect("a MIME message");
+        Mail {
+            to: message
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or("")
+                .to_owned(),
+            subject: message.subject().unwrap_or("").to_owned(),
+            message_id: message.message_id().unwrap_or("").to_owned(),
+            text: message.body_text(0).unwrap_or_default().into_owned(),
+            attachments: message.attachment_count(),
+            raw: String::from_utf8_lossy(&raw).into_owned(),
+        }
+    }
+}
+
+/// The text of a plain (unencrypted) PDF, as `pdftotext` reads it.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = scratch("printed");
+    let file = dir.join("letter.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .args(["-layout", file.to_str().unwrap(), "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run pdftotext ({e}); apt-get install poppler-utils"));
+    assert!(out.status.success(), "pdftotext reads the letter");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+// ---------------------------------------------------------- the service ---
+
+/// A gateway that takes every SMS (none should be sent by what these tests do).
+pub async fn gateway() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sms"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    server
+}
+
+pub struct TestDelivery {
+    _db: TestDatabase,
+    db_settings: (String, u16, String, String),
+    pub pool: PgPool,
+    pub nats: NatsServer,
+    pub smtp: SmtpServer,
+    pub gateway: MockServer,
+    seal_secret: String,
+    seal_public: [u8; 32],
+    pub address: Option<SocketAddr>,
+    running: Option<(CancellationToken, JoinHandle<Result<(), StartupError>>)>,
+}
+
+impl TestDelivery {
+    pub async fn start() -> Self {
+        Self::start_with(SmtpServer::start(), |_| {}).await
+    }
+
+    pub async fn start_with(smtp: SmtpServer, tweak: impl FnOnce(&mut Settings)) -> Self {
+        logs();
+        let db = TestDatabase::create("delivery").await;
+        let pool = db.pool().await;
+        let (secret, public) = kit::seal::keypair().unwrap();
+        let mut this = Self {
+            db_settings: (db.host(), db.port(), db.name.clone(), db.username()),
+            _db: db,
+            pool,
+            nats: NatsServer::start(),
+            smtp,
+            gateway: gateway().await,
+            seal_secret: hex::encode(secret.as_slice()),
+            seal_public: public,
+            address: None,
+            running: None,
+        };
+        let mut settings = this.settings();
+        tweak(&mut settings);
+        this.run(settings).await;
+        this
+    }
+
+    pub fn settings(&self) -> Settings {
+        let mut s: Settings = kit::settings::load(delivery::BASE_CONFIG).expect("settings");
+        let (host, port, name, username) = self.db_settings.clone();
+        s.platform.http.host = "127.0.0.1".into();
+        s.platform.http.port = 0;
+        s.platform.nats.url = self.nats.url();
+        s.platform.database.host = host;
+        s.platform.database.port = port;
+        s.platform.database.name = name;
+        s.platform.database.username = username;
+        s.platform.database.password = None;
+        s.platform.database.password_file = None;
+        s.platform.database.ssl_mode = SslMode::Disable;
+        s.platform.consumer.ack_wait_secs = 2;
+        s.platform.consumer.retry_base_ms = 100;
+        s.platform.outbox.poll_interval_ms = 100;
+        s.platform.auth.accounts_public_key = Some(hex::encode(
+            ed25519_dalek::SigningKey::from_bytes(&TOKEN_SEED)
+                .verifying_key()
+                .as_bytes(),
+        ));
+        let d = &mut s.delivery;
+        d.seal_key = Some(SecretString::from(self.seal_secret.clone()));
+        d.seal_key_file = None;
+        d.retry.base_ms = 100;
+        d.dispatch.poll_interval_ms = 100;
+        d.smtp.host = "127.0.0.1".into();
+        d.smtp.port = self.smtp.port;
+        d.smtp.tls = SmtpTls::None;
+        d.smtp.timeout_secs = 5;
+        d.sms.kind = SmsGatewayKind::Generic;
+        d.sms.url = format!("{}/sms", self.gateway.uri());
+        d.sms.timeout_secs = 5;
+        s
+    }
+
+    pub async fn run(&mut self, settings: Settings) {
+        let service = delivery::Service::build(settings)
+            .await
+            .expect("delivery starts");
+        self.address = Some(service.local_addr());
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(service.run_until_stopped(stop.clone()));
+        self.running = Some((stop, task));
+    }
+
+    /// Stops the service as SIGTERM would, and waits until it has.
+    pub async fn stop(&mut self) {
+        if let Some((stop, task)) = self.running.take() {
+            stop.cancel();
+            task.await.unwrap().expect("delivery stops cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address.expect("delivery runs"))
+    }
+
+    // ---------------------------------------------------------------- bus ---
+
+    pub fn issued(&self, case_number: &str, delivery: DeliveryMode) -> Envelope<CredentialIssued> {
+        self.issued_until(case_number, delivery, "2099-11-30T13:00:00Z")
+    }
+
+    pub fn issued_until(
+        &self,
+        case_number: &str,
+        delivery: DeliveryMode,
+        expires_at: &str,
+    ) -> Envelope<CredentialIssued> {
+        let credentials =
+            serde_json::json!({ "login": LOGIN, "starting_password": STARTING_PASSWORD });
+        let sealed = kit::seal::seal(
+            &self.seal_public,
+            credentials.to_string().as_bytes(),
+            case_number.as_bytes(),
+        )
+        .unwrap();
+        Envelope {
+            id: uuid::Uuid::new_v4(),
+            kind: subjects::ACCOUNTS_CREDENTIAL_ISSUED.to_owned(),
+            version: 1,
+            occurred_at: at("2026-11-23T10:00:00Z"),
+            actor: Actor::system("accounts"),
+            institution_rspo_id: Some("120456".into()),
+            case_number: Some(case_number.to_owned()),
+            data: CredentialIssued {
+                case_number: case_number.to_owned(),
+                procedure: Procedure::Zszo05,
+                login: LOGIN.to_owned(),
+                delivery,
+                recipient: Recipient {
+                    institution_name: "Szkoła Podstawowa nr 123 w Krakowie".into(),
+                    rspo_email: "sekretariat@sp123.krakow.example.pl".into(),
+                    director_mobile: "600 100 289".into(),
+                    first_name: Some("Łukasz".into()),
+                    last_name: Some("Żak".into()),
+                },
+                sealed_credentials: base64::engine::general_purpose::STANDARD.encode(sealed),
+                expires_at: at(expires_at),
+                portal_url: "https://portal.zszo.example.pl/logowanie".into(),
+            },
+        }
+    }
+
+    pub fn password_changed(
+        &self,
+        login: &str,
+        email: Option<&str>,
+        occurred_at: DateTime<Utc>,
+    ) -> Envelope<PasswordChanged> {
+        Envelope {
+            id: uuid::Uuid::now_v7(),
+            kind: subjects::ACCOUNTS_PASSWORD_CHANGED.to_owned(),
+            version: 1,
+            occurred_at,
+            actor: Actor {
+                kind: contracts::envelope::ActorKind::Person,
+                id: Some(login.to_owned()),
+                role: Some("user".into()),
+            },
+            institution_rspo_id: Some("120456".into()),
+            case_number: None,
+            data: PasswordChanged {
+                login: login.to_owned(),
+                email: email.map(str::to_owned),
+                sessions_ended: 1,
+            },
+        }
+    }
+
+    async fn js(&self) -> jetstream::Context {
+        jetstream::new(async_nats::connect(self.nats.url()).await.expect("NATS"))
+    }
+
+    /// Publishes as accounts' outbox relay does: `Nats-Msg-Id` = the event id, unless
+    /// `message_id` says otherwise (None: no id, so JetStream keeps it as a new message).
+    pub async fn publish<T: Serialize>(
+        &self,
+        subject: &str,
+        event: &Envelope<T>,
+        message_id: Option<String>,
+    ) {
+        let mut publish =
+            PublishMessage::build().payload(serde_json::to_vec(event).unwrap().into());
+        if let Some(id) = message_id {
+            publish = publish.message_id(id);
+        }
+        self.js()
+            .await
+            .send_publish(subject.to_owned(), publish)
+            .await
+            .expect("publish")
+            .await
+            .expect("JetStream stores the event");
+    }
+
+    pub async fn issue(&self, event: &Envelope<CredentialIssued>) {
+        self.publish(
+            subjects::ACCOUNTS_CREDENTIAL_ISSUED,
+            event,
+            Some(event.id.to_string()),
+        )
+        .await;
+    }
+
+    pub async fn row(&self, case_number: &str) -> Option<DeliveryRow> {
+        delivery_find(&self.pool, case_number).await.expect("query")
+    }
+
+    pub async fn wait_for_status(&self, case_number: &str, status: &str) -> DeliveryRow {
+        eventually(WAIT, &format!("{case_number} to be {status}"), || async {
+            self.row(case_number).await.filter(|r| r.status == status)
+        })
+        .await
+    }
+
+    /// How many rows of a table (a fixed statement from the test).
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .expect("a count")
+    }
+
+    /// Every event delivery published on `subject` so far.
+    pub async fn events(&self, subject: &str) -> Vec<Value> {
+        self.events_in(streams::DELIVERY.name, subject).await
+    }
+
+    /// Every message on `subject` of `stream` so far.
+    pub async fn events_in(&self, stream: &str, subject: &str) -> Vec<Value> {
+        let stream = self
+            .js()
+            .await
+            .get_stream(stream)
+            .await
+            .expect("the stream");
+        let consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: subject.to_owned(),
+                deliver_policy: consumer::DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .expect("an ordered consumer");
+        let mut messages = consumer.messages().await.expect("messages");
+        let mut out = Vec::new();
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+        {
+            out.push(serde_json::from_slice(&message.payload).expect("JSON"));
+        }
+        out
+    }
+
+    pub async fn wait_for_event(&self, subject: &str, case_number: &str) -> Value {
+        eventually(WAIT, &format!("{subject} for {case_number}"), || async {
+            self.events(subject)
+                .await
+                .into_iter()
+                .find(|e| e["case_number"] == case_number)
+        })
+        .await
+    }
+
+    /// Every row of every table of delivery's database, as text (bytea as hex).
+    pub async fn dump_database(&self) -> String {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        let mut dump = String::new();
+        for table in tables {
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT t::text FROM \"{table}\" t"
+            )))
+            .fetch_all(&self.pool)
+            .await
+            .unwrap();
+            dump.push_str(&format!("-- {table}\n{}\n", rows.join("\n")));
+        }
+        dump
+    }
+
+    /// None of `secrets`, as text or as bytea hex, in the database or the log.
+    pub async fn assert_no_secret_kept(&self, secrets: &[&str]) {
+        let dump = self.dump_database().await;
+        assert!(dump.contains("-- deliveries"), "the dump covers deliveries");
+        let log = logs().text();
+        for secret in secrets {
+            let hex = hex::encode(secret.as_bytes());
+            assert!(!dump.contains(secret), "a secret is in the database");
+            assert!(!dump.contains(&hex), "a secret is in the database (bytea)");
+            assert!(!log.contains(secret), "a secret is in the log");
+        }
+    }
+}
+
+impl Drop for TestDelivery {
+    fn drop(&mut self) {
+        if let Some((stop, _)) = &self.running {
+            stop.cancel();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- HTTP ---
+
+/// A token for `login` with `role`, as accounts signs them, valid for 15 minutes.
+pub fn token(login: &str, role: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    kit::auth::sign(
+        &ed25519_dalek::SigningKey::from_bytes(&TOKEN_SEED),
+        &kit::auth::Claims {
+            sub: login.to_owned(),
+            role: role.to_owned(),
+            institution: None,
+            iat: now,
+            exp: now + 900,
+            sid: uuid::Uuid::new_v4().to_string(),
+        },
+    )
+}
+
+pub fn at(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+}
+
+pub async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
