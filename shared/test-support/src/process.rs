@@ -90,6 +90,7 @@ impl ServiceProcess {
 
     /// Waits until `/readyz` answers 200, or fails with the service's log.
     pub async fn wait_ready(&mut self, timeout: Duration) {
+        kit::main_support::install_crypto_provider();
         let client = reqwest::Client::new();
         let url = format!("{}/readyz", self.base_url());
         let deadline = Instant::now() + timeout;
