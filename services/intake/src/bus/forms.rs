@@ -54,11 +54,28 @@ pub async fn register(
     operator: Option<&str>,
 ) -> Result<Option<String>, HandleError> {
     let document_id = request.document_id.as_str();
-    if let Some((existing, existing_form)) =
+    if let Some((existing, existing_form, status)) =
         cases::case_find_by_document_in_txn(conn, document_id).await?
     {
         if &existing_form == form {
+            // SEOD sent it again (it may have missed our answer): tell it where the case is.
             tracing::info!(case_number = %existing, "this SEOD document is already a case");
+            if request.source == forms::RequestSource::Seod {
+                let again = SeodStatus {
+                    document_id: document_id.to_owned(),
+                    case_number: Some(existing.clone()),
+                    status: CaseStatus::parse(&status).unwrap_or(CaseStatus::Registered),
+                    rejection: None,
+                    at: now,
+                };
+                outbox_insert_json(
+                    conn,
+                    Uuid::now_v7(),
+                    &subjects::seod_status(document_id),
+                    &again,
+                )
+                .await?;
+            }
             return Ok(Some(existing));
         }
         let rejection = Rejection {

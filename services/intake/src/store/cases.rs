@@ -23,13 +23,13 @@ pub async fn case_counter_next_in_txn(
     .await
 }
 
-/// The case already registered for a SEOD document, with the form it came from.
+/// The case already registered for a SEOD document: its number, form and status.
 #[tracing::instrument(skip_all)]
 pub async fn case_find_by_document_in_txn(
     conn: &mut PgConnection,
     document_id: &str,
-) -> Result<Option<(String, serde_json::Value)>, sqlx::Error> {
-    sqlx::query_as("SELECT case_number, form FROM cases WHERE document_id = $1")
+) -> Result<Option<(String, serde_json::Value, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT case_number, form, status FROM cases WHERE document_id = $1")
         .bind(document_id)
         .fetch_optional(conn)
         .await
