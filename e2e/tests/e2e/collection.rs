@@ -12,27 +12,9 @@ use mail_parser::MessageParser;
 use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{pool_of, submit_zszo, zszo_form};
+use crate::helpers::{call, first_login, pool_of, submit_zszo, zszo_form};
 
 const USER_EMAIL: &str = "lukasz.zak@sp7.edu.krakow.pl";
-
-async fn call(
-    system: &System,
-    service: &str,
-    token: Option<&str>,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}{path}", system.url(service)))
-        .json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 /// `POST /api/collections/{case}` on delivery: the status, the content type and the body.
 async fn collect(system: &System, token: &str, case: &str, body: Value) -> (u16, String, Vec<u8>) {
@@ -68,44 +50,6 @@ fn letter_text(pdf: &[u8]) -> String {
         .unwrap_or_else(|e| panic!("pdftotext is needed ({e}); Debian: poppler-utils"));
     assert!(out.status.success(), "the letter is a plain, readable PDF");
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-async fn first_login(system: &System, login: &str, starting: &str) -> String {
-    let (status, first) = call(
-        system,
-        "accounts",
-        None,
-        "/api/portal/login",
-        json!({ "login": login, "password": starting }),
-    )
-    .await;
-    assert_eq!(status, 200, "{first}");
-    assert_eq!(
-        first["must_change"], true,
-        "the starting password must be changed first"
-    );
-    let own = format!("Wlasne-Haslo-{}", &starting[..4]);
-    let token = first["token"].as_str().unwrap();
-    let (status, body) = call(
-        system,
-        "accounts",
-        Some(token),
-        "/api/portal/password",
-        json!({ "new_password": own }),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, again) = call(
-        system,
-        "accounts",
-        None,
-        "/api/portal/login",
-        json!({ "login": login, "password": own }),
-    )
-    .await;
-    assert_eq!(status, 200, "{again}");
-    assert_eq!(again["must_change"], false);
-    own
 }
 
 #[tokio::test]

@@ -112,3 +112,60 @@ pub fn holds(haystack: &[u8], needle: &str) -> bool {
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
 }
+
+pub async fn call(
+    system: &System,
+    service: &str,
+    token: Option<&str>,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", system.url(service)))
+        .json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A user's first login: the starting password, the forced change, then his own password.
+pub async fn first_login(system: &System, login: &str, starting: &str) -> String {
+    let (status, first) = call(
+        system,
+        "accounts",
+        None,
+        "/api/portal/login",
+        json!({ "login": login, "password": starting }),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        first["must_change"], true,
+        "the starting password must be changed first"
+    );
+    let own = format!("Wlasne-Haslo-{}", &starting[..4]);
+    let token = first["token"].as_str().unwrap();
+    let (status, body) = call(
+        system,
+        "accounts",
+        Some(token),
+        "/api/portal/password",
+        json!({ "new_password": own }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, again) = call(
+        system,
+        "accounts",
+        None,
+        "/api/portal/login",
+        json!({ "login": login, "password": own }),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["must_change"], false);
+    own
+}

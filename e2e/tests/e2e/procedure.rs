@@ -13,25 +13,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{everything, holds, pool_of, zszo_form};
-
-async fn call(
-    system: &System,
-    service: &str,
-    token: Option<&str>,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}{path}", system.url(service)))
-        .json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use crate::helpers::{call, everything, first_login, holds, pool_of, zszo_form};
 
 fn tool(program: &str, args: &[&str]) -> std::process::Output {
     Command::new(program)
@@ -153,44 +135,6 @@ async fn receive(system: &System, case: &str, rspo_email: &str) -> Received {
         login: value_after("Login:"),
         starting_password: value_after("Hasło startowe:"),
     }
-}
-
-async fn first_login(system: &System, login: &str, starting: &str) -> String {
-    let (status, first) = call(
-        system,
-        "accounts",
-        None,
-        "/api/portal/login",
-        json!({ "login": login, "password": starting }),
-    )
-    .await;
-    assert_eq!(status, 200, "{first}");
-    assert_eq!(
-        first["must_change"], true,
-        "the starting password must be changed first"
-    );
-    let own = format!("Wlasne-Haslo-{}", &starting[..4]);
-    let token = first["token"].as_str().unwrap();
-    let (status, body) = call(
-        system,
-        "accounts",
-        Some(token),
-        "/api/portal/password",
-        json!({ "new_password": own }),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, again) = call(
-        system,
-        "accounts",
-        None,
-        "/api/portal/login",
-        json!({ "login": login, "password": own }),
-    )
-    .await;
-    assert_eq!(status, 200, "{again}");
-    assert_eq!(again["must_change"], false);
-    own
 }
 
 async fn run_procedure(
