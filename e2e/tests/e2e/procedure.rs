@@ -32,7 +32,7 @@ struct Received {
     starting_password: String,
 }
 
-async fn receive(system: &System, case: &str, rspo_email: &str) -> Received {
+async fn receive(system: &System, case: &str, rspo_email: &str, mobile: &str) -> Received {
     let (mail, sms) = eventually(
         Duration::from_secs(60),
         "the e-mail and the SMS",
@@ -72,7 +72,7 @@ async fn receive(system: &System, case: &str, rspo_email: &str) -> Received {
     assert!(attachment.attachment_name().unwrap_or("").ends_with(".pdf"));
     let sms: Value = serde_json::from_str(&sms).expect("the generic gateway gets JSON");
     assert_eq!(
-        sms["to"], "48600100200",
+        sms["to"], mobile,
         "the cipher password goes to the director's official mobile"
     );
     let text = sms["message"].as_str().unwrap();
@@ -137,17 +137,8 @@ async fn receive(system: &System, case: &str, rspo_email: &str) -> Received {
     }
 }
 
-async fn run_procedure(
-    system: &System,
-    subject: &str,
-    form: Value,
-    login: &str,
-) -> (String, Received) {
-    let document = form["document_id"].as_str().unwrap().to_owned();
-    let status = system
-        .submit(subject, form.to_string().as_bytes(), &document, &document)
-        .await;
-    let case = status.case_number.expect("registered");
+/// An administrator takes the case as soon as it is in the queue and realises it.
+async fn take_and_realise(system: &System, case: &str, delivery: &str) {
     let admin = system.staff_token("admin.ek04").await;
     let path = |action: &str| format!("/api/cases/{case}/{action}");
     eventually(Duration::from_secs(20), "the case in the queue", || async {
@@ -160,12 +151,26 @@ async fn run_procedure(
         "intake",
         Some(&admin),
         &path("realise"),
-        json!({ "delivery": "electronic" }),
+        json!({ "delivery": delivery }),
     )
     .await;
     assert_eq!(status, 202, "{body}");
+}
 
-    let received = receive(system, &case, "sp7@edu.krakow.pl").await;
+async fn run_procedure(
+    system: &System,
+    subject: &str,
+    form: Value,
+    login: &str,
+) -> (String, Received) {
+    let document = form["document_id"].as_str().unwrap().to_owned();
+    let status = system
+        .submit(subject, form.to_string().as_bytes(), &document, &document)
+        .await;
+    let case = status.case_number.expect("registered");
+    take_and_realise(system, &case, "electronic").await;
+
+    let received = receive(system, &case, "sp7@edu.krakow.pl", "48600100200").await;
     assert_eq!(received.login, login);
     first_login(system, &received.login, &received.starting_password).await;
 
@@ -253,4 +258,90 @@ async fn procedures_a_and_b_by_e_mail_and_sms_from_the_form_to_the_users_own_pas
             "{what} is in a database, a stream or a log"
         );
     }
+}
+
+/// The reply the director got at `address` about `case`, as text (subject and body).
+async fn reply_to(system: &System, address: &str, case: &str) -> (String, String) {
+    eventually(
+        Duration::from_secs(30),
+        "the reply to the requester",
+        || async {
+            system.smtp.messages().into_iter().find_map(|raw| {
+                let message = MessageParser::default().parse(&raw)?;
+                let to = message.to()?.first()?.address()?.to_owned();
+                let subject = message.subject()?.to_owned();
+                (to == address && subject.contains(case)).then(|| {
+                    (
+                        subject,
+                        message.body_text(0).unwrap_or_default().to_string(),
+                    )
+                })
+            })
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn procedure_b_e_mailed_by_a_non_city_director_is_confirmed_to_his_registered_address() {
+    let system = System::start(SystemOptions::default()).await;
+    let operator = system.staff_token("operator.ek04").await;
+    let request = |sender: &str| {
+        json!({
+            "procedure": "PZO-01",
+            "institution": { "rspo_id": "34567", "name": "Niepubliczna Szkoła Podstawowa „Żaczek”" },
+            "requester": { "login": "pgrabowski", "first_name": "Piotr", "last_name": "Grabowski" },
+            "contact": { "rspo_email": "zaczek@szkola.example.pl", "director_mobile": "602300400" },
+            "account_login": "pzo-admin-34567",
+            "channel": "email",
+            "sender_email": sender,
+        })
+    };
+    let register = |body: Value| {
+        let operator = operator.clone();
+        let system = &system;
+        async move {
+            let (status, body) =
+                call(system, "intake", Some(&operator), "/api/requests", body).await;
+            assert_eq!(status, 201, "{body}");
+            body["case_number"].as_str().unwrap().to_owned()
+        }
+    };
+
+    // From an address ODPN does not know: refused, and that address hears nothing.
+    let stranger = register(request("p.grabowski@gmail.com")).await;
+    let intake = pool_of(&system, "intake").await;
+    let refusal: Value = eventually(Duration::from_secs(20), "the refusal", || async {
+        sqlx::query_scalar(
+            "SELECT rejection FROM cases WHERE case_number = $1 AND status = 'rejected'",
+        )
+        .bind(&stranger)
+        .fetch_optional(&intake)
+        .await
+        .unwrap()
+    })
+    .await;
+    assert_eq!(refusal["code"], "sender_not_registered", "{refusal}");
+
+    // From the address registered in ODPN: realised, delivered like any other, confirmed.
+    let case = register(request("Dyrektor@Zaczek.example.pl")).await;
+    take_and_realise(&system, &case, "electronic").await;
+    let received = receive(&system, &case, "zaczek@szkola.example.pl", "48602300400").await;
+    assert_eq!(received.login, "pzo-admin-34567");
+    first_login(&system, &received.login, &received.starting_password).await;
+    let (subject, body) = reply_to(&system, "dyrektor@zaczek.example.pl", &case).await;
+    assert_eq!(subject, format!("Wniosek {case}: zrealizowany"));
+    assert!(
+        body.contains("konta administratora PZO pzo-admin-34567") && body.contains("SMS-em"),
+        "{body}"
+    );
+    for secret in [&received.starting_password, &received.cipher_password] {
+        assert!(!body.contains(secret.as_str()), "the reply holds no secret");
+    }
+    let to_stranger = system
+        .smtp
+        .messages()
+        .into_iter()
+        .any(|raw| String::from_utf8_lossy(&raw).contains("p.grabowski@gmail.com"));
+    assert!(!to_stranger, "an unregistered address gets no reply");
 }

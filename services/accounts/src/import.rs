@@ -23,6 +23,8 @@ struct Row {
     name: Option<String>,
     city_run: Option<String>,
     rspo_email: Option<String>,
+    /// The institution's address registered in ODPN (optional).
+    odpn_email: Option<String>,
     login: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -38,6 +40,7 @@ enum Entry {
         name: String,
         city_run: bool,
         rspo_email: Email,
+        odpn_email: Option<Email>,
     },
     Director {
         rspo_id: RspoId,
@@ -89,12 +92,12 @@ fn parsed<T>(
     parse(required(value, field)?).map_err(|e| format!("pole `{field}`: {}", e.message))
 }
 
-fn optional_email(value: &Option<String>) -> Result<Option<Email>, String> {
+fn optional_email(value: &Option<String>, field: &str) -> Result<Option<Email>, String> {
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => Email::parse(v)
             .map(Some)
-            .map_err(|e| format!("pole `email`: {}", e.message)),
+            .map_err(|e| format!("pole `{field}`: {}", e.message)),
     }
 }
 
@@ -117,6 +120,7 @@ fn entry(row: &Row) -> Result<Entry, String> {
                 }
             },
             rspo_email: parsed(&row.rspo_email, "rspo_email", Email::parse)?,
+            odpn_email: optional_email(&row.odpn_email, "odpn_email")?,
         }),
         "director" => Ok(Entry::Director {
             rspo_id: rspo()?,
@@ -124,14 +128,14 @@ fn entry(row: &Row) -> Result<Entry, String> {
             first_name: first()?,
             last_name: last()?,
             mobile: parsed(&row.mobile, "mobile", PhoneNumber::parse)?,
-            email: optional_email(&row.email)?,
+            email: optional_email(&row.email, "email")?,
         }),
         "account" => Ok(Entry::Account {
             rspo_id: rspo()?,
             login: login()?,
             first_name: first()?,
             last_name: last()?,
-            email: optional_email(&row.email)?,
+            email: optional_email(&row.email, "email")?,
         }),
         "pzo_admin" => Ok(Entry::PzoAdmin {
             rspo_id: rspo()?,
@@ -149,7 +153,7 @@ fn entry(row: &Row) -> Result<Entry, String> {
                 first_name: first()?,
                 last_name: last()?,
                 role: role.to_owned(),
-                email: optional_email(&row.email)?,
+                email: optional_email(&row.email, "email")?,
             })
         }
         other => Err(format!(
@@ -260,6 +264,7 @@ pub async fn import(pool: &PgPool, path: &Path, now: DateTime<Utc>) -> Result<Re
                 name,
                 city_run,
                 rspo_email,
+                odpn_email,
             } => {
                 directory::institution_upsert_in_txn(
                     &mut tx,
@@ -267,6 +272,7 @@ pub async fn import(pool: &PgPool, path: &Path, now: DateTime<Utc>) -> Result<Re
                     name,
                     *city_run,
                     rspo_email.as_str(),
+                    odpn_email.as_ref().map(Email::as_str),
                     None,
                     now,
                 )

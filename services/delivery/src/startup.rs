@@ -18,7 +18,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{CredentialsHandler, DELIVERY_NOTICES, PasswordChangedHandler};
+use crate::bus::{
+    CredentialsHandler, DELIVERY_NOTICES, PasswordChangedHandler, ReplyRequestedHandler,
+};
 use crate::collection::Desk;
 use crate::dispatch::{DispatchConfig, Dispatcher, Mailer, NoticeSender, SmsGateway, SmtpMailer};
 use crate::domain::Package;
@@ -323,7 +325,18 @@ impl Service {
         workers.spawn(
             DELIVERY_NOTICES.durable,
             password_changes.run(
-                Arc::new(PasswordChangedHandler::new(self.clock, self.notice_max_age)),
+                Arc::new(PasswordChangedHandler::new(
+                    Arc::clone(&self.clock),
+                    self.notice_max_age,
+                )),
+                stop.clone(),
+            ),
+        );
+        let replies = platform.consumer(consumers::DELIVERY_REPLIES).await?;
+        workers.spawn(
+            consumers::DELIVERY_REPLIES.durable,
+            replies.run(
+                Arc::new(ReplyRequestedHandler::new(self.clock, self.notice_max_age)),
                 stop.clone(),
             ),
         );

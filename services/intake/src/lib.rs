@@ -1,6 +1,7 @@
 //! intake: receives SEOD forms from the bus, validates them, records valid ones as
 //! numbered cases, and tells SEOD each case's status (or why a form was refused).
 
+pub mod announce;
 pub mod bus;
 pub mod domain;
 pub mod http;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use contracts::events::RealisationRequested;
 use contracts::forms::{DeliveryMode, Procedure};
-use contracts::seod_status::{CaseStatus, SeodStatus};
+use contracts::seod_status::CaseStatus;
 use contracts::{Actor, Envelope, subjects};
 use kit::outbox::outbox_insert_json;
 use sqlx::{PgConnection, PgPool};
@@ -80,7 +80,15 @@ pub async fn take_in_txn(
         )));
     }
     cases::case_taken_in_txn(tx, case_number, by, now).await?;
-    announce(tx, case_number, &case.document_id, CaseStatus::Taken, now).await?;
+    crate::announce::announce(
+        tx,
+        case_number,
+        &case.document_id,
+        CaseStatus::Taken,
+        None,
+        now,
+    )
+    .await?;
     let event = Envelope {
         id: Uuid::now_v7(),
         kind: subjects::INTAKE_CASE_TAKEN.to_owned(),
@@ -168,28 +176,4 @@ pub async fn realise_in_txn(
     )
     .await?;
     Ok(())
-}
-
-/// Tells SEOD the case's new status.
-pub async fn announce(
-    conn: &mut PgConnection,
-    case_number: &str,
-    document_id: &str,
-    status: CaseStatus,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let seod = SeodStatus {
-        document_id: document_id.to_owned(),
-        case_number: Some(case_number.to_owned()),
-        status,
-        rejection: None,
-        at: now,
-    };
-    outbox_insert_json(
-        conn,
-        Uuid::now_v7(),
-        &subjects::seod_status(document_id),
-        &seod,
-    )
-    .await
 }

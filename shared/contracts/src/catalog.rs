@@ -6,7 +6,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use crate::envelope::Envelope;
 use crate::events::{
     AuditCheckpoint, CaseRegistered, CredentialIssued, DispatchCompleted, DispatchFailed,
-    FormRejected, PasswordChanged, RealisationRequested, RequestChecked, RevocationDecided,
+    FormRejected, PasswordChanged, RealisationRequested, ReplyRequested, RequestChecked,
+    RevocationDecided,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
@@ -79,6 +80,14 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["intake"],
             consumers: &["accounts", "audit"],
             schema: schema_of::<Envelope<RealisationRequested>>,
+        },
+        MessageSpec {
+            name: "ReplyRequested",
+            address: subjects::INTAKE_REPLY_REQUESTED,
+            summary: "Confirm a case's outcome by e-mail to the requester of an e-mailed request",
+            publishers: &["intake"],
+            consumers: &["delivery", "audit"],
+            schema: schema_of::<Envelope<ReplyRequested>>,
         },
         MessageSpec {
             name: "RequestVerified",

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::forms::{DeliveryMode, Procedure, RequestSource};
-use crate::seod_status::Rejection;
+use crate::seod_status::{CaseStatus, Rejection};
 
 /// `intake.case.registered`: a valid request became a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -23,6 +23,29 @@ pub struct CaseRegistered {
     pub submitted_at: DateTime<Utc>,
     #[serde(default)]
     pub source: RequestSource,
+    /// The sender of an e-mailed request (PZO-01): accounts checks it against the address
+    /// registered in ODPN, and the outcome is confirmed to it by e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_email: Option<String>,
+}
+
+/// `intake.reply.requested`: tell the requester of an e-mailed request the case's outcome by
+/// e-mail (delivery sends it). Nothing here is secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplyRequested {
+    pub case_number: String,
+    pub procedure: Procedure,
+    pub institution_name: String,
+    /// The account concerned (the PZO administrator account's identifier).
+    pub target_login: String,
+    /// The requester's address: the one the request came from.
+    pub to: String,
+    pub status: CaseStatus,
+    pub delivery: DeliveryMode,
+    /// Why, when the request was rejected or could not be completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
+    pub at: DateTime<Utc>,
 }
 
 /// `intake.form.rejected`: a form was refused and no case was recorded.

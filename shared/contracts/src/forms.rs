@@ -49,6 +49,27 @@ pub enum RequestSource {
     Operator,
 }
 
+/// How an operator received a request that did not come through SEOD.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestChannel {
+    /// The director came to the department in person.
+    #[default]
+    InPerson,
+    /// (PZO-01 only) The director wrote from the institution's address registered in ODPN;
+    /// the outcome is confirmed to that address by e-mail.
+    Email,
+}
+
+impl RequestChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InPerson => "in_person",
+            Self::Email => "email",
+        }
+    }
+}
+
 impl RequestSource {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -193,6 +214,8 @@ pub struct PasswordResetRequest {
     /// The ZSZO login, or the PZO administrator account's identifier.
     pub target_login: Login,
     pub delivery: DeliveryMode,
+    /// Where the outcome is confirmed by e-mail: the sender of an e-mailed request.
+    pub reply_email: Option<Email>,
 }
 
 /// Parses a form published on `subject`. The rejection names the first field at fault.
@@ -251,6 +274,14 @@ pub struct OperatorRequest {
     pub account_login: String,
     #[serde(default)]
     pub delivery: DeliveryMode,
+    /// How the request reached the operator; `in_person` when left out.
+    #[serde(default)]
+    pub channel: RequestChannel,
+    /// The address an e-mailed request came from (required for `channel: email`); it must be
+    /// the institution's address registered in ODPN, and the confirmation goes back to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 3, max = 254))]
+    pub sender_email: Option<String>,
 }
 
 /// Parses an operator's registration; `document_id` is the id intake gives it.
@@ -270,8 +301,38 @@ pub fn parse_operator_request(
         contact: &r.contact,
         delivery: r.delivery,
     };
+    let reply_email = match (r.channel, r.sender_email.as_deref()) {
+        (RequestChannel::InPerson, None) => None,
+        (RequestChannel::InPerson, Some(_)) => {
+            return Err(Rejection {
+                field: "sender_email".into(),
+                code: "sender_without_email_channel".into(),
+                message: "Adres nadawcy podaje się tylko dla wniosku przysłanego e-mailem (channel: email).".into(),
+                detail: None,
+            });
+        }
+        (RequestChannel::Email, _) if r.procedure != Procedure::Pzo01 => {
+            return Err(Rejection {
+                field: "channel".into(),
+                code: "email_channel_not_allowed".into(),
+                message: "Wniosek przysłany e-mailem przyjmuje się tylko w procedurze PZO-01."
+                    .into(),
+                detail: None,
+            });
+        }
+        (RequestChannel::Email, None) => {
+            return Err(Rejection {
+                field: "sender_email".into(),
+                code: "missing_field".into(),
+                message: "Podaj adres, z którego przyszedł wniosek e-mailem.".into(),
+                detail: None,
+            });
+        }
+        (RequestChannel::Email, Some(sender)) => Some(field("sender_email", Email::parse(sender))?),
+    };
     let mut request = parts.into_request(r.procedure, target)?;
     request.source = RequestSource::Operator;
+    request.reply_email = reply_email;
     Ok(request)
 }
 
@@ -352,6 +413,7 @@ impl Common<'_> {
             )?,
             target_login,
             delivery: self.delivery,
+            reply_email: None,
         })
     }
 }
@@ -432,6 +494,72 @@ fn join_path(parent: &str, name: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    fn operator_pzo(extra: Value) -> Value {
+        let mut v = json!({
+            "procedure": "PZO-01",
+            "institution": {"rspo_id": "54321", "name": "Niepubliczne Przedszkole Słoneczko"},
+            "requester": {"login": "a.wozniak", "first_name": "Anna", "last_name": "Woźniak"},
+            "contact": {"rspo_email": "sloneczko@example.pl", "director_mobile": "600100200"},
+            "account_login": "pzo.54321",
+        });
+        for (k, value) in extra.as_object().unwrap() {
+            v[k] = value.clone();
+        }
+        v
+    }
+
+    fn operator(v: &Value) -> Result<PasswordResetRequest, Rejection> {
+        parse_operator_request(v.to_string().as_bytes(), "OP-1", DateTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn an_operator_request_in_person_has_no_reply_address() {
+        let r = operator(&operator_pzo(json!({}))).unwrap();
+        assert_eq!(r.source, RequestSource::Operator);
+        assert_eq!(r.reply_email, None);
+    }
+
+    #[test]
+    fn an_e_mailed_pzo_request_is_answered_to_its_sender() {
+        let r = operator(&operator_pzo(
+            json!({"channel": "email", "sender_email": "Sekretariat@Sloneczko.example.pl"}),
+        ))
+        .unwrap();
+        assert_eq!(
+            r.reply_email.map(|e| e.as_str().to_owned()).as_deref(),
+            Some("sekretariat@sloneczko.example.pl")
+        );
+    }
+
+    #[test]
+    fn an_e_mailed_request_needs_its_sender_and_procedure_pzo() {
+        let no_sender = operator(&operator_pzo(json!({"channel": "email"}))).unwrap_err();
+        assert_eq!(
+            (no_sender.field.as_str(), no_sender.code.as_str()),
+            ("sender_email", "missing_field")
+        );
+        let zszo = operator(&operator_pzo(json!({
+            "procedure": "ZSZO-05", "channel": "email", "sender_email": "a@b.pl"
+        })))
+        .unwrap_err();
+        assert_eq!(
+            (zszo.field.as_str(), zszo.code.as_str()),
+            ("channel", "email_channel_not_allowed")
+        );
+        let stray = operator(&operator_pzo(json!({"sender_email": "a@b.pl"}))).unwrap_err();
+        assert_eq!(stray.code, "sender_without_email_channel");
+        let bad = operator(&operator_pzo(
+            json!({"channel": "email", "sender_email": "nie-adres"}),
+        ))
+        .unwrap_err();
+        assert_eq!(bad.field, "sender_email");
+        let unknown = operator(&operator_pzo(json!({"channel": "fax"}))).unwrap_err();
+        assert_eq!(
+            (unknown.field.as_str(), unknown.code.as_str()),
+            ("channel", "invalid_value")
+        );
+    }
 
     fn valid_zszo() -> Value {
         json!({

@@ -19,8 +19,23 @@ pub fn render() -> BTreeMap<String, String> {
             pretty(&serde_json::to_value(schema).expect("a schema is JSON")),
         );
     }
+    for (name, schema) in http_bodies() {
+        files.insert(
+            format!("schemas/http/{name}.json"),
+            pretty(&serde_json::to_value(schema).expect("a schema is JSON")),
+        );
+    }
     files.insert("asyncapi.json".to_owned(), pretty(&asyncapi()));
     files
+}
+
+/// Request bodies of the HTTP APIs that other parties call (not on the bus).
+fn http_bodies() -> Vec<(&'static str, schemars::Schema)> {
+    let generator = || SchemaSettings::draft2020_12().into_generator();
+    vec![(
+        "OperatorRequest",
+        generator().into_root_schema_for::<crate::forms::OperatorRequest>(),
+    )]
 }
 
 fn pretty(v: &Value) -> String {

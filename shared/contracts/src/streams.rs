@@ -136,6 +136,14 @@ pub mod consumers {
         concurrency: 1,
         batched: false,
     };
+    pub const DELIVERY_REPLIES: ConsumerSpec = ConsumerSpec {
+        service: "delivery",
+        durable: "delivery-replies",
+        stream: INTAKE,
+        filter_subjects: &[subjects::INTAKE_REPLY_REQUESTED],
+        concurrency: 1,
+        batched: false,
+    };
     pub const REVOCATION_ACCOUNTS: ConsumerSpec = ConsumerSpec {
         service: "revocation",
         durable: "revocation-accounts",

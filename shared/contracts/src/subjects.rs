@@ -21,6 +21,9 @@ pub const INTAKE_FORM_REJECTED: &str = "intake.form.rejected";
 pub const INTAKE_CASE_TAKEN: &str = "intake.case.taken";
 /// An administrator (or the configured automatic policy) asks accounts to realise a case.
 pub const INTAKE_CASE_REALISATION_REQUESTED: &str = "intake.case.realisation-requested";
+/// intake asks delivery to confirm a case's outcome by e-mail to the requester of an
+/// e-mailed request.
+pub const INTAKE_REPLY_REQUESTED: &str = "intake.reply.requested";
 pub const INTAKE_ALL: &str = "intake.>";
 
 pub const ACCOUNTS_CREDENTIAL_ISSUED: &str = "accounts.credential.issued";

@@ -56,6 +56,7 @@ impl CasesHandler {
             target_login: case.target_login.clone(),
             rspo_email: case.rspo_email.clone(),
             director_mobile: case.director_mobile.clone(),
+            reply_email: case.reply_email.clone(),
         };
         let institution =
             directory::institution_find_in_txn(conn, &request.institution_rspo_id).await?;

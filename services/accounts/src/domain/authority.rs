@@ -12,6 +12,8 @@ pub struct Institution {
     pub rspo_id: String,
     pub city_run: bool,
     pub rspo_email: String,
+    /// The address registered in ODPN, from which e-mailed PZO-01 requests are accepted.
+    pub odpn_email: Option<String>,
     pub director_login: Option<String>,
     pub director_mobile: Option<String>,
 }
@@ -34,6 +36,8 @@ pub struct Request {
     pub target_login: String,
     pub rspo_email: String,
     pub director_mobile: String,
+    /// The sender of an e-mailed request.
+    pub reply_email: Option<String>,
 }
 
 fn refuse(field: &str, code: &str, message: String) -> Rejection {
@@ -67,6 +71,21 @@ pub fn check(
             "Placówka niesamorządowa nie składa wniosków przez SEOD; wniosek przyjmuje operator."
                 .to_owned(),
         ));
+    }
+    if let Some(sender) = &request.reply_email {
+        let registered = institution
+            .odpn_email
+            .as_deref()
+            .is_some_and(|odpn| odpn.eq_ignore_ascii_case(sender));
+        if !registered {
+            return Err(refuse(
+                "sender_email",
+                "sender_not_registered",
+                "Wniosek przysłano z adresu innego niż adres placówki zarejestrowany w ODPN; \
+                 przyjmij wniosek osobiście albo z zarejestrowanego adresu."
+                    .to_owned(),
+            ));
+        }
     }
     if institution.director_login.as_deref() != Some(request.requester_login.as_str()) {
         return Err(refuse(
@@ -146,6 +165,7 @@ mod tests {
             rspo_id: "12345".into(),
             city_run: true,
             rspo_email: "sp7@edu.krakow.pl".into(),
+            odpn_email: Some("sekretariat@sp7.edu.krakow.pl".into()),
             director_login: Some("jkowalski".into()),
             director_mobile: Some("48600100200".into()),
         }
@@ -160,7 +180,36 @@ mod tests {
             target_login: target.into(),
             rspo_email: "sp7@edu.krakow.pl".into(),
             director_mobile: "48600100200".into(),
+            reply_email: None,
         }
+    }
+
+    fn e_mailed(sender: &str) -> Request {
+        Request {
+            via_seod: false,
+            reply_email: Some(sender.into()),
+            ..request(Procedure::Pzo01, "pzo-admin-12345")
+        }
+    }
+
+    #[test]
+    fn an_e_mailed_request_must_come_from_the_address_registered_in_odpn() {
+        let target = account("pzo-admin-12345", "pzo_admin", "12345");
+        let from_odpn = e_mailed("Sekretariat@SP7.edu.krakow.pl");
+        assert!(check(&from_odpn, Some(&institution()), Some(&target)).is_ok());
+        let stranger = e_mailed("jan.kowalski@gmail.com");
+        assert_eq!(
+            code(check(&stranger, Some(&institution()), Some(&target))),
+            "sender_not_registered"
+        );
+        let no_odpn = Institution {
+            odpn_email: None,
+            ..institution()
+        };
+        assert_eq!(
+            code(check(&from_odpn, Some(&no_odpn), Some(&target))),
+            "sender_not_registered"
+        );
     }
 
     fn account(login: &str, kind: &str, rspo: &str) -> Account {

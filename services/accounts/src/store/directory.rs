@@ -11,6 +11,7 @@ struct InstitutionRow {
     rspo_id: String,
     city_run: bool,
     rspo_email: String,
+    odpn_email: Option<String>,
     director_login: Option<String>,
     director_mobile: Option<String>,
 }
@@ -20,7 +21,7 @@ pub async fn institution_find_in_txn(
     rspo_id: &str,
 ) -> Result<Option<Institution>, sqlx::Error> {
     let row: Option<InstitutionRow> = sqlx::query_as(
-        "SELECT rspo_id, city_run, rspo_email, director_login, director_mobile
+        "SELECT rspo_id, city_run, rspo_email, odpn_email, director_login, director_mobile
          FROM institutions WHERE rspo_id = $1",
     )
     .bind(rspo_id)
@@ -30,6 +31,7 @@ pub async fn institution_find_in_txn(
         rspo_id: r.rspo_id,
         city_run: r.city_run,
         rspo_email: r.rspo_email,
+        odpn_email: r.odpn_email,
         director_login: r.director_login,
         director_mobile: r.director_mobile,
     }))
@@ -62,14 +64,17 @@ pub async fn institution_upsert_in_txn(
     name: &str,
     city_run: bool,
     rspo_email: &str,
+    odpn_email: Option<&str>,
     director_mobile: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO institutions (rspo_id, name, city_run, rspo_email, director_mobile, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6)
+        "INSERT INTO institutions (rspo_id, name, city_run, rspo_email, director_mobile, created_at,
+            updated_at, odpn_email)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
          ON CONFLICT (rspo_id) DO UPDATE SET name = $2, city_run = $3, rspo_email = $4,
-            director_mobile = coalesce($5, institutions.director_mobile), updated_at = $6",
+            director_mobile = coalesce($5, institutions.director_mobile), updated_at = $6,
+            odpn_email = $7",
     )
     .bind(rspo_id)
     .bind(name)
@@ -77,6 +82,7 @@ pub async fn institution_upsert_in_txn(
     .bind(rspo_email)
     .bind(director_mobile)
     .bind(at)
+    .bind(odpn_email)
     .execute(conn)
     .await?;
     Ok(())

@@ -2,6 +2,8 @@
 
 pub mod credentials;
 pub mod password_changed;
+pub mod replies;
 
 pub use credentials::CredentialsHandler;
 pub use password_changed::{DELIVERY_NOTICES, PasswordChangedHandler};
+pub use replies::ReplyRequestedHandler;

@@ -13,7 +13,7 @@ use kit::clock::Clock;
 use kit::consumer::{HandleError, Handler, Incoming};
 use sqlx::PgConnection;
 
-use crate::store::notices::{NewNotice, notice_insert_in_txn};
+use crate::store::notices::{NewNotice, NoticeKind, notice_insert_in_txn};
 
 /// delivery's durable consumer of password changes. Declared here rather than in
 /// `contracts::streams::consumers`, which delivery does not own.
@@ -76,9 +76,11 @@ impl Handler for PasswordChangedHandler {
             conn,
             &NewNotice {
                 event_id: envelope.id,
+                kind: NoticeKind::PasswordChanged,
                 login: &changed.login,
                 email,
-                changed_at: envelope.occurred_at,
+                occurred_at: envelope.occurred_at,
+                case_outcome: None,
                 now,
             },
         )

@@ -1,6 +1,6 @@
-//! The notice worker: sends the recorded password-change notices through the same
-//! [`Mailer`] as the letters, with the same claim, lease and back-off rules as the
-//! dispatcher (see the parent module).
+//! The notice worker: sends the recorded notices (password changes, replies to e-mailed
+//! requests) through the same [`Mailer`] as the letters, with the same claim, lease and
+//! back-off rules as the dispatcher (see the parent module).
 //!
 //! A notice is marked `sent` only after the relay accepted it. If the process stops between
 //! the relay's acceptance and that mark, the lease's end brings the notice back and it is
@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::{DispatchConfig, MailError, Mailer};
 use crate::domain::backoff::retry_delay;
+use crate::domain::replies::{reply_body, reply_subject};
 use crate::domain::texts::{notice_body, notice_subject};
 use crate::letter::polish_date_time;
 use crate::store::notices::{
@@ -120,7 +121,7 @@ impl NoticeSender {
             Outcome::Sent => {
                 let now = self.clock.now();
                 if notice_mark_sent(&self.pool, row.event_id, token, now).await? {
-                    tracing::info!("password-change notice accepted by the SMTP relay");
+                    tracing::info!(kind = %row.kind, "notice accepted by the SMTP relay");
                 } else {
                     tracing::warn!("another worker holds this notice now; leaving it");
                 }
@@ -161,13 +162,21 @@ impl NoticeSender {
             row.event_id,
             self.config.from.email.domain()
         );
+        let at = polish_date_time(row.occurred_at);
+        let (subject, body) = match (row.kind.as_str(), &row.case_outcome) {
+            ("case_outcome", Some(reply)) => (reply_subject(reply), reply_body(reply, &at)),
+            ("password_changed", _) => (notice_subject(&row.login), notice_body(&row.login, &at)),
+            (kind, _) => {
+                return Outcome::Permanent(format!("a notice of kind {kind} without its facts"));
+            }
+        };
         let message = Message::builder()
             .from(self.config.from.clone())
             .to(Mailbox::new(None, address))
-            .subject(notice_subject(&row.login))
+            .subject(subject)
             .message_id(Some(message_id))
             .header(ContentType::TEXT_PLAIN)
-            .body(notice_body(&row.login, &polish_date_time(row.changed_at)));
+            .body(body);
         let message = match message {
             Ok(message) => message,
             Err(e) => return Outcome::Permanent(format!("the notice cannot be built: {e}")),
@@ -188,7 +197,7 @@ impl NoticeSender {
     ) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
         if notice_fail(&self.pool, row.event_id, token, error, count_attempt, now).await? {
-            tracing::error!(%error, "the password-change notice could not be sent; given up");
+            tracing::error!(%error, kind = %row.kind, "the notice could not be sent; given up");
         } else {
             tracing::warn!("another worker holds this notice now; leaving it");
         }

@@ -1,12 +1,13 @@
 //! delivery's rules without I/O: the states a delivery goes through, the recipient's mobile
-//! number, the texts of the e-mail, the SMS and the password-change notice, how long to wait
-//! before another try, opening the sealed credentials, and what an in-person collection
-//! must record.
+//! number, the texts of the e-mail, the SMS, the password-change notice and the reply to an
+//! e-mailed request, how long to wait before another try, opening the sealed credentials,
+//! and what an in-person collection must record.
 
 pub mod backoff;
 pub mod collection;
 pub mod credentials;
 pub mod msisdn;
+pub mod replies;
 pub mod status;
 pub mod texts;
 

@@ -119,11 +119,19 @@ pub fn notice_subject(login: &str) -> String {
 /// The notice after a password change; `changed_at` as [`crate::letter::polish_date_time`]
 /// writes it. It holds no secret: only the login and when.
 pub fn notice_body(login: &str, changed_at: &str) -> String {
+    automatic_message(&format!(
+        "Hasło do konta {login} zostało zmienione {changed_at}. Jeśli to nie Ty, skontaktuj \
+         się niezwłocznie z administratorem."
+    ))
+}
+
+/// A plain-text message the department sends without a person: greeting, `content`, and
+/// the note not to reply.
+pub fn automatic_message(content: &str) -> String {
     format!(
         "Dzień dobry,\n\
          \n\
-         Hasło do konta {login} zostało zmienione {changed_at}. Jeśli to nie Ty, skontaktuj \
-         się niezwłocznie z administratorem.\n\
+         {content}\n\
          \n\
          Wiadomość wysłana automatycznie – prosimy na nią nie odpowiadać.\n\
          \n\

@@ -1,17 +1,39 @@
-//! The `password_notices` table: inserted by the consumer of `accounts.password.changed`,
-//! claimed and sent by the notice worker. As with deliveries, every change after a claim
+//! The `notices` table: password-change notices (inserted by the consumer of
+//! `accounts.password.changed`) and case outcomes for the senders of e-mailed requests
+//! (`intake.reply.requested`), claimed and sent by the notice worker. As with deliveries, every change after a claim
 //! names the claim's token, so a worker whose lease ran out changes nothing.
 
 use chrono::{DateTime, Utc};
+use contracts::events::ReplyRequested;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    PasswordChanged,
+    CaseOutcome,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordChanged => "password_changed",
+            Self::CaseOutcome => "case_outcome",
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct NewNotice<'a> {
     pub event_id: Uuid,
+    pub kind: NoticeKind,
+    /// The account concerned.
     pub login: &'a str,
     pub email: &'a str,
-    pub changed_at: DateTime<Utc>,
+    /// When what the notice tells happened.
+    pub occurred_at: DateTime<Utc>,
+    pub case_outcome: Option<&'a ReplyRequested>,
     pub now: DateTime<Utc>,
 }
 
@@ -22,16 +44,18 @@ pub async fn notice_insert_in_txn(
     new: &NewNotice<'_>,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
-        "INSERT INTO password_notices (event_id, login, email, changed_at, status,
-             next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5)
+        "INSERT INTO notices (event_id, login, email, occurred_at, status,
+             next_attempt_at, created_at, updated_at, kind, case_outcome)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5, $6, $7)
          ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(new.event_id)
     .bind(new.login)
     .bind(new.email)
-    .bind(new.changed_at)
+    .bind(new.occurred_at)
     .bind(new.now)
+    .bind(new.kind.as_str())
+    .bind(new.case_outcome.map(Json))
     .execute(conn)
     .await?
     .rows_affected();
@@ -41,9 +65,11 @@ pub async fn notice_insert_in_txn(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NoticeRow {
     pub event_id: Uuid,
+    pub kind: String,
     pub login: String,
     pub email: String,
-    pub changed_at: DateTime<Utc>,
+    pub occurred_at: DateTime<Utc>,
+    pub case_outcome: Option<Json<ReplyRequested>>,
     pub status: String,
     pub attempts: i32,
     pub last_error: Option<String>,
@@ -62,13 +88,13 @@ pub async fn notices_claim_due(
 ) -> Result<Vec<NoticeRow>, sqlx::Error> {
     sqlx::query_as(
         "WITH due AS (
-             SELECT event_id FROM password_notices
+             SELECT event_id FROM notices
              WHERE status = 'pending' AND next_attempt_at <= $1
              ORDER BY next_attempt_at
              LIMIT $2
              FOR UPDATE SKIP LOCKED
          )
-         UPDATE password_notices n SET
+         UPDATE notices n SET
              attempts = n.attempts + CASE WHEN n.claim_token IS NULL THEN 0 ELSE 1 END,
              last_error = CASE WHEN n.claim_token IS NULL THEN n.last_error
                  ELSE 'the previous try was interrupted before its outcome was recorded' END,
@@ -95,7 +121,7 @@ pub async fn notice_mark_sent(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE password_notices SET status = 'sent', claim_token = NULL, sent_at = $3,
+        "UPDATE notices SET status = 'sent', claim_token = NULL, sent_at = $3,
              updated_at = $3
          WHERE event_id = $1 AND claim_token = $2 AND status = 'pending'",
     )
@@ -119,7 +145,7 @@ pub async fn notice_retry_later(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE password_notices SET attempts = attempts + 1, last_error = $3,
+        "UPDATE notices SET attempts = attempts + 1, last_error = $3,
              next_attempt_at = $4, claim_token = NULL, updated_at = $5
          WHERE event_id = $1 AND claim_token = $2",
     )
@@ -146,7 +172,7 @@ pub async fn notice_fail(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE password_notices SET status = 'failed', last_error = $3,
+        "UPDATE notices SET status = 'failed', last_error = $3,
              attempts = attempts + CASE WHEN $4 THEN 1 ELSE 0 END,
              claim_token = NULL, updated_at = $5
          WHERE event_id = $1 AND claim_token = $2",
@@ -165,8 +191,17 @@ pub async fn notice_fail(
 /// Every notice of `login`, oldest first.
 #[tracing::instrument(skip_all, fields(login = %login))]
 pub async fn notices_of_login(pool: &PgPool, login: &str) -> Result<Vec<NoticeRow>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM password_notices WHERE login = $1 ORDER BY created_at")
+    sqlx::query_as("SELECT * FROM notices WHERE login = $1 ORDER BY created_at")
         .bind(login)
+        .fetch_all(pool)
+        .await
+}
+
+/// Every notice sent or to send to `email`, oldest first.
+#[tracing::instrument(skip_all)]
+pub async fn notices_to(pool: &PgPool, email: &str) -> Result<Vec<NoticeRow>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM notices WHERE email = $1 ORDER BY created_at")
+        .bind(email)
         .fetch_all(pool)
         .await
 }

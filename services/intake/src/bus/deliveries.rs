@@ -5,15 +5,13 @@ use std::sync::Arc;
 
 use contracts::events::{DispatchCompleted, DispatchFailed};
 use contracts::forms::DeliveryMode;
-use contracts::seod_status::{CaseStatus, Rejection, SeodStatus};
+use contracts::seod_status::{CaseStatus, Rejection};
 use contracts::{Envelope, subjects};
 use kit::clock::Clock;
 use kit::consumer::{HandleError, Handler, Incoming};
-use kit::outbox::outbox_insert_json;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
-use crate::processing::announce;
+use crate::announce::announce;
 use crate::store::cases;
 
 pub struct DeliveriesHandler {
@@ -45,7 +43,7 @@ impl Handler for DeliveriesHandler {
                 };
                 for step in [reached, CaseStatus::Closed] {
                     cases::case_status_set_in_txn(conn, &case, step, now).await?;
-                    announce(conn, &case, &document_id, step, now).await?;
+                    announce(conn, &case, &document_id, step, None, now).await?;
                 }
                 tracing::info!(case_number = %case, "case closed");
                 Ok(())
@@ -61,23 +59,19 @@ impl Handler for DeliveriesHandler {
                     return Ok(());
                 }
                 cases::case_status_set_in_txn(conn, &case, CaseStatus::Failed, now).await?;
-                let seod = SeodStatus {
-                    document_id: document_id.clone(),
-                    case_number: Some(case.clone()),
-                    status: CaseStatus::Failed,
-                    rejection: Some(Rejection {
-                        field: "$".into(),
-                        code: "delivery_failed".into(),
-                        message: failed.data.reason,
-                        detail: None,
-                    }),
-                    at: now,
+                let reason = Rejection {
+                    field: "$".into(),
+                    code: "delivery_failed".into(),
+                    message: failed.data.reason,
+                    detail: None,
                 };
-                outbox_insert_json(
+                announce(
                     conn,
-                    Uuid::now_v7(),
-                    &subjects::seod_status(&document_id),
-                    &seod,
+                    &case,
+                    &document_id,
+                    CaseStatus::Failed,
+                    Some(reason),
+                    now,
                 )
                 .await?;
                 Ok(())

@@ -143,6 +143,7 @@ pub async fn register(
             delivery: request.delivery,
             submitted_at: request.submitted_at,
             source: request.source,
+            reply_email: request.reply_email.as_ref().map(|e| e.to_string()),
         },
     };
     outbox_insert_json(conn, event.id, subjects::INTAKE_CASE_REGISTERED, &event).await?;

@@ -4,13 +4,11 @@
 use std::sync::Arc;
 
 use contracts::events::{RequestChecked, RequestOutcome};
-use contracts::seod_status::{CaseStatus, SeodStatus};
+use contracts::seod_status::CaseStatus;
 use contracts::{Envelope, subjects};
 use kit::clock::Clock;
 use kit::consumer::{HandleError, Handler, Incoming};
-use kit::outbox::outbox_insert_json;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::store::cases;
 
@@ -90,8 +88,15 @@ impl RequestChecksHandler {
         }
         let now = self.clock.now();
         cases::case_status_set_in_txn(conn, &case_number, CaseStatus::Realised, now).await?;
-        crate::processing::announce(conn, &case_number, &document_id, CaseStatus::Realised, now)
-            .await?;
+        crate::announce::announce(
+            conn,
+            &case_number,
+            &document_id,
+            CaseStatus::Realised,
+            None,
+            now,
+        )
+        .await?;
         Ok(())
     }
 
@@ -128,18 +133,13 @@ impl RequestChecksHandler {
                     .ok_or_else(|| HandleError::Permanent("a refusal without a reason".into()))?;
                 tracing::info!(case_number = %check.case_number, code = %rejection.code, "request refused");
                 cases::case_rejected_in_txn(conn, &check.case_number, &rejection, now).await?;
-                let status = SeodStatus {
-                    document_id: document_id.clone(),
-                    case_number: Some(check.case_number.clone()),
-                    status: CaseStatus::Rejected,
-                    rejection: Some(rejection),
-                    at: now,
-                };
-                outbox_insert_json(
+                crate::announce::announce(
                     conn,
-                    Uuid::now_v7(),
-                    &subjects::seod_status(&document_id),
-                    &status,
+                    &check.case_number,
+                    &document_id,
+                    CaseStatus::Rejected,
+                    Some(rejection),
+                    now,
                 )
                 .await?;
             }

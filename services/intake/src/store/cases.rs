@@ -46,8 +46,8 @@ pub async fn case_insert_in_txn(
     sqlx::query(
         "INSERT INTO cases (case_number, procedure, source, document_id, institution_rspo_id,
             institution_name, requester_login, target_login, rspo_email, director_mobile,
-            delivery_mode, status, form, submitted_at, registered_at, updated_at)
-         VALUES ($1, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+            delivery_mode, status, form, submitted_at, registered_at, updated_at, reply_email)
+         VALUES ($1, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $16)",
     )
     .bind(case_number)
     .bind(request.procedure.code())
@@ -64,6 +64,7 @@ pub async fn case_insert_in_txn(
     .bind(request.submitted_at)
     .bind(at)
     .bind(request.source.as_str())
+    .bind(request.reply_email.as_ref().map(|e| e.as_str()))
     .execute(&mut *conn)
     .await?;
     case_status_history_insert_in_txn(conn, case_number, CaseStatus::Registered, at).await
@@ -311,4 +312,29 @@ pub async fn case_procedure_and_source_in_txn(
         .bind(case_number)
         .fetch_optional(conn)
         .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ReplyTarget {
+    pub reply_email: String,
+    pub procedure: String,
+    pub institution_rspo_id: String,
+    pub institution_name: String,
+    pub target_login: String,
+    pub delivery_mode: String,
+}
+
+/// What the confirmation e-mail of an e-mailed request needs; `None` for other requests.
+pub async fn case_reply_target_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+) -> Result<Option<ReplyTarget>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT reply_email, procedure, institution_rspo_id, institution_name, target_login,
+                delivery_mode
+         FROM cases WHERE case_number = $1 AND reply_email IS NOT NULL",
+    )
+    .bind(case_number)
+    .fetch_optional(conn)
+    .await
 }
