@@ -2,6 +2,7 @@
 //! prints sustained rates. Figures only: nothing here asserts a timing.
 
 mod audit;
+mod cpu;
 mod pipeline;
 
 #[tokio::main]

@@ -146,6 +146,16 @@ pub async fn first_login(system: &System, login: &str, starting: &str) -> String
         first["must_change"], true,
         "the starting password must be changed first"
     );
+    // A second sign-in elsewhere (another browser, or someone who saw the letter).
+    let (status, elsewhere) = call(
+        system,
+        "accounts",
+        None,
+        "/api/portal/login",
+        json!({ "login": login, "password": starting }),
+    )
+    .await;
+    assert_eq!(status, 200, "{elsewhere}");
     let own = format!("Wlasne-Haslo-{}", &starting[..4]);
     let token = first["token"].as_str().unwrap();
     let (status, body) = call(
@@ -157,6 +167,19 @@ pub async fn first_login(system: &System, login: &str, starting: &str) -> String
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    let (status, ended) = call(
+        system,
+        "accounts",
+        elsewhere["token"].as_str(),
+        "/api/portal/password",
+        json!({ "new_password": "Cudze-Haslo-12345" }),
+    )
+    .await;
+    assert_eq!(
+        (status, ended["type"].as_str().unwrap_or_default()),
+        (401, "https://klucznik.example/problems/session-ended"),
+        "the change ended the other session at once: {ended}"
+    );
     let (status, again) = call(
         system,
         "accounts",

@@ -116,6 +116,19 @@ struct ChangePassword {
     new_password: String,
 }
 
+fn session_ended() -> Response {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "session-ended",
+        "Sesja zakończona",
+    )
+    .detail(
+        "Sesja wygasła albo została zakończona (po zmianie hasła lub wygenerowaniu nowego \
+             hasła startowego). Zaloguj się ponownie.",
+    )
+    .into_response()
+}
+
 /// `POST /api/portal/password {new_password}` with the token from the sign-in.
 async fn change_password(
     State(state): State<AppState>,
@@ -133,6 +146,17 @@ async fn change_password(
     };
     let now = state.clock.now();
     let login = actor.login().to_owned();
+    let keep = Uuid::parse_str(&actor.0.sid).ok();
+    match keep {
+        Some(session) => {
+            match credentials::session_is_open(&state.pool, session, &login, now).await {
+                Ok(true) => {}
+                Ok(false) => return session_ended(),
+                Err(error) => return internal(error),
+            }
+        }
+        None => return session_ended(),
+    }
     let row = match credentials::sign_in_row(&state.pool, &login).await {
         Ok(Some(row)) if row.status == "active" && row.kind != "staff" => row,
         Ok(_) => return refused(),
@@ -165,7 +189,6 @@ async fn change_password(
         Ok(Ok(hash)) => hash,
         _ => return Problem::internal().into_response(),
     };
-    let keep = Uuid::parse_str(&actor.0.sid).ok();
     let result = async {
         let mut tx = state.pool.begin().await?;
         credentials::password_changed_in_txn(&mut tx, &login, &hash, now).await?;

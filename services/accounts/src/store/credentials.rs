@@ -83,6 +83,25 @@ pub async fn session_insert(
     Ok(id)
 }
 
+/// Whether `session` of `login` is still open: not ended (by a password change or a new
+/// starting password) and not expired. A token outlives its session otherwise.
+pub async fn session_is_open(
+    pool: &PgPool,
+    session: Uuid,
+    login: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sessions
+             WHERE id = $1 AND login = $2 AND ended_at IS NULL AND expires_at > $3)",
+    )
+    .bind(session)
+    .bind(login)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+}
+
 /// Ends every open session of an account (but `keep`, if given).
 pub async fn sessions_end_in_txn(
     conn: &mut PgConnection,

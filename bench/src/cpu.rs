@@ -1,0 +1,46 @@
+//! Where the CPU went during a run: user + system time of every process on the machine, by
+//! name, from `/proc` (Linux), so a figure can say which part of the pipeline costs what.
+
+use std::collections::BTreeMap;
+
+/// CPU seconds used so far, by process name (a service's binary, `postgres`, `nats-server`,
+/// `python3`, ...), summed over the processes alive now.
+pub fn snapshot() -> BTreeMap<String, f64> {
+    let ticks = 100.0; // USER_HZ on Linux
+    let mut by_name = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return by_name;
+    };
+    for entry in entries.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: comm may hold spaces, so split at the last parenthesis.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // After comm: state is field 0; utime and stime are fields 11 and 12.
+        let (Some(utime), Some(stime)) = (fields.get(11), fields.get(12)) else {
+            continue;
+        };
+        let used = utime.parse::<f64>().unwrap_or(0.0) + stime.parse::<f64>().unwrap_or(0.0);
+        *by_name.entry(name).or_insert(0.0) += used / ticks;
+    }
+    by_name
+}
+
+/// What each process name used between two snapshots, largest first, leaving out the idle.
+pub fn used_between(
+    before: &BTreeMap<String, f64>,
+    after: &BTreeMap<String, f64>,
+) -> Vec<(String, f64)> {
+    let mut used: Vec<(String, f64)> = after
+        .iter()
+        .map(|(name, t)| (name.clone(), t - before.get(name).copied().unwrap_or(0.0)))
+        .filter(|(_, t)| *t >= 0.05)
+        .collect();
+    used.sort_by(|a, b| b.1.total_cmp(&a.1));
+    used
+}
