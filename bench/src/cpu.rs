@@ -44,3 +44,22 @@ pub fn used_between(
     used.sort_by(|a, b| b.1.total_cmp(&a.1));
     used
 }
+
+/// Commits and rows written so far in each of the run's databases (`test_<service>_…`).
+pub async fn database_work(admin: &sqlx::PgPool) -> BTreeMap<String, (i64, i64)> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT split_part(datname, '_', 2), xact_commit,
+                tup_inserted + tup_updated + tup_deleted
+         FROM pg_stat_database WHERE datname LIKE 'test\\_%'",
+    )
+    .fetch_all(admin)
+    .await
+    .unwrap_or_default();
+    let mut by_service = BTreeMap::new();
+    for (service, commits, written) in rows {
+        let entry = by_service.entry(service).or_insert((0, 0));
+        entry.0 += commits;
+        entry.1 += written;
+    }
+    by_service
+}

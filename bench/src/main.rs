@@ -3,6 +3,7 @@
 
 mod audit;
 mod cpu;
+mod letter;
 mod pipeline;
 
 #[tokio::main]
@@ -14,6 +15,9 @@ async fn main() {
     );
     if matches!(which.as_str(), "all" | "audit") {
         audit::run().await;
+    }
+    if matches!(which.as_str(), "all" | "letter") {
+        letter::run();
     }
     if matches!(which.as_str(), "all" | "pipeline") {
         pipeline::run().await;

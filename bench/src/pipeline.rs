@@ -130,6 +130,10 @@ pub async fn run() {
     };
 
     // Sustained rate: a backlog, from the first form to the last SMS.
+    let admin = sqlx::PgPool::connect(&test_support::database::admin_url())
+        .await
+        .unwrap();
+    let db_before = crate::cpu::database_work(&admin).await;
     let cpu_before = crate::cpu::snapshot();
     let started = Instant::now();
     for i in 0..BACKLOG {
@@ -149,6 +153,18 @@ pub async fn run() {
         println!(
             "  {name:<16} {t:6.2} s  {:6.1} ms/request",
             t * 1000.0 / BACKLOG as f64
+        );
+    }
+    // pg_stat_database lags by up to half a second.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let db_after = crate::cpu::database_work(&admin).await;
+    println!("pipeline: database work per request (commits, rows written):");
+    for (service, (commits, written)) in &db_after {
+        let (c0, w0) = db_before.get(service).copied().unwrap_or((0, 0));
+        println!(
+            "  {service:<12} {:5.1} commits  {:6.1} rows",
+            (commits - c0) as f64 / BACKLOG as f64,
+            (written - w0) as f64 / BACKLOG as f64
         );
     }
     println!(

@@ -98,6 +98,7 @@ fn event(
         stream_sequence: 1,
         delivered: 1,
         published: occurred_at,
+        span: tracing::Span::none(),
     }
 }
 

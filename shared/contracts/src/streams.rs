@@ -85,8 +85,9 @@ pub struct ConsumerSpec {
     pub filter_subjects: &'static [&'static str],
     /// How many messages this consumer may handle at once; 1 keeps order.
     pub concurrency: usize,
-    /// Handle each fetched batch in one transaction (for high-rate, ordered consumers);
-    /// a batch that fails is retried message by message.
+    /// Handle each fetched batch in one transaction (one commit, one WAL flush, for what
+    /// is waiting at once); a batch that fails is retried message by message. For ordered
+    /// consumers whose messages are cheap to handle; not where the work runs in parallel.
     pub batched: bool,
 }
 
@@ -99,7 +100,7 @@ pub mod consumers {
         stream: SEOD_FORMS,
         filter_subjects: &[subjects::SEOD_FORMS_ALL],
         concurrency: 1,
-        batched: false,
+        batched: true,
     };
     pub const INTAKE_REQUEST_CHECKS: ConsumerSpec = ConsumerSpec {
         service: "intake",
@@ -107,7 +108,7 @@ pub mod consumers {
         stream: ACCOUNTS,
         filter_subjects: &[subjects::ACCOUNTS_ALL],
         concurrency: 1,
-        batched: false,
+        batched: true,
     };
     pub const INTAKE_DELIVERIES: ConsumerSpec = ConsumerSpec {
         service: "intake",
@@ -115,7 +116,7 @@ pub mod consumers {
         stream: DELIVERY,
         filter_subjects: &[subjects::DELIVERY_ALL],
         concurrency: 1,
-        batched: false,
+        batched: true,
     };
     pub const ACCOUNTS_CASES: ConsumerSpec = ConsumerSpec {
         service: "accounts",
@@ -134,7 +135,7 @@ pub mod consumers {
         stream: ACCOUNTS,
         filter_subjects: &[subjects::ACCOUNTS_CREDENTIAL_ISSUED],
         concurrency: 1,
-        batched: false,
+        batched: true,
     };
     pub const DELIVERY_REPLIES: ConsumerSpec = ConsumerSpec {
         service: "delivery",
@@ -142,7 +143,7 @@ pub mod consumers {
         stream: INTAKE,
         filter_subjects: &[subjects::INTAKE_REPLY_REQUESTED],
         concurrency: 1,
-        batched: false,
+        batched: true,
     };
     pub const REVOCATION_ACCOUNTS: ConsumerSpec = ConsumerSpec {
         service: "revocation",
@@ -150,7 +151,7 @@ pub mod consumers {
         stream: ACCOUNTS,
         filter_subjects: &[subjects::ACCOUNTS_ALL],
         concurrency: 1,
-        batched: false,
+        batched: true,
     };
 
     const fn audit(durable: &'static str, stream: StreamSpec) -> ConsumerSpec {

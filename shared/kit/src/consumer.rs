@@ -32,6 +32,9 @@ pub struct Incoming {
     pub stream_sequence: u64,
     pub delivered: i64,
     pub published: chrono::DateTime<chrono::Utc>,
+    /// The message's place in its trace (continuing the publisher's); work done for it, and
+    /// the events that work publishes, belong there even when handled in a batch.
+    pub span: tracing::Span,
 }
 
 impl Incoming {
@@ -79,7 +82,9 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), HandleError>> + Send + 'a {
         async move {
             for message in messages {
-                self.handle(conn, message).await?;
+                self.handle(conn, message)
+                    .instrument(message.span.clone())
+                    .await?;
             }
             Ok(())
         }
@@ -203,9 +208,9 @@ impl Consumer {
             .map(|(_, i)| i)
             .filter(|i| fresh_ids.remove(&i.message_id))
             .collect();
-        // Each message keeps its place in its own trace, though the work is done in bulk.
         for incoming in &fresh {
-            self.span(incoming)
+            incoming
+                .span
                 .in_scope(|| tracing::debug!("handled in a batch"));
         }
         handler.handle_batch(&mut tx, &fresh).await?;
@@ -286,7 +291,7 @@ impl Consumer {
                 return;
             }
         };
-        let span = self.span(&incoming);
+        let span = incoming.span.clone();
         async {
             match self.handle_once(handler, &incoming).await {
                 Ok(outcome) => {
@@ -336,7 +341,7 @@ impl Consumer {
             info.published.nanosecond(),
         )
         .unwrap_or_default();
-        Some(Incoming {
+        let mut incoming = Incoming {
             subject: message.subject.to_string(),
             payload: message.payload.clone(),
             headers: message.headers.clone(),
@@ -345,7 +350,10 @@ impl Consumer {
             stream_sequence: info.stream_sequence,
             delivered: info.delivered,
             published,
-        })
+            span: tracing::Span::none(),
+        };
+        incoming.span = self.span(&incoming);
+        Some(incoming)
     }
 
     async fn handle_once<H: Handler>(

@@ -113,6 +113,12 @@ impl Relay {
     #[tracing::instrument(skip_all, level = "debug")]
     pub async fn publish_batch(&self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await?;
+        // Marking rows published need not wait for the WAL flush: if a database crash loses
+        // the mark, the rows go out again under the same Nats-Msg-Id, which JetStream (within
+        // its duplicate window) and every consumer's inbox (after it) recognise.
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
         let rows: Vec<PendingRow> = sqlx::query_as(
             "SELECT seq, id, subject, payload, headers FROM kit_outbox
              WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",

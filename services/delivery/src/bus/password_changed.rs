@@ -23,7 +23,7 @@ pub const DELIVERY_NOTICES: ConsumerSpec = ConsumerSpec {
     stream: streams::ACCOUNTS,
     filter_subjects: &[subjects::ACCOUNTS_PASSWORD_CHANGED],
     concurrency: 1,
-    batched: false,
+    batched: true,
 };
 
 pub struct PasswordChangedHandler {
