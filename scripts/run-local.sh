@@ -181,6 +181,7 @@ start_service() {
     if [[ "$svc" == accounts ]]; then
         envs+=(
             KLUCZNIK_ACCOUNTS__SIGNING_KEY_FILE="$ACCOUNTS_KEY_FILE"
+            KLUCZNIK_ACCOUNTS__TOTP_KEY_FILE="$(local_secret_file accounts-totp-key 32)"
             KLUCZNIK_ACCOUNTS__DELIVERY_PUBLIC_KEY="$DELIVERY_PUBLIC_KEY"
         )
     fi

@@ -14,6 +14,7 @@ accounts() {
     KLUCZNIK_DATABASE__USERNAME=klucznik_accounts \
     KLUCZNIK_DATABASE__PASSWORD_FILE="$(service_password_file accounts)" \
     KLUCZNIK_ACCOUNTS__SIGNING_KEY_FILE="$(local_secret_file accounts-signing-key 32)" \
+    KLUCZNIK_ACCOUNTS__TOTP_KEY_FILE="$(local_secret_file accounts-totp-key 32)" \
         "$ROOT/target/debug/accounts" "$@"
 }
 

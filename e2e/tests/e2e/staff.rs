@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use test_support::system::STAFF_PASSWORD;
 use test_support::{System, SystemOptions, eventually};
 
+use crate::helpers::pool_of;
+
 async fn sign_in(system: &System, body: Value) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(format!("{}/api/auth/staff-login", system.url("accounts")))
@@ -23,6 +25,15 @@ async fn staff_sign_in_with_password_and_code_and_failures_are_alike_limited_and
     let system = System::start(SystemOptions::default()).await;
     let token = system.staff_token("admin.ek04").await;
     assert!(token.starts_with("kt1."));
+    let stored: String =
+        sqlx::query_scalar("SELECT totp_secret FROM accounts WHERE login = 'admin.ek04'")
+            .fetch_one(&pool_of(&system, "accounts").await)
+            .await
+            .unwrap();
+    assert!(
+        stored.starts_with("v1:") && !stored.contains(&system.totp_secrets["admin.ek04"]),
+        "the TOTP secret is stored encrypted: {stored}"
+    );
 
     let (wrong_password, a) = sign_in(
         &system,

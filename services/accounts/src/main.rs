@@ -31,7 +31,7 @@ async fn main() -> ExitCode {
             admin(|settings, pool| async move { set_password(&settings, &pool, login).await }).await
         }
         ["enroll-totp", login] => {
-            admin(|_, pool| async move { enroll_totp(&pool, login).await }).await
+            admin(|settings, pool| async move { enroll_totp(&settings, &pool, login).await }).await
         }
         ["public-key"] => {
             match settings().and_then(|s| s.accounts.signing_key().map_err(|e| e.to_string())) {
@@ -130,12 +130,20 @@ async fn set_password(
 }
 
 /// Gives a staff member a new TOTP secret and prints it once, for an authenticator app.
-async fn enroll_totp(pool: &sqlx::PgPool, login: &str) -> Result<(), String> {
-    let mut secret = [0u8; 20];
-    getrandom::fill(&mut secret).map_err(|e| e.to_string())?;
-    let encoded = accounts::domain::totp::base32_encode(&secret);
+async fn enroll_totp(
+    settings: &accounts::Settings,
+    pool: &sqlx::PgPool,
+    login: &str,
+) -> Result<(), String> {
+    let key = settings.accounts.totp_key().map_err(|e| e.to_string())?;
+    let mut secret = zeroize::Zeroizing::new([0u8; 20]);
+    getrandom::fill(secret.as_mut()).map_err(|e| e.to_string())?;
+    let encoded = accounts::domain::totp::base32_encode(secret.as_ref());
+    let stored = key
+        .encrypt(login, encoded.as_bytes())
+        .map_err(|e| e.to_string())?;
     let now = kit::clock::SystemClock.now();
-    match accounts::store::credentials::totp_secret_set(pool, login, &encoded, now).await {
+    match accounts::store::credentials::totp_secret_set(pool, login, &stored, now).await {
         Ok(true) => {
             println!("{encoded}");
             println!("otpauth://totp/Klucznik:{login}?secret={encoded}&issuer=Klucznik");

@@ -29,6 +29,11 @@ pub struct AccountsSettings {
     pub signing_key: Option<secrecy::SecretString>,
     #[serde(default)]
     pub signing_key_file: Option<std::path::PathBuf>,
+    /// 32 bytes, 64 hex characters, that encrypt staff TOTP secrets at rest. Secret.
+    #[serde(default)]
+    pub totp_key: Option<secrecy::SecretString>,
+    #[serde(default)]
+    pub totp_key_file: Option<std::path::PathBuf>,
     pub password_hash: HashCost,
     pub starting_password: StartingPasswordSettings,
     /// delivery's X25519 public key (64 hex): new credentials are sealed to it.
@@ -64,6 +69,22 @@ impl AccountsSettings {
             })
     }
 
+    pub fn totp_key(&self) -> Result<kit::at_rest::AtRestKey, StartupError> {
+        use secrecy::ExposeSecret;
+        let key =
+            kit::settings::secret_from("accounts.totp_key", &self.totp_key, &self.totp_key_file)?
+                .ok_or_else(|| {
+                StartupError::Service(
+                    "accounts.totp_key_file (or KLUCZNIK_ACCOUNTS__TOTP_KEY) is required".into(),
+                )
+            })?;
+        let bytes = zeroize::Zeroizing::new(
+            kit::auth::key_bytes_from_hex(key.expose_secret())
+                .map_err(|e| StartupError::Service(format!("accounts.totp_key: {e}")))?,
+        );
+        Ok(kit::at_rest::AtRestKey::new(&bytes))
+    }
+
     pub fn delivery_key(&self) -> Result<[u8; 32], StartupError> {
         let text = self.delivery_public_key.as_deref().filter(|k| !k.is_empty()).ok_or_else(|| {
             StartupError::Service("accounts.delivery_public_key (KLUCZNIK_ACCOUNTS__DELIVERY_PUBLIC_KEY) is required".into())
@@ -97,11 +118,13 @@ pub struct Service {
     accounts: AccountsSettings,
     signing: SigningKey,
     hasher: Arc<Hasher>,
+    totp_key: Arc<kit::at_rest::AtRestKey>,
 }
 
 impl Service {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let signing = settings.accounts.signing_key()?;
+        let totp_key = Arc::new(settings.accounts.totp_key()?);
         settings.accounts.delivery_key()?;
         if settings.accounts.starting_password.length < 12 {
             return Err(StartupError::Service(
@@ -117,11 +140,22 @@ impl Service {
             streams::ALL,
         )
         .await?;
+        let encrypted =
+            crate::store::credentials::totp_secrets_encrypt_legacy(&platform.pool, &totp_key)
+                .await
+                .map_err(|e| StartupError::Service(format!("encrypting TOTP secrets: {e}")))?;
+        if encrypted > 0 {
+            tracing::info!(
+                encrypted,
+                "TOTP secrets stored before encryption are encrypted now"
+            );
+        }
         Ok(Self {
             platform,
             accounts: settings.accounts,
             signing,
             hasher,
+            totp_key,
         })
     }
 
@@ -135,6 +169,7 @@ impl Service {
             accounts,
             signing,
             hasher,
+            totp_key,
         } = self;
         let clock: Arc<dyn kit::clock::Clock> = Arc::new(kit::clock::SystemClock);
         let mut workers = Workers::default();
@@ -166,6 +201,7 @@ impl Service {
             clock,
             token_ttl: chrono::Duration::seconds(accounts.token_ttl_secs as i64),
             dummy_hash: Arc::new(dummy_hash),
+            totp_key,
         });
         platform.run(routes, workers, stop).await
     }

@@ -2,6 +2,7 @@
 //! migrations, its consumers' handlers and its routes; the kit does the rest the same way
 //! for all five.
 
+pub mod at_rest;
 pub mod auth;
 pub mod clock;
 pub mod consumer;

@@ -20,6 +20,10 @@ pub const TEST_DELIVERY_SEAL_KEY: &str =
 pub const TEST_ACCOUNTS_SIGNING_KEY: &str =
     "6b6c7563a7a16e696b2d746573742d6163636f756e74732d7369676e696e6721";
 
+/// accounts' key for staff TOTP secrets at rest, in tests.
+pub const TEST_ACCOUNTS_TOTP_KEY: &str =
+    "746f74702d6b65792d666f722d746573747320303030303030303030303031aa";
+
 /// The public key the services check tokens with, in tests.
 pub fn test_accounts_public_key() -> String {
     let seed: [u8; 32] = hex::decode(TEST_ACCOUNTS_SIGNING_KEY)
@@ -349,6 +353,10 @@ pub fn service_env(
         env.insert(
             "KLUCZNIK_ACCOUNTS__SIGNING_KEY".to_owned(),
             TEST_ACCOUNTS_SIGNING_KEY.to_owned(),
+        );
+        env.insert(
+            "KLUCZNIK_ACCOUNTS__TOTP_KEY".to_owned(),
+            TEST_ACCOUNTS_TOTP_KEY.to_owned(),
         );
         let seal: [u8; 32] = hex::decode(TEST_DELIVERY_SEAL_KEY)
             .unwrap()

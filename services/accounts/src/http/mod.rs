@@ -31,6 +31,8 @@ pub struct AppState {
     pub token_ttl: Duration,
     /// A hash to verify against when the login is unknown, so the answer takes as long.
     pub dummy_hash: Arc<String>,
+    /// Opens the staff's TOTP secrets, which are stored encrypted.
+    pub totp_key: Arc<kit::at_rest::AtRestKey>,
 }
 
 mod portal;
@@ -101,7 +103,16 @@ async fn staff_login(
         r.kind == "staff"
             && r.status == "active"
             && match (&r.totp_secret, &request.totp) {
-                (Some(secret), Some(code)) => totp::verify(secret, code, now.timestamp()),
+                (Some(stored), Some(code)) => state
+                    .totp_key
+                    .decrypt(&r.login, stored)
+                    .ok()
+                    .and_then(|secret| {
+                        String::from_utf8(secret.to_vec())
+                            .ok()
+                            .map(zeroize::Zeroizing::new)
+                    })
+                    .is_some_and(|secret| totp::verify(&secret, code, now.timestamp())),
                 _ => false,
             }
     });

@@ -50,6 +50,7 @@ pub async fn password_set(
     Ok(done.rows_affected() == 1)
 }
 
+/// Stores a TOTP secret, which must already be encrypted ([`kit::at_rest`]).
 pub async fn totp_secret_set(
     pool: &PgPool,
     login: &str,
@@ -64,6 +65,37 @@ pub async fn totp_secret_set(
             .execute(pool)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Encrypts the TOTP secrets stored in plain text before they were encrypted at rest;
+/// returns how many.
+pub async fn totp_secrets_encrypt_legacy(
+    pool: &PgPool,
+    key: &kit::at_rest::AtRestKey,
+) -> Result<usize, String> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT login, totp_secret FROM accounts WHERE totp_secret IS NOT NULL")
+            .fetch_all(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+    let mut encrypted = 0;
+    for (login, stored) in rows {
+        if kit::at_rest::AtRestKey::is_encrypted(&stored) {
+            continue;
+        }
+        let sealed = key
+            .encrypt(&login, stored.as_bytes())
+            .map_err(|e| e.to_string())?;
+        sqlx::query("UPDATE accounts SET totp_secret = $2 WHERE login = $1 AND totp_secret = $3")
+            .bind(&login)
+            .bind(&sealed)
+            .bind(&stored)
+            .execute(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        encrypted += 1;
+    }
+    Ok(encrypted)
 }
 
 pub async fn session_insert(
