@@ -12,7 +12,9 @@ use mail_parser::MessageParser;
 use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{call, first_login, pool_of, submit_zszo, zszo_form};
+use crate::helpers::{
+    first_login, pool_of, statuses_until, submit_zszo, take_and_realise, zszo_form,
+};
 
 const USER_EMAIL: &str = "lukasz.zak@sp7.edu.krakow.pl";
 
@@ -63,22 +65,7 @@ async fn procedure_a_collected_in_person_from_the_form_to_the_users_own_password
         .expect("registered");
 
     // The parties agreed on collection in person.
-    let admin = system.staff_token("admin.ek04").await;
-    let path = |action: &str| format!("/api/cases/{case}/{action}");
-    eventually(Duration::from_secs(20), "the case in the queue", || async {
-        let (status, _) = call(&system, "intake", Some(&admin), &path("take"), json!({})).await;
-        (status == 202).then_some(())
-    })
-    .await;
-    let (status, body) = call(
-        &system,
-        "intake",
-        Some(&admin),
-        &path("realise"),
-        json!({ "delivery": "in_person" }),
-    )
-    .await;
-    assert_eq!(status, 202, "{body}");
+    take_and_realise(&system, &case, "in_person").await;
 
     // The operator at the desk sees the letter waiting, with nothing secret.
     let operator = system.staff_token("operator.ek04").await;
@@ -159,18 +146,11 @@ async fn procedure_a_collected_in_person_from_the_form_to_the_users_own_password
     assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
     assert_eq!(content_type, "application/problem+json");
 
-    let statuses = eventually(
+    let statuses = statuses_until(
+        &system,
+        &document,
+        CaseStatus::Closed,
         Duration::from_secs(30),
-        "SEOD to see the case closed",
-        || async {
-            let statuses: Vec<CaseStatus> = system
-                .statuses(&document)
-                .await
-                .into_iter()
-                .map(|s| s.status)
-                .collect();
-            statuses.contains(&CaseStatus::Closed).then_some(statuses)
-        },
     )
     .await;
     assert_eq!(

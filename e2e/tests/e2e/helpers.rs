@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use contracts::seod_status::CaseStatus;
 use contracts::subjects;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -191,4 +192,47 @@ pub async fn first_login(system: &System, login: &str, starting: &str) -> String
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["must_change"], false);
     own
+}
+
+/// An administrator takes the case as soon as it is in the queue and realises it.
+pub async fn take_and_realise(system: &System, case: &str, delivery: &str) {
+    let admin = system.staff_token("admin.ek04").await;
+    let path = |action: &str| format!("/api/cases/{case}/{action}");
+    test_support::eventually(Duration::from_secs(20), "the case in the queue", || async {
+        let (status, _) = call(system, "intake", Some(&admin), &path("take"), json!({})).await;
+        (status == 202).then_some(())
+    })
+    .await;
+    let (status, body) = call(
+        system,
+        "intake",
+        Some(&admin),
+        &path("realise"),
+        json!({ "delivery": delivery }),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+}
+
+/// The statuses SEOD heard for `document`, once they include `until`.
+pub async fn statuses_until(
+    system: &System,
+    document: &str,
+    until: CaseStatus,
+    limit: Duration,
+) -> Vec<CaseStatus> {
+    test_support::eventually(
+        limit,
+        &format!("SEOD to hear `{}`", until.as_str()),
+        || async {
+            let statuses: Vec<CaseStatus> = system
+                .statuses(document)
+                .await
+                .into_iter()
+                .map(|s| s.status)
+                .collect();
+            statuses.contains(&until).then_some(statuses)
+        },
+    )
+    .await
 }

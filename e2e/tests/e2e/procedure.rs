@@ -13,7 +13,9 @@ use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{call, everything, first_login, holds, pool_of, zszo_form};
+use crate::helpers::{
+    call, everything, first_login, holds, pool_of, statuses_until, take_and_realise, zszo_form,
+};
 
 fn tool(program: &str, args: &[&str]) -> std::process::Output {
     Command::new(program)
@@ -137,26 +139,6 @@ async fn receive(system: &System, case: &str, rspo_email: &str, mobile: &str) ->
     }
 }
 
-/// An administrator takes the case as soon as it is in the queue and realises it.
-async fn take_and_realise(system: &System, case: &str, delivery: &str) {
-    let admin = system.staff_token("admin.ek04").await;
-    let path = |action: &str| format!("/api/cases/{case}/{action}");
-    eventually(Duration::from_secs(20), "the case in the queue", || async {
-        let (status, _) = call(system, "intake", Some(&admin), &path("take"), json!({})).await;
-        (status == 202).then_some(())
-    })
-    .await;
-    let (status, body) = call(
-        system,
-        "intake",
-        Some(&admin),
-        &path("realise"),
-        json!({ "delivery": delivery }),
-    )
-    .await;
-    assert_eq!(status, 202, "{body}");
-}
-
 async fn run_procedure(
     system: &System,
     subject: &str,
@@ -174,18 +156,11 @@ async fn run_procedure(
     assert_eq!(received.login, login);
     first_login(system, &received.login, &received.starting_password).await;
 
-    let statuses = eventually(
+    let statuses = statuses_until(
+        system,
+        &document,
+        CaseStatus::Closed,
         Duration::from_secs(30),
-        "SEOD to see the case closed",
-        || async {
-            let statuses: Vec<CaseStatus> = system
-                .statuses(&document)
-                .await
-                .into_iter()
-                .map(|s| s.status)
-                .collect();
-            statuses.contains(&CaseStatus::Closed).then_some(statuses)
-        },
     )
     .await;
     assert_eq!(

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use test_support::system::TEST_DELIVERY_SEAL_KEY;
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{everything, holds, pool_of, submit_zszo, zszo_form};
+use crate::helpers::{everything, holds, pool_of, statuses_until, submit_zszo, zszo_form};
 
 async fn post(system: &System, token: Option<&str>, path: &str, body: Value) -> (u16, Value) {
     let mut request = reqwest::Client::new()
@@ -104,18 +104,11 @@ async fn an_administrator_realises_a_case_and_the_starting_password_is_nowhere_i
     .await;
     assert_eq!(status, 202, "{body}");
 
-    let statuses = eventually(
+    let statuses = statuses_until(
+        &system,
+        "SEOD-REAL-1",
+        CaseStatus::Realised,
         Duration::from_secs(30),
-        "SEOD to hear `realised`",
-        || async {
-            let statuses: Vec<CaseStatus> = system
-                .statuses("SEOD-REAL-1")
-                .await
-                .into_iter()
-                .map(|s| s.status)
-                .collect();
-            statuses.contains(&CaseStatus::Realised).then_some(statuses)
-        },
     )
     .await;
     assert_eq!(
@@ -385,18 +378,11 @@ async fn the_optional_policy_realises_a_verified_seod_request_itself_and_says_so
         .await
         .case_number
         .unwrap();
-    let statuses = eventually(
+    let statuses = statuses_until(
+        &system,
+        "SEOD-AUTO-1",
+        CaseStatus::Closed,
         Duration::from_secs(60),
-        "the case to close by itself",
-        || async {
-            let statuses: Vec<CaseStatus> = system
-                .statuses("SEOD-AUTO-1")
-                .await
-                .into_iter()
-                .map(|s| s.status)
-                .collect();
-            statuses.contains(&CaseStatus::Closed).then_some(statuses)
-        },
     )
     .await;
     assert!(statuses.contains(&CaseStatus::Taken) && statuses.contains(&CaseStatus::Realised));

@@ -32,9 +32,11 @@ pub fn encrypt_pdf(pdf: &[u8], cipher_password: &str) -> Result<Vec<u8>, LetterE
 
     let mut file_key = Zeroizing::new([0u8; 32]);
     getrandom::fill(file_key.as_mut()).map_err(LetterError::Random)?;
-    let mut owner_seed = Zeroizing::new([0u8; 32]);
+    // 128 random bits: out of reach of guessing, and short, because revision 6 hashes the
+    // owner password (64 times over, in rounds of at least 64) for /O and /OE.
+    let mut owner_seed = Zeroizing::new([0u8; 16]);
     getrandom::fill(owner_seed.as_mut()).map_err(LetterError::Random)?;
-    let mut owner_password = Zeroizing::new(String::with_capacity(64));
+    let mut owner_password = Zeroizing::new(String::with_capacity(32));
     for byte in owner_seed.iter() {
         let _ = write!(owner_password, "{byte:02x}");
     }
