@@ -6,12 +6,21 @@ use crate::{AuditCommand, Failure};
 
 pub async fn run(
     base: &str,
+    token: Option<&str>,
     command: &AuditCommand,
     json: bool,
     timeout: Duration,
 ) -> Result<(), Failure> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = token {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| Failure::Input("token zawiera niedozwolone znaki".into()))?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
     let client = reqwest::Client::builder()
         .timeout(timeout)
+        .default_headers(headers)
         .build()
         .map_err(|e| Failure::Unavailable(e.to_string()))?;
     let base = base.trim_end_matches('/');

@@ -66,6 +66,10 @@ enum Command {
             default_value = "http://127.0.0.1:8085"
         )]
         audit_url: String,
+        /// A staff token (auditor or administrator) from accounts' staff sign-in; only the
+        /// chain's verification and its newest checkpoint are open without one.
+        #[arg(long, env = "KLUCZNIK_TOKEN", hide_env_values = true)]
+        token: Option<String>,
         #[command(subcommand)]
         command: AuditCommand,
     },
@@ -154,9 +158,11 @@ async fn main() -> ExitCode {
         Command::Status { case } => status(&cli, case, timeout).await,
         Command::Watch { case } => watch(&cli, case, timeout).await,
         Command::SealPublicKey { secret_file } => seal_public_key(secret_file),
-        Command::Audit { audit_url, command } => {
-            audit::run(audit_url, command, cli.json, timeout).await
-        }
+        Command::Audit {
+            audit_url,
+            token,
+            command,
+        } => audit::run(audit_url, token.as_deref(), command, cli.json, timeout).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -356,7 +362,7 @@ async fn query_case(
         ))
     })?;
     match serde_json::from_slice::<CaseQueryReply>(&reply.payload) {
-        Ok(CaseQueryReply::Found { case }) => Ok((client, case)),
+        Ok(CaseQueryReply::Found { case }) => Ok((client, *case)),
         Ok(CaseQueryReply::NotFound { message }) => Err(Failure::Refused(message)),
         Ok(CaseQueryReply::Invalid { message }) => Err(Failure::Input(message)),
         Err(e) => Err(Failure::Unavailable(format!(
@@ -380,6 +386,12 @@ async fn status(cli: &Cli, case: &str, timeout: Duration) -> Result<(), Failure>
     );
     for entry in &view.history {
         println!("  {}  {}", entry.at.to_rfc3339(), entry.status.as_str());
+    }
+    if let Some(reason) = &view.reason {
+        println!(
+            "  powód ({}, pole {}): {}",
+            reason.code, reason.field, reason.message
+        );
     }
     Ok(())
 }

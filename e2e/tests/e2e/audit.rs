@@ -21,6 +21,7 @@ async fn verify(system: &System) -> (u16, Value) {
 async fn sign_checkpoint(system: &System) {
     let response = reqwest::Client::new()
         .post(format!("{}/api/checkpoints", system.url("audit")))
+        .bearer_auth(system.auditor_token().await)
         .send()
         .await
         .unwrap();
@@ -209,13 +210,7 @@ async fn an_auditor_finds_records_by_case_institution_person_pesel_request_and_t
             .len(),
         1
     );
-    let revocations: Value =
-        reqwest::get(format!("{}/api/reports/revocations", system.url("audit")))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let revocations = system.audit_get("/api/reports/revocations").await;
     assert_eq!(revocations["events"][0]["actor_id"], "organ-jst-1");
     assert_eq!(revocations["events"][0]["body"]["data"]["ground"], 3);
 
@@ -279,12 +274,16 @@ async fn an_auditor_finds_records_by_case_institution_person_pesel_request_and_t
         .await;
     assert!(next[0]["position"].as_i64() > page[1]["position"].as_i64());
 
-    let csv = reqwest::get(format!(
-        "{}/api/events?institution_rspo_id=777&format=csv",
-        system.url("audit")
-    ))
-    .await
-    .unwrap();
+    let auditor = system.auditor_token().await;
+    let csv = reqwest::Client::new()
+        .get(format!(
+            "{}/api/events?institution_rspo_id=777&format=csv",
+            system.url("audit")
+        ))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
     assert!(
         csv.headers()["content-type"]
             .to_str()
@@ -301,11 +300,34 @@ async fn an_auditor_finds_records_by_case_institution_person_pesel_request_and_t
     );
     assert_eq!(lines.count(), by_institution.len());
 
-    let bad = reqwest::get(format!("{}/api/events?pesel=123", system.url("audit")))
+    let url = format!("{}/api/events?pesel=123", system.url("audit"));
+    let bad = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&auditor)
+        .send()
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
+
+    // The record is for auditors and administrators, signed in.
+    let anonymous = reqwest::get(&url).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.headers()["content-type"],
+        "application/problem+json"
+    );
+    let operator = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(system.staff_token("operator.ek04").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        operator.status(),
+        403,
+        "an operator does not read the record"
+    );
 }
 
 #[tokio::test]
@@ -366,9 +388,11 @@ async fn old_records_leave_only_as_an_exported_segment_under_a_signed_checkpoint
     let n = some_history(&system).await;
     let audit = system.url("audit");
     let client = reqwest::Client::new();
+    let auditor = system.auditor_token().await;
 
     let wrong = client
         .post(format!("{audit}/api/retention/prune"))
+        .bearer_auth(&auditor)
         .json(&json!({ "upto_position": 3, "export_sha256": "00" }))
         .send()
         .await
@@ -385,6 +409,8 @@ async fn old_records_leave_only_as_an_exported_segment_under_a_signed_checkpoint
             "audit",
             "--audit-url",
             &audit,
+            "--token",
+            &auditor,
             "prune",
             "--out",
             file.to_str().unwrap(),
@@ -456,15 +482,13 @@ async fn a_realised_reset_opens_one_starting_password_loss_incident_linked_to_it
         .await
         .unwrap();
     }
-    let url = format!(
-        "{}/api/incidents?case_number=ZSZO-05%2F2026%2F000077",
-        system.url("audit")
-    );
     let incidents = eventually(
         Duration::from_secs(20),
         "the incident to be opened",
         || async {
-            let body: Value = reqwest::get(&url).await.ok()?.json().await.ok()?;
+            let body = system
+                .audit_get("/api/incidents?case_number=ZSZO-05%2F2026%2F000077")
+                .await;
             let list = body["incidents"].as_array()?.clone();
             (!list.is_empty()).then_some(list)
         },

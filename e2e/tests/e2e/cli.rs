@@ -95,12 +95,25 @@ async fn klucznikctl_verifies_the_audit_chain_and_exports_a_case_as_csv() {
     );
     assert!(text(&out.stdout).contains("nienaruszony"));
 
+    let anonymous = klucznikctl(
+        &url,
+        &["audit", "--audit-url", &audit, "events", "--case", &case],
+    );
+    assert!(!anonymous.status.success());
+    assert!(
+        text(&anonymous.stderr).contains("token"),
+        "{}",
+        text(&anonymous.stderr)
+    );
+    let auditor = system.auditor_token().await;
     let out = klucznikctl(
         &url,
         &[
             "audit",
             "--audit-url",
             &audit,
+            "--token",
+            &auditor,
             "events",
             "--case",
             &case,
@@ -119,6 +132,8 @@ async fn klucznikctl_verifies_the_audit_chain_and_exports_a_case_as_csv() {
             "audit",
             "--audit-url",
             &audit,
+            "--token",
+            &auditor,
             "checkpoint",
             "--out",
             file.to_str().unwrap(),

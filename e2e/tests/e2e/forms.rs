@@ -58,13 +58,22 @@ async fn a_valid_form_becomes_a_numbered_case_answered_to_seod_and_recorded_by_a
         .await;
     assert_eq!(forms.len(), 1, "the form itself is recorded once");
 
-    let case: serde_json::Value =
-        reqwest::get(format!("{}/api/cases/{case_number}", system.url("intake")))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let url = format!("{}/api/cases/{case_number}", system.url("intake"));
+    let anonymous = reqwest::get(&url).await.unwrap();
+    assert_eq!(
+        anonymous.status(),
+        401,
+        "a case is for the department's staff"
+    );
+    let case: serde_json::Value = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(system.staff_token("operator.ek04").await)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(case["status"], "registered");
     assert_eq!(case["document_id"], "SEOD-1");
 }

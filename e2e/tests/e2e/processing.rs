@@ -169,16 +169,12 @@ async fn an_administrator_realises_a_case_and_the_starting_password_is_nowhere_i
     assert_eq!(password.chars().count(), 14);
 
     let incidents: Value = eventually(Duration::from_secs(20), "the incident", || async {
-        let body: Value = reqwest::get(format!(
-            "{}/api/incidents?case_number={}",
-            system.url("audit"),
-            case.replace('/', "%2F")
-        ))
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
+        let body = system
+            .audit_get(&format!(
+                "/api/incidents?case_number={}",
+                case.replace('/', "%2F")
+            ))
+            .await;
         (!body["incidents"].as_array()?.is_empty()).then_some(body)
     })
     .await;

@@ -92,15 +92,9 @@ async fn staff_sign_in_with_password_and_code_and_failures_are_alike_limited_and
         Duration::from_secs(20),
         "audit to open an incident",
         || async {
-            let list: Value = reqwest::get(format!(
-                "{}/api/incidents?category=repeated_failed_logins",
-                system.url("audit")
-            ))
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
+            let list = system
+                .audit_get("/api/incidents?category=repeated_failed_logins")
+                .await;
             let list = list["incidents"].as_array()?.clone();
             (!list.is_empty()).then_some(list)
         },

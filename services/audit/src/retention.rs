@@ -154,6 +154,7 @@ pub async fn prune(
     now: DateTime<Utc>,
     upto: i64,
     export_sha256: &str,
+    by: &str,
 ) -> Result<Checkpoint, RetentionError> {
     let allowed = retention::prunable_upto(pool, now - retention).await?;
     if upto > allowed {
@@ -172,12 +173,14 @@ pub async fn prune(
         &segment.last_hash,
         export_sha256,
         segment.records,
+        by,
         now,
     )
     .await?;
     tx.commit().await?;
     tracing::info!(
         upto,
+        by,
         records = segment.records,
         "audit segment pruned under a signed checkpoint"
     );

@@ -658,17 +658,46 @@ async fn serve(audit: &Audit, nats: &test_support::NatsServer) -> String {
             export_file: None,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
         }),
-        clock,
+        clock: Arc::clone(&clock),
         retention: chrono::Duration::days(365),
     };
+    // As the platform does: tokens are checked with accounts' public key.
+    let verifier = kit::auth::TokenVerifier {
+        key: Some(staff_key().verifying_key()),
+        clock: Arc::clone(&clock),
+    };
+    let router = audit::http::router(state).layer(axum::Extension(verifier));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, audit::http::router(state))
-            .await
-            .unwrap();
+        axum::serve(listener, router).await.unwrap();
     });
     format!("http://{address}")
+}
+
+/// accounts' token key in tests.
+fn staff_key() -> ed25519_dalek::SigningKey {
+    let seed: [u8; 32] = hex::decode(test_support::system::TEST_ACCOUNTS_SIGNING_KEY)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    ed25519_dalek::SigningKey::from_bytes(&seed)
+}
+
+/// A staff token as accounts signs them, valid for 15 minutes of the test's clock.
+fn staff_token(audit: &Audit, login: &str, role: &str) -> String {
+    let now = audit.clock.now().timestamp();
+    kit::auth::sign(
+        &staff_key(),
+        &kit::auth::Claims {
+            sub: login.to_owned(),
+            role: role.to_owned(),
+            institution: None,
+            iat: now,
+            exp: now + 900,
+            sid: format!("session-of-{login}"),
+        },
+    )
 }
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
@@ -685,20 +714,44 @@ async fn the_http_api_opens_reads_lists_and_closes_an_incident_and_refuses_in_po
     let nats = test_support::NatsServer::start();
     let audit = audit(IncidentRules::default()).await;
     let base = serve(&audit, &nats).await;
-    let http = reqwest::Client::new();
-    let post = |path: &str, body: Value| http.post(format!("{base}{path}")).json(&body).send();
-
-    let refused = problem(
-        post(
-            "/api/incidents",
-            json!({ "category": "other", "title": "Zgubiony laptop", "description": "d" }),
-        )
+    let laptop = json!({ "category": "other", "title": "Zgubiony laptop", "description": "d" });
+    let anonymous = reqwest::Client::new()
+        .post(format!("{base}/api/incidents"))
+        .json(&laptop)
+        .send()
         .await
+        .unwrap();
+    problem(anonymous, 401).await;
+    let operator = reqwest::Client::new()
+        .get(format!("{base}/api/incidents"))
+        .bearer_auth(staff_token(&audit, "operator.ek04", "operator"))
+        .send()
+        .await
+        .unwrap();
+    problem(operator, 403).await;
+
+    let mut signed_in = reqwest::header::HeaderMap::new();
+    signed_in.insert(
+        reqwest::header::AUTHORIZATION,
+        format!(
+            "Bearer {}",
+            staff_token(&audit, "admin.ek04", "administrator")
+        )
+        .parse()
         .unwrap(),
-        422,
-    )
-    .await;
-    assert_eq!(refused["detail"], "Brak wymaganego pola „opened_by”.");
+    );
+    let http = reqwest::Client::builder()
+        .default_headers(signed_in)
+        .build()
+        .unwrap();
+    let post = |path: &str, body: Value| http.post(format!("{base}{path}")).json(&body).send();
+    let mut someone_else = laptop.clone();
+    someone_else["opened_by"] = json!("kto-inny");
+    let refused = problem(post("/api/incidents", someone_else).await.unwrap(), 422).await;
+    assert!(
+        refused["detail"].as_str().unwrap().contains("„opened_by”"),
+        "{refused}"
+    );
     let not_json = http
         .post(format!("{base}/api/incidents"))
         .body("{")
@@ -714,7 +767,6 @@ async fn the_http_api_opens_reads_lists_and_closes_an_incident_and_refuses_in_po
             "title": "Zgubiony laptop",
             "description": "Laptop z dostępem do SIO zgubiony w pociągu.",
             "case_numbers": ["ZSZO-05/2026/000001"],
-            "opened_by": "admin.ek04",
         }),
     )
     .await
@@ -755,22 +807,17 @@ async fn the_http_api_opens_reads_lists_and_closes_an_incident_and_refuses_in_po
 
     let status = "/api/incidents/2026/000001/status";
     let no_note = problem(
-        post(status, json!({ "status": "closed", "by": "admin.ek04" }))
-            .await
-            .unwrap(),
+        post(status, json!({ "status": "closed" })).await.unwrap(),
         422,
     )
     .await;
     assert!(no_note["detail"].as_str().unwrap().contains("„note”"));
-    let analysed = post(
-        status,
-        json!({ "status": "under_analysis", "by": "analityk" }),
-    )
-    .await
-    .unwrap();
+    let analysed = post(status, json!({ "status": "under_analysis" }))
+        .await
+        .unwrap();
     assert_eq!(analysed.status().as_u16(), 200);
     let backwards = problem(
-        post(status, json!({ "status": "registered", "by": "analityk" }))
+        post(status, json!({ "status": "registered" }))
             .await
             .unwrap(),
         409,
@@ -784,7 +831,7 @@ async fn the_http_api_opens_reads_lists_and_closes_an_incident_and_refuses_in_po
     );
     let closed: Value = post(
         status,
-        json!({ "status": "closed", "by": "kierownik", "note": "Laptop odnaleziony." }),
+        json!({ "status": "closed", "note": "Laptop odnaleziony." }),
     )
     .await
     .unwrap()

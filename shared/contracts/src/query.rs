@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::seod_status::CaseStatus;
+use crate::seod_status::{CaseStatus, Rejection};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseQuery {
@@ -27,12 +27,15 @@ pub struct CaseView {
     pub target_login: String,
     pub registered_at: DateTime<Utc>,
     pub history: Vec<StatusEntry>,
+    /// Why the case was rejected or failed: the field, a code and a Polish message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Rejection>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum CaseQueryReply {
-    Found { case: CaseView },
+    Found { case: Box<CaseView> },
     NotFound { message: String },
     Invalid { message: String },
 }

@@ -71,7 +71,12 @@ pub struct System {
     pub totp_secrets: BTreeMap<String, String>,
     pub smtp: crate::SmtpSink,
     pub sms: crate::SmsSink,
+    /// The auditor's token, signed in once (tokens live 15 minutes, longer than a test).
+    auditor_token: std::sync::Mutex<Option<String>>,
 }
+
+/// The sample auditor, who reads the audit record in tests.
+pub const AUDITOR: &str = "audytor";
 
 impl System {
     pub async fn start(mut options: SystemOptions) -> Self {
@@ -118,6 +123,7 @@ impl System {
             totp_secrets,
             smtp,
             sms,
+            auditor_token: std::sync::Mutex::new(None),
         };
         for name in SERVICES {
             system
@@ -220,6 +226,29 @@ impl System {
         body["token"].as_str().expect("a token").to_owned()
     }
 
+    /// A token of the sample auditor, who may read the audit record.
+    pub async fn auditor_token(&self) -> String {
+        if let Some(token) = self.auditor_token.lock().unwrap().clone() {
+            return token;
+        }
+        let token = self.staff_token(AUDITOR).await;
+        *self.auditor_token.lock().unwrap() = Some(token.clone());
+        token
+    }
+
+    /// An authenticated GET on audit's API (as the sample auditor), answered with JSON.
+    pub async fn audit_get(&self, path: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.url("audit")))
+            .bearer_auth(self.auditor_token().await)
+            .send()
+            .await
+            .expect("audit answers")
+            .json()
+            .await
+            .expect("audit answers JSON")
+    }
+
     /// Audit's recorded events matching a query string, e.g. `case_number=…`.
     pub async fn audit_events(&self, query: &str) -> Vec<serde_json::Value> {
         let limit = if query.contains("limit=") {
@@ -228,7 +257,10 @@ impl System {
             "&limit=1000"
         };
         let url = format!("{}/api/events?{query}{limit}", self.url("audit"));
-        let body: serde_json::Value = reqwest::get(&url)
+        let body: serde_json::Value = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(self.auditor_token().await)
+            .send()
             .await
             .expect("audit answers")
             .json()

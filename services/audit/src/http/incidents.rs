@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use kit::auth::Actor;
 use kit::problem::Problem;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -165,10 +166,10 @@ async fn one(
     }
 }
 
-/// `POST /api/incidents` with `{category, title, description, case_numbers?, opened_by}`:
-/// an administrator opens an incident; 201 with it.
-async fn open(State(state): State<AppState>, body: Bytes) -> Response {
-    let new = match new_incident_of(&body) {
+/// `POST /api/incidents` with `{category, title, description, case_numbers?}`: the signed-in
+/// auditor or administrator opens an incident; 201 with it.
+async fn open(State(state): State<AppState>, actor: Actor, body: Bytes) -> Response {
+    let new = match new_incident_of(&body, actor.login()) {
         Ok(new) => new,
         Err(problem) => return problem.into_response(),
     };
@@ -178,7 +179,21 @@ async fn open(State(state): State<AppState>, body: Bytes) -> Response {
     }
 }
 
-fn new_incident_of(body: &[u8]) -> Result<NewIncident, Problem> {
+/// Who acts is who signed in; a body that names someone else is refused.
+fn acting_person<'a>(
+    fields: &Map<String, Value>,
+    name: &str,
+    signed_in: &'a str,
+) -> Result<&'a str, Problem> {
+    match optional_text(fields, name)? {
+        Some(named) if named != signed_in => Err(invalid_field(format!(
+            "Pole „{name}”: czynność zapisuje się na zalogowaną osobę ({signed_in}), nie na „{named}”."
+        ))),
+        _ => Ok(signed_in),
+    }
+}
+
+fn new_incident_of(body: &[u8], signed_in: &str) -> Result<NewIncident, Problem> {
     let fields = json_object(body)?;
     let category = required_text(&fields, "category")?;
     let category = IncidentCategory::parse(category).ok_or_else(|| {
@@ -192,21 +207,22 @@ fn new_incident_of(body: &[u8]) -> Result<NewIncident, Problem> {
         required_text(&fields, "title")?,
         required_text(&fields, "description")?,
         &text_list(&fields, "case_numbers")?,
-        required_text(&fields, "opened_by")?,
+        acting_person(&fields, "opened_by", signed_in)?,
     )
     .map_err(field_problem)
 }
 
-/// `POST /api/incidents/2026/000042/status` with `{status, note?, by}`.
+/// `POST /api/incidents/2026/000042/status` with `{status, note?}`, by the signed-in person.
 async fn change_status(
     State(state): State<AppState>,
+    actor: Actor,
     Path((year, sequence)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     let Some(number) = IncidentNumber::from_parts(&year, &sequence) else {
         return not_found(&format!("INC/{year}/{sequence}"));
     };
-    let change = match status_change_of(&body) {
+    let change = match status_change_of(&body, actor.login()) {
         Ok(change) => change,
         Err(problem) => return problem.into_response(),
     };
@@ -227,7 +243,7 @@ async fn change_status(
     }
 }
 
-fn status_change_of(body: &[u8]) -> Result<StatusChange, Problem> {
+fn status_change_of(body: &[u8], signed_in: &str) -> Result<StatusChange, Problem> {
     let fields = json_object(body)?;
     let status = required_text(&fields, "status")?;
     let status = IncidentStatus::parse(status).ok_or_else(|| {
@@ -238,7 +254,7 @@ fn status_change_of(body: &[u8]) -> Result<StatusChange, Problem> {
     })?;
     StatusChange::new(
         status,
-        required_text(&fields, "by")?,
+        acting_person(&fields, "by", signed_in)?,
         optional_text(&fields, "note")?,
     )
     .map_err(field_problem)
@@ -356,9 +372,13 @@ mod tests {
     }
 
     #[test]
-    fn an_incident_request_without_its_author_is_refused_naming_the_field() {
+    fn an_incident_is_opened_by_whoever_signed_in_and_by_no_one_else() {
         let body = br#"{"category":"other","title":"Zgubiony laptop","description":"d"}"#;
-        let (status, detail) = field_detail(new_incident_of(body).unwrap_err());
+        assert_eq!(new_incident_of(body, "admin").unwrap().opened_by, "admin");
+        let same = br#"{"category":"other","title":"t","description":"d","opened_by":"admin"}"#;
+        assert!(new_incident_of(same, "admin").is_ok());
+        let other = br#"{"category":"other","title":"t","description":"d","opened_by":"kto-inny"}"#;
+        let (status, detail) = field_detail(new_incident_of(other, "admin").unwrap_err());
         assert_eq!(status, 422);
         assert!(detail.contains("„opened_by”"), "{detail}");
     }
@@ -366,7 +386,7 @@ mod tests {
     #[test]
     fn an_unknown_category_is_refused_with_the_ones_there_are() {
         let body = br#"{"category":"fire","title":"t","description":"d","opened_by":"admin"}"#;
-        let (status, detail) = field_detail(new_incident_of(body).unwrap_err());
+        let (status, detail) = field_detail(new_incident_of(body, "admin").unwrap_err());
         assert_eq!(status, 422);
         assert!(detail.contains("„category”") && detail.contains("starting_password_loss"));
     }
@@ -374,28 +394,30 @@ mod tests {
     #[test]
     fn case_numbers_must_be_a_list_of_texts() {
         let body = br#"{"category":"other","title":"t","description":"d","opened_by":"a","case_numbers":[1]}"#;
-        let (status, detail) = field_detail(new_incident_of(body).unwrap_err());
+        let (status, detail) = field_detail(new_incident_of(body, "admin").unwrap_err());
         assert_eq!(status, 422);
         assert!(detail.contains("„case_numbers”"));
     }
 
     #[test]
     fn a_body_that_is_not_json_is_a_bad_request() {
-        assert_eq!(new_incident_of(b"{").unwrap_err().status, 400);
-        assert_eq!(status_change_of(b"[]").unwrap_err().status, 400);
+        assert_eq!(new_incident_of(b"{", "admin").unwrap_err().status, 400);
+        assert_eq!(status_change_of(b"[]", "admin").unwrap_err().status, 400);
     }
 
     #[test]
-    fn a_status_change_reads_status_by_and_an_optional_note() {
-        let change = status_change_of(br#"{"status":"closed","by":"admin","note":"ok"}"#).unwrap();
+    fn a_status_change_reads_status_and_an_optional_note_by_the_signed_in_person() {
+        let change = status_change_of(br#"{"status":"closed","note":"ok"}"#, "admin").unwrap();
         assert_eq!(change.status, IncidentStatus::Closed);
+        assert_eq!(change.by, "admin");
         assert_eq!(change.note.as_deref(), Some("ok"));
         let (status, detail) =
-            field_detail(status_change_of(br#"{"status":"open","by":"admin"}"#).unwrap_err());
+            field_detail(status_change_of(br#"{"status":"open"}"#, "admin").unwrap_err());
         assert_eq!(status, 422);
         assert!(detail.contains("„status”"));
-        let (status, detail) =
-            field_detail(status_change_of(br#"{"status":"closed","by":" "}"#).unwrap_err());
+        let (status, detail) = field_detail(
+            status_change_of(br#"{"status":"closed","by":"ktos"}"#, "admin").unwrap_err(),
+        );
         assert_eq!(status, 422);
         assert!(detail.contains("„by”"));
     }

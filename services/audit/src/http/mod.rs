@@ -36,17 +36,36 @@ pub struct AppState {
     pub retention: chrono::Duration,
 }
 
+/// Who may read the record, open and move incidents, sign checkpoints and prune.
+pub(crate) const AUDIT_STAFF: &[&str] = &["auditor", "administrator"];
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/verify", get(verify))
+    let staff_only = Router::new()
         .route("/api/events", get(events))
         .route("/api/reports/accounts-created", get(accounts_created))
         .route("/api/reports/revocations", get(revocations))
-        .route("/api/checkpoints/latest", get(latest_checkpoint))
         .route("/api/checkpoints", post(sign_checkpoint))
         .merge(incidents::routes())
         .merge(retention::routes())
+        .route_layer(axum::middleware::from_fn(audit_staff_only));
+    // The chain's integrity and its newest checkpoint name no one: anyone may check them.
+    Router::new()
+        .route("/verify", get(verify))
+        .route("/api/checkpoints/latest", get(latest_checkpoint))
+        .merge(staff_only)
         .with_state(state)
+}
+
+/// The record holds personal data: only an auditor or an administrator, signed in, gets in.
+async fn audit_staff_only(
+    actor: kit::auth::Actor,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match actor.require(AUDIT_STAFF) {
+        Ok(()) => next.run(request).await,
+        Err(problem) => problem.into_response(),
+    }
 }
 
 /// `GET /verify`: 200 with the report when the chain is intact, 409 with it when not.

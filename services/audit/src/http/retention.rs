@@ -57,6 +57,7 @@ struct PruneRequest {
 /// `POST /api/retention/prune {"upto_position", "export_sha256"}`.
 async fn prune(
     State(state): State<AppState>,
+    actor: kit::auth::Actor,
     body: Result<Json<PruneRequest>, JsonRejection>,
 ) -> Response {
     let request = match body {
@@ -78,6 +79,7 @@ async fn prune(
         state.clock.now(),
         request.upto_position,
         &request.export_sha256,
+        actor.login(),
     )
     .await
     {

@@ -24,17 +24,20 @@ pub async fn segment_prune_in_txn(
     hash: &[u8],
     export_sha256: &str,
     records: i64,
+    by: &str,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO audit_pruned_segments (upto_position, hash, pruned_at, export_sha256, records)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO audit_pruned_segments (upto_position, hash, pruned_at, export_sha256, records,
+             pruned_by)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(upto)
     .bind(hash)
     .bind(at)
     .bind(export_sha256)
     .bind(records)
+    .bind(by)
     .execute(&mut *conn)
     .await?;
     sqlx::query("SELECT set_config('klucznik.prune_upto', $1, true)")

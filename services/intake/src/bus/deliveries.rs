@@ -58,13 +58,14 @@ impl Handler for DeliveriesHandler {
                 if CaseStatus::parse(&status).is_some_and(CaseStatus::is_terminal) {
                     return Ok(());
                 }
-                cases::case_status_set_in_txn(conn, &case, CaseStatus::Failed, now).await?;
                 let reason = Rejection {
                     field: "$".into(),
                     code: "delivery_failed".into(),
                     message: failed.data.reason,
                     detail: None,
                 };
+                cases::case_ended_with_reason_in_txn(conn, &case, CaseStatus::Failed, &reason, now)
+                    .await?;
                 announce(
                     conn,
                     &case,

@@ -48,7 +48,9 @@ async fn answer(pool: &PgPool, payload: &[u8]) -> CaseQueryReply {
         }
     };
     match crate::store::cases::case_view(pool, query.case_number.trim()).await {
-        Ok(Some(case)) => CaseQueryReply::Found { case },
+        Ok(Some(case)) => CaseQueryReply::Found {
+            case: Box::new(case),
+        },
         Ok(None) => CaseQueryReply::NotFound {
             message: format!("Nie ma sprawy o numerze {}.", query.case_number),
         },

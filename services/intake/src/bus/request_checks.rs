@@ -132,7 +132,14 @@ impl RequestChecksHandler {
                 let rejection = rejection
                     .ok_or_else(|| HandleError::Permanent("a refusal without a reason".into()))?;
                 tracing::info!(case_number = %check.case_number, code = %rejection.code, "request refused");
-                cases::case_rejected_in_txn(conn, &check.case_number, &rejection, now).await?;
+                cases::case_ended_with_reason_in_txn(
+                    conn,
+                    &check.case_number,
+                    CaseStatus::Rejected,
+                    &rejection,
+                    now,
+                )
+                .await?;
                 crate::announce::announce(
                     conn,
                     &check.case_number,

@@ -22,8 +22,13 @@ pub fn router(pool: PgPool) -> Router {
 /// `GET /api/cases/ZSZO-05/2026/000001`: a case and its status history.
 async fn case(
     State(pool): State<PgPool>,
+    actor: kit::auth::Actor,
     Path((procedure, year, sequence)): Path<(String, String, String)>,
 ) -> Response {
+    // A case names a school and a person's login: for the department's staff only.
+    if let Err(problem) = actor.require(&["administrator", "operator", "auditor"]) {
+        return problem.into_response();
+    }
     let number = format!("{procedure}/{year}/{sequence}");
     match crate::store::cases::case_view(&pool, &number).await {
         Ok(Some(view)) => Json(view).into_response(),

@@ -117,12 +117,14 @@ struct CaseRow {
     institution_rspo_id: String,
     target_login: String,
     registered_at: DateTime<Utc>,
+    rejection: Option<sqlx::types::Json<Rejection>>,
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn case_view(pool: &PgPool, case_number: &str) -> Result<Option<CaseView>, sqlx::Error> {
     let Some(row): Option<CaseRow> = sqlx::query_as(
-        "SELECT case_number, procedure, document_id, status, institution_rspo_id, target_login, registered_at
+        "SELECT case_number, procedure, document_id, status, institution_rspo_id, target_login,
+                registered_at, rejection
          FROM cases WHERE case_number = $1",
     )
     .bind(case_number)
@@ -145,6 +147,7 @@ pub async fn case_view(pool: &PgPool, case_number: &str) -> Result<Option<CaseVi
         institution_rspo_id: row.institution_rspo_id,
         target_login: row.target_login,
         registered_at: row.registered_at,
+        reason: row.rejection.map(|r| r.0),
         history: history
             .into_iter()
             .filter_map(|(status, at)| {
@@ -181,22 +184,24 @@ pub async fn case_verified_in_txn(
     Ok(())
 }
 
-pub async fn case_rejected_in_txn(
+/// Ends a case as `rejected` or `failed`, keeping the reason for whoever looks it up.
+pub async fn case_ended_with_reason_in_txn(
     conn: &mut PgConnection,
     case_number: &str,
-    rejection: &Rejection,
+    status: CaseStatus,
+    reason: &Rejection,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE cases SET status = $2, rejection = $3, updated_at = $4 WHERE case_number = $1",
     )
     .bind(case_number)
-    .bind(CaseStatus::Rejected.as_str())
-    .bind(sqlx::types::Json(rejection))
+    .bind(status.as_str())
+    .bind(sqlx::types::Json(reason))
     .bind(at)
     .execute(&mut *conn)
     .await?;
-    case_status_history_insert_in_txn(conn, case_number, CaseStatus::Rejected, at).await
+    case_status_history_insert_in_txn(conn, case_number, status, at).await
 }
 
 /// Moves a case to `status` and records it in the history.
