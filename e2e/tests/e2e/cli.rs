@@ -145,7 +145,16 @@ async fn klucznikctl_verifies_the_audit_chain_and_exports_a_case_as_csv() {
 
     let out = klucznikctl(
         &url,
-        &["audit", "--audit-url", &audit, "events", "--pesel", "123"],
+        &[
+            "audit",
+            "--audit-url",
+            &audit,
+            "--token",
+            &auditor,
+            "events",
+            "--pesel",
+            "123",
+        ],
     );
     assert_eq!(
         out.status.code(),

@@ -56,6 +56,15 @@ async fn staff_sign_in_with_password_and_code_and_failures_are_alike_limited_and
         "an unknown login is told the same as a wrong password"
     );
     assert_eq!(a["detail"], c["detail"]);
+    // A TOTP code works once: the same code again (replayed, or seen over a shoulder) is
+    // refused like a wrong one.
+    let code = system.totp_code("operator.ek04");
+    let once = json!({ "login": "operator.ek04", "password": STAFF_PASSWORD, "totp": code });
+    let (first, _) = sign_in(&system, once.clone()).await;
+    let (again, replayed) = sign_in(&system, once).await;
+    assert_eq!((first, again), (200, 401));
+    assert_eq!(replayed["detail"], a["detail"]);
+
     let (user, _) = sign_in(
         &system,
         json!({ "login": "lzak", "password": STAFF_PASSWORD, "totp": "000000" }),

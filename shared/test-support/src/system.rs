@@ -71,8 +71,9 @@ pub struct System {
     pub totp_secrets: BTreeMap<String, String>,
     pub smtp: crate::SmtpSink,
     pub sms: crate::SmsSink,
-    /// The auditor's token, signed in once (tokens live 15 minutes, longer than a test).
-    auditor_token: std::sync::Mutex<Option<String>>,
+    /// Each staff member's token, signed in once: tokens live 15 minutes, longer than a
+    /// test, and a TOTP code is accepted only once.
+    staff_tokens: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 /// The sample auditor, who reads the audit record in tests.
@@ -123,7 +124,7 @@ impl System {
             totp_secrets,
             smtp,
             sms,
-            auditor_token: std::sync::Mutex::new(None),
+            staff_tokens: std::sync::Mutex::new(BTreeMap::new()),
         };
         for name in SERVICES {
             system
@@ -202,15 +203,33 @@ impl System {
         out
     }
 
-    /// Signs a staff member in (password and TOTP) and returns the bearer token.
+    /// A staff member's bearer token: signed in (password and TOTP) the first time it is
+    /// asked for in this system, the same token after that.
     pub async fn staff_token(&self, login: &str) -> String {
+        if let Some(token) = self.staff_tokens.lock().unwrap().get(login) {
+            return token.clone();
+        }
+        let token = self.sign_in_staff(login).await;
+        self.staff_tokens
+            .lock()
+            .unwrap()
+            .insert(login.to_owned(), token.clone());
+        token
+    }
+
+    /// The current TOTP code of a staff member.
+    pub fn totp_code(&self, login: &str) -> String {
         let secret = &self.totp_secrets[login];
         let bytes = accounts::domain::totp::base32_decode(secret).expect("a base32 secret");
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let code = accounts::domain::totp::code(&bytes, now);
+        accounts::domain::totp::code(&bytes, now)
+    }
+
+    async fn sign_in_staff(&self, login: &str) -> String {
+        let code = self.totp_code(login);
         let response = reqwest::Client::new()
             .post(format!("{}/api/auth/staff-login", self.url("accounts")))
             .json(&serde_json::json!({ "login": login, "password": STAFF_PASSWORD, "totp": code }))
@@ -228,12 +247,7 @@ impl System {
 
     /// A token of the sample auditor, who may read the audit record.
     pub async fn auditor_token(&self) -> String {
-        if let Some(token) = self.auditor_token.lock().unwrap().clone() {
-            return token;
-        }
-        let token = self.staff_token(AUDITOR).await;
-        *self.auditor_token.lock().unwrap() = Some(token.clone());
-        token
+        self.staff_token(AUDITOR).await
     }
 
     /// An authenticated GET on audit's API (as the sample auditor), answered with JSON.

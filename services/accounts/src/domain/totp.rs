@@ -61,15 +61,23 @@ pub fn code(secret: &[u8], unix_seconds: i64) -> String {
 }
 
 /// Whether `given` is the code of this step or of a neighbouring one (clock drift).
-pub fn verify(secret_base32: &str, given: &str, unix_seconds: i64) -> bool {
-    let Some(secret) = base32_decode(secret_base32) else {
-        return false;
-    };
+/// The time step (counter) whose code `given` is, allowing one step of clock drift either
+/// way; `None` when it is none of them. A step is accepted once: the caller records it.
+pub fn matching_step(secret_base32: &str, given: &str, unix_seconds: i64) -> Option<i64> {
+    let secret = base32_decode(secret_base32)?;
     let given = given.trim();
-    given.len() == 6
-        && [-STEP, 0, STEP]
-            .iter()
-            .any(|d| constant_time_eq(code(&secret, unix_seconds + d).as_bytes(), given.as_bytes()))
+    if given.len() != 6 {
+        return None;
+    }
+    [-STEP, 0, STEP].iter().find_map(|d| {
+        let at = unix_seconds + d;
+        constant_time_eq(code(&secret, at).as_bytes(), given.as_bytes())
+            .then(|| at.div_euclid(STEP))
+    })
+}
+
+pub fn verify(secret_base32: &str, given: &str, unix_seconds: i64) -> bool {
+    matching_step(secret_base32, given, unix_seconds).is_some()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -95,6 +103,8 @@ mod tests {
         assert_eq!(text, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
         assert_eq!(base32_decode(&text).unwrap(), secret);
         assert!(verify(&text, "287082", 59 + 30));
+        assert_eq!(matching_step(&text, "287082", 59), Some(1));
+        assert_eq!(matching_step(&text, "287082", 59 + 30), Some(1));
         assert!(!verify(&text, "287082", 59 + 90));
         assert!(!verify(&text, "28708", 59));
     }

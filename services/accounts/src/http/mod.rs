@@ -99,24 +99,26 @@ async fn staff_login(
         row.as_ref().and_then(|r| r.password_hash.clone()),
     )
     .await;
-    let account_ok = row.as_ref().is_some_and(|r| {
-        r.kind == "staff"
-            && r.status == "active"
-            && match (&r.totp_secret, &request.totp) {
-                (Some(stored), Some(code)) => state
-                    .totp_key
-                    .decrypt(&r.login, stored)
-                    .ok()
-                    .and_then(|secret| {
-                        String::from_utf8(secret.to_vec())
-                            .ok()
-                            .map(zeroize::Zeroizing::new)
-                    })
-                    .is_some_and(|secret| totp::verify(&secret, code, now.timestamp())),
-                _ => false,
-            }
+    let totp_step = row.as_ref().and_then(|r| {
+        if r.kind != "staff" || r.status != "active" {
+            return None;
+        }
+        let (stored, code) = (r.totp_secret.as_ref()?, request.totp.as_ref()?);
+        let secret = state.totp_key.decrypt(&r.login, stored).ok()?;
+        let secret = zeroize::Zeroizing::new(String::from_utf8(secret.to_vec()).ok()?);
+        totp::matching_step(&secret, code, now.timestamp())
     });
-    let Some(row) = row.filter(|_| password_ok && account_ok) else {
+    // A code already used (seen over a shoulder, or replayed) is refused like a wrong one.
+    let fresh_code = match (password_ok, totp_step, &row) {
+        (true, Some(step), Some(r)) => {
+            match credentials::totp_step_claim(&state.pool, &r.login, step).await {
+                Ok(fresh) => fresh,
+                Err(error) => return internal(error),
+            }
+        }
+        _ => false,
+    };
+    let Some(row) = row.filter(|_| password_ok && fresh_code) else {
         if let Err(error) = record_failure(&state, &login, &address).await {
             return internal(error);
         }

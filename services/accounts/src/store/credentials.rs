@@ -67,6 +67,20 @@ pub async fn totp_secret_set(
     Ok(done.rows_affected() == 1)
 }
 
+/// Records that `login` signed in with the TOTP code of `step`; false when that step (or a
+/// later one) was used already, so each code works once.
+pub async fn totp_step_claim(pool: &PgPool, login: &str, step: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE accounts SET totp_last_step = $2
+         WHERE login = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    )
+    .bind(login)
+    .bind(step)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Encrypts the TOTP secrets stored in plain text before they were encrypted at rest;
 /// returns how many.
 pub async fn totp_secrets_encrypt_legacy(
