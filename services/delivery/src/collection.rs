@@ -320,22 +320,13 @@ impl Desk {
 
     /// Expires uncollected letters until `stop` fires.
     pub async fn run_expiry(self: Arc<Self>, stop: CancellationToken) {
-        while !stop.is_cancelled() {
-            let expired = match self.expire_due().await {
-                Ok(expired) => expired,
-                Err(error) => {
-                    tracing::warn!(%error, "expiring uncollected letters failed; retrying");
-                    0
-                }
-            };
-            if expired > 0 && expired as i64 >= self.batch {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.poll_interval) => {}
-                _ = stop.cancelled() => {}
-            }
-        }
-        tracing::info!("collection expiry stopped");
+        crate::dispatch::polling::poll_until_stopped(
+            "collection expiry",
+            self.poll_interval,
+            self.batch,
+            stop,
+            || self.expire_due(),
+        )
+        .await;
     }
 }

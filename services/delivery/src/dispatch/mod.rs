@@ -55,6 +55,7 @@
 
 pub mod mail;
 pub mod notices;
+pub mod polling;
 pub mod sms;
 
 use std::collections::HashMap;
@@ -81,7 +82,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::domain::Package;
-use crate::domain::backoff::retry_delay;
+use crate::domain::backoff::{AfterFailure, after_passing_failure};
 use crate::domain::credentials::open_credentials;
 use crate::domain::msisdn::Msisdn;
 use crate::domain::status::DeliveryStatus;
@@ -191,24 +192,12 @@ impl Dispatcher {
 
     /// Dispatches until `stop` fires, finishing the cases in hand.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
-        while !stop.is_cancelled() {
+        let (poll, batch) = (self.config.poll_interval, self.config.batch);
+        polling::poll_until_stopped("dispatcher", poll, batch, stop, || async {
             self.forget_stale_ciphers();
-            let claimed = match self.dispatch_due().await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(%error, "claiming due deliveries failed; retrying");
-                    0
-                }
-            };
-            if claimed > 0 && claimed as i64 >= self.config.batch {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
-                _ = stop.cancelled() => {}
-            }
-        }
-        tracing::info!("dispatcher stopped");
+            self.dispatch_due().await
+        })
+        .await;
     }
 
     /// Claims the deliveries that are due and dispatches them; returns how many it claimed.
@@ -545,21 +534,26 @@ impl Dispatcher {
         outbox_insert_json(tx, event.id, subjects::DELIVERY_DISPATCH_FAILED, &event).await
     }
 
+    fn after_passing_failure(&self, failed_before: i32) -> AfterFailure {
+        let c = &self.config;
+        after_passing_failure(failed_before, c.max_attempts, c.retry_base, c.retry_max)
+    }
+
     /// Stores what a failed try means: a later try, or the end.
     async fn record(&self, row: &DeliveryRow, token: Uuid, failure: Failure) {
         let outcome = match failure {
-            Failure::Passing { error, reason } => {
-                let failed = u32::try_from(row.attempts).unwrap_or(0) + 1;
-                if failed >= self.config.max_attempts {
+            Failure::Passing { error, reason } => match self.after_passing_failure(row.attempts) {
+                AfterFailure::GiveUp { failed } => {
                     let reason = format!(
                         "Nie udało się doręczyć danych dostępowych po {failed} próbach \
                          (ostatnio: {reason}). Sprawa wymaga decyzji administratora."
                     );
                     self.fail(row, token, &error, reason, true).await
-                } else {
-                    self.retry_later(row, token, &error, failed).await
                 }
-            }
+                AfterFailure::RetryIn { failed, delay } => {
+                    self.retry_later(row, token, &error, failed, delay).await
+                }
+            },
             Failure::Permanent { error, reason } => {
                 self.fail(row, token, &error, reason, true).await
             }
@@ -592,9 +586,9 @@ impl Dispatcher {
         token: Uuid,
         error: &str,
         failed: u32,
+        delay: Duration,
     ) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
-        let delay = retry_delay(self.config.retry_base, failed, self.config.retry_max);
         let next = now + delay;
         if delivery_retry_later(&self.pool, &row.case_number, token, error, next, now).await? {
             tracing::warn!(

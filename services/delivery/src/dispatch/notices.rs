@@ -20,7 +20,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{DispatchConfig, MailError, Mailer};
-use crate::domain::backoff::retry_delay;
+use crate::domain::backoff::{AfterFailure, after_passing_failure};
 use crate::domain::replies::{reply_body, reply_subject};
 use crate::domain::texts::{notice_body, notice_subject};
 use crate::letter::polish_date_time;
@@ -58,23 +58,8 @@ impl NoticeSender {
 
     /// Sends until `stop` fires, finishing the notices in hand.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
-        while !stop.is_cancelled() {
-            let claimed = match self.send_due().await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(%error, "claiming due notices failed; retrying");
-                    0
-                }
-            };
-            if claimed > 0 && claimed as i64 >= self.config.batch {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
-                _ = stop.cancelled() => {}
-            }
-        }
-        tracing::info!("notice worker stopped");
+        let (poll, batch) = (self.config.poll_interval, self.config.batch);
+        super::polling::poll_until_stopped("notices", poll, batch, stop, || self.send_due()).await;
     }
 
     /// Claims the notices that are due and sends them, one after another; returns how many
@@ -129,12 +114,19 @@ impl NoticeSender {
             }
             Outcome::Permanent(error) => self.fail(row, token, &error, true).await,
             Outcome::Passing(error) => {
-                let failed = u32::try_from(row.attempts).unwrap_or(0) + 1;
-                if failed >= self.config.max_attempts {
-                    return self.fail(row, token, &error, true).await;
-                }
+                let c = &self.config;
+                let (failed, delay) = match after_passing_failure(
+                    row.attempts,
+                    c.max_attempts,
+                    c.retry_base,
+                    c.retry_max,
+                ) {
+                    AfterFailure::GiveUp { .. } => {
+                        return self.fail(row, token, &error, true).await;
+                    }
+                    AfterFailure::RetryIn { failed, delay } => (failed, delay),
+                };
                 let now = self.clock.now();
-                let delay = retry_delay(self.config.retry_base, failed, self.config.retry_max);
                 if notice_retry_later(&self.pool, row.event_id, token, &error, now + delay, now)
                     .await?
                 {
