@@ -5,11 +5,7 @@
 //! arrives in the mailbox is opened with qpdf/pdftotext (or 7-Zip) using the password the
 //! SMS carried, exactly as the recipient would.
 
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, message::PublishMessage};
 use base64::Engine as _;
@@ -25,7 +21,6 @@ use delivery::store::deliveries::{DeliveryRow, delivery_find};
 use futures::StreamExt;
 use kit::StartupError;
 use kit::settings::SslMode;
-use mail_parser::{MessageParser, MimeHeaders};
 use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -43,224 +38,10 @@ const MOBILE: &str = "600 100 289";
 const MSISDN: &str = "48600100289";
 const WAIT: Duration = Duration::from_secs(30);
 
-// ------------------------------------------------------------------ logs ---
+#[path = "support/mod.rs"]
+mod support;
 
-/// Everything every service in this test binary logs, for the "no secret in the log" checks.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// The log of the service (and its libraries) at debug level. The test doubles' own
-/// logging is off: wiremock would record the SMS it received, which is the test's business.
-fn logs() -> &'static LogBuffer {
-    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = LogBuffer::default();
-        let writer = buffer.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "debug,wiremock=off,hyper=off,hyper_util=off,h2=off,async_nats=info",
-            ))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init()
-            .expect("one log subscriber for the test binary");
-        buffer
-    })
-}
-
-// ------------------------------------------------------------ tools -----
-
-fn scratch(label: &str) -> PathBuf {
-    test_support::scratch_dir(&format!("delivery-{label}"))
-}
-
-/// The tools venv's Python, which has aiosmtpd (`make deps` installs it).
-fn python() -> PathBuf {
-    if let Some(path) = std::env::var_os("KLUCZNIK_TEST_PYTHON") {
-        return PathBuf::from(path);
-    }
-    if let Some(venv) = std::env::var_os("KLUCZNIK_TOOLS_VENV") {
-        return PathBuf::from(venv).join("bin/python");
-    }
-    test_support::workspace_root().join(".local/tools/venv/bin/python")
-}
-
-fn run(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {program} ({e}); install it: apt-get install qpdf poppler-utils p7zip-full")
-        })
-}
-
-/// A real SMTP server: aiosmtpd storing each message in a Maildir.
-struct SmtpServer {
-    port: u16,
-    maildir: PathBuf,
-    child: Child,
-}
-
-impl SmtpServer {
-    fn start() -> Self {
-        Self::start_on(free_port())
-    }
-
-    fn start_on(port: u16) -> Self {
-        Self::spawn(port, "aiosmtpd.handlers.Mailbox")
-    }
-
-    /// A relay that refuses, for good, every recipient whose address starts `nieznany@`
-    /// (550 5.1.1, as for a mailbox that does not exist) and stores the rest.
-    fn start_refusing_unknown_mailboxes() -> Self {
-        Self::spawn(free_port(), "klucznik_test_smtp.RefusingMailbox")
-    }
-
-    fn spawn(port: u16, handler: &str) -> Self {
-        let dir = scratch("smtp");
-        // aiosmtpd makes the Maildir's tmp/new/cur only when the directory does not exist.
-        let maildir = dir.join("maildir");
-        std::fs::write(
-            dir.join("klucznik_test_smtp.py"),
-            "from aiosmtpd.handlers import Mailbox\n\n\
-             class RefusingMailbox(Mailbox):\n\
-             \x20   async def handle_RCPT(self, server, session, envelope, address, options):\n\
-             \x20       if address.startswith('nieznany@'):\n\
-             \x20           return '550 5.1.1 No such mailbox'\n\
-             \x20       envelope.rcpt_tos.append(address)\n\
-             \x20       return '250 OK'\n",
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.join("aiosmtpd.log")).unwrap();
-        let python = python();
-        let child = Command::new(&python)
-            .env("PYTHONPATH", &dir)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", handler])
-            .arg(&maildir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start aiosmtpd with {} ({e}); run `make deps` or set KLUCZNIK_TEST_PYTHON",
-                    python.display()
-                )
-            });
-        let mut server = Self {
-            port,
-            maildir,
-            child,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("aiosmtpd exited ({status}); see {}", dir.display());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not start; see {}",
-                dir.display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    /// Every message received so far, oldest first.
-    fn mails(&self) -> Vec<Mail> {
-        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
-            return Vec::new();
-        };
-        let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
-            .map(|e| e.unwrap().path())
-            .map(|p| (std::fs::metadata(&p).unwrap().modified().unwrap(), p))
-            .collect();
-        files.sort();
-        files
-            .into_iter()
-            .map(|(_, p)| Mail::parse(std::fs::read(p).unwrap()))
-            .collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A message as the mailbox got it.
-struct Mail {
-    raw: Vec<u8>,
-    envelope_to: String,
-    to: String,
-    subject: String,
-    text: String,
-    attachments: Vec<(String, Vec<u8>)>,
-}
-
-impl Mail {
-    fn parse(raw: Vec<u8>) -> Self {
-        let message = MessageParser::default()
-            .parse(&raw)
-            .expect("a MIME message");
-        let parsed = Mail {
-            envelope_to: message
-                .header_raw("X-RcptTo")
-                .unwrap_or("")
-                .trim()
-                .to_owned(),
-            to: message
-                .to()
-                .and_then(|a| a.first())
-                .and_then(|a| a.address())
-                .unwrap_or("")
-                .to_owned(),
-            subject: message.subject().unwrap_or("").to_owned(),
-            text: message.body_text(0).unwrap_or_default().into_owned(),
-            attachments: message
-                .attachments()
-                .map(|a| {
-                    (
-                        a.attachment_name().unwrap_or("").to_owned(),
-                        a.contents().to_vec(),
-                    )
-                })
-                .collect(),
-            raw: Vec::new(),
-        };
-        // The parsed parts borrow `raw` no more: keep the message as it arrived too.
-        Mail { raw, ..parsed }
-    }
-
-    fn only_attachment(&self) -> (&str, &[u8]) {
-        assert_eq!(self.attachments.len(), 1, "one attachment");
-        let (name, bytes) = &self.attachments[0];
-        (name, bytes)
-    }
-}
+use support::{SmtpServer, logs, run, scratch};
 
 /// The text of `pdf` opened with `password`, or None when qpdf refuses the password.
 fn open_pdf(pdf: &[u8], password: &str) -> Option<String> {

@@ -3,11 +3,9 @@
 //! standing in for the SMS gateway (wiremock). Staff tokens are signed here with a test key
 //! whose public half delivery is configured with, as accounts' would be.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, message::PublishMessage};
 use base64::Engine as _;
@@ -21,12 +19,11 @@ use delivery::store::deliveries::{DeliveryRow, delivery_find};
 use futures::StreamExt;
 use kit::StartupError;
 use kit::settings::SslMode;
-use mail_parser::MessageParser;
 use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
-use test_support::{NatsServer, TestDatabase, eventually, free_port};
+use test_support::{NatsServer, TestDatabase, eventually};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path};
@@ -40,185 +37,7 @@ pub const WAIT: Duration = Duration::from_secs(30);
 /// The seed of the key tokens are signed with here (accounts' in production).
 const TOKEN_SEED: [u8; 32] = [7; 32];
 
-// ------------------------------------------------------------------ logs ---
-
-/// Everything the service (and its libraries) logs, for the "no secret in the log" checks.
-#[derive(Clone, Default)]
-pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogBuffer {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-pub fn logs() -> &'static LogBuffer {
-    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = LogBuffer::default();
-        let writer = buffer.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "debug,wiremock=off,hyper=off,hyper_util=off,h2=off,async_nats=info",
-            ))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init()
-            .expect("one log subscriber for the test binary");
-        buffer
-    })
-}
-
-// ------------------------------------------------------------------ SMTP ---
-
-pub fn scratch(label: &str) -> PathBuf {
-    test_support::scratch_dir(&format!("delivery-{label}"))
-}
-
-fn python() -> PathBuf {
-    if let Some(path) = std::env::var_os("KLUCZNIK_TEST_PYTHON") {
-        return PathBuf::from(path);
-    }
-    if let Some(venv) = std::env::var_os("KLUCZNIK_TOOLS_VENV") {
-        return PathBuf::from(venv).join("bin/python");
-    }
-    test_support::workspace_root().join(".local/tools/venv/bin/python")
-}
-
-/// A real SMTP server: aiosmtpd storing each message in a Maildir.
-pub struct SmtpServer {
-    pub port: u16,
-    maildir: PathBuf,
-    child: Child,
-}
-
-impl SmtpServer {
-    pub fn start() -> Self {
-        Self::start_on(free_port())
-    }
-
-    pub fn start_on(port: u16) -> Self {
-        Self::spawn(port, "aiosmtpd.handlers.Mailbox")
-    }
-
-    /// A relay that refuses, for good, every recipient whose address starts `nieznany@`.
-    pub fn start_refusing_unknown_mailboxes() -> Self {
-        Self::spawn(free_port(), "klucznik_test_smtp.RefusingMailbox")
-    }
-
-    fn spawn(port: u16, handler: &str) -> Self {
-        let dir = scratch("smtp");
-        let maildir = dir.join("maildir");
-        std::fs::write(
-            dir.join("klucznik_test_smtp.py"),
-            "from aiosmtpd.handlers import Mailbox\n\n\
-             class RefusingMailbox(Mailbox):\n\
-             \x20   async def handle_RCPT(self, server, session, envelope, address, options):\n\
-             \x20       if address.startswith('nieznany@'):\n\
-             \x20           return '550 5.1.1 No such mailbox'\n\
-             \x20       envelope.rcpt_tos.append(address)\n\
-             \x20       return '250 OK'\n",
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.join("aiosmtpd.log")).unwrap();
-        let python = python();
-        let child = Command::new(&python)
-            .env("PYTHONPATH", &dir)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", handler])
-            .arg(&maildir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start aiosmtpd with {} ({e}); run `make deps` or set KLUCZNIK_TEST_PYTHON",
-                    python.display()
-                )
-            });
-        let mut server = Self {
-            port,
-            maildir,
-            child,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("aiosmtpd exited ({status}); see {}", dir.display());
-            }
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    /// Every message received so far, oldest first.
-    pub fn mails(&self) -> Vec<Mail> {
-        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
-            return Vec::new();
-        };
-        let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
-            .map(|e| e.unwrap().path())
-            .map(|p| (std::fs::metadata(&p).unwrap().modified().unwrap(), p))
-            .collect();
-        files.sort();
-        files
-            .into_iter()
-            .map(|(_, p)| Mail::parse(std::fs::read(p).unwrap()))
-            .collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A message as the mailbox got it.
-pub struct Mail {
-    pub raw: String,
-    pub to: String,
-    pub subject: String,
-    pub message_id: String,
-    pub text: String,
-    pub attachments: usize,
-}
-
-impl Mail {
-    fn parse(raw: Vec<u8>) -> Self {
-        let message = MessageParser::default()
-            .parse(&raw)
-            .expect("a MIME message");
-        Mail {
-            to: message
-                .to()
-                .and_then(|a| a.first())
-                .and_then(|a| a.address())
-                .unwrap_or("")
-                .to_owned(),
-            subject: message.subject().unwrap_or("").to_owned(),
-            message_id: message.message_id().unwrap_or("").to_owned(),
-            text: message.body_text(0).unwrap_or_default().into_owned(),
-            attachments: message.attachment_count(),
-            raw: String::from_utf8_lossy(&raw).into_owned(),
-        }
-    }
-}
+pub use crate::support::{SmtpServer, logs, scratch};
 
 /// The text of a plain (unencrypted) PDF, as `pdftotext` reads it.
 pub fn pdf_text(pdf: &[u8]) -> String {

@@ -7,3 +7,5 @@ mod collection;
 mod helpers;
 mod notices;
 mod replies;
+#[path = "../support/mod.rs"]
+mod support;

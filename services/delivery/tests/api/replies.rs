@@ -62,7 +62,7 @@ async fn the_sender_of_an_e_mailed_request_gets_its_outcome_once() {
     let mail = &mails[0];
     assert_eq!(mail.to, SENDER);
     assert_eq!(mail.subject, "Wniosek PZO-01/2026/000007: odrzucony");
-    assert_eq!(mail.attachments, 0);
+    assert!(mail.attachments.is_empty());
     assert!(
         mail.text
             .contains("Powód: Wnioskodawca nie jest aktualnym dyrektorem tej placówki."),
