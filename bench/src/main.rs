@@ -2,9 +2,9 @@
 //! prints sustained rates. Figures only: nothing here asserts a timing.
 
 mod audit;
-mod cpu;
 mod letter;
 mod pipeline;
+mod usage;
 
 #[tokio::main]
 async fn main() {

@@ -138,8 +138,8 @@ pub async fn run() {
     let admin = sqlx::PgPool::connect(&test_support::database::admin_url())
         .await
         .unwrap();
-    let db_before = crate::cpu::database_work(&admin).await;
-    let cpu_before = crate::cpu::snapshot();
+    let db_before = crate::usage::database_work(&admin).await;
+    let cpu_before = crate::usage::snapshot();
     let started = Instant::now();
     for i in 0..BACKLOG {
         publish(i).await;
@@ -147,7 +147,7 @@ pub async fn run() {
     wait_for_sms(&system, BACKLOG, Duration::from_secs(600)).await;
     let seconds = started.elapsed().as_secs_f64();
     let rate = BACKLOG as f64 / seconds;
-    let used = crate::cpu::used_between(&cpu_before, &crate::cpu::snapshot());
+    let used = crate::usage::used_between(&cpu_before, &crate::usage::snapshot());
     // The ceiling again, right after, on the same machine in the same state.
     let (one_hash_after, ceiling_after) = argon2_ceiling();
     let ceiling = (ceiling_before + ceiling_after) / 2.0;
@@ -170,7 +170,7 @@ pub async fn run() {
     }
     // pg_stat_database lags by up to half a second.
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let db_after = crate::cpu::database_work(&admin).await;
+    let db_after = crate::usage::database_work(&admin).await;
     println!("pipeline: database work per request (commits, rows written):");
     for (service, (commits, written)) in &db_after {
         let (c0, w0) = db_before.get(service).copied().unwrap_or((0, 0));

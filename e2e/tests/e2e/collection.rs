@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
 use crate::helpers::{
-    first_login, pool_of, statuses_until, submit_zszo, take_and_realise, zszo_form,
+    first_login, get, pool_of, statuses_until, submit_zszo, take_and_realise, zszo_form,
 };
 
 const USER_EMAIL: &str = "lukasz.zak@sp7.edu.krakow.pl";
@@ -73,15 +73,7 @@ async fn procedure_a_collected_in_person_from_the_form_to_the_users_own_password
         Duration::from_secs(30),
         "the letter waiting at the desk",
         || async {
-            let listed: Value = reqwest::Client::new()
-                .get(format!("{}/api/collections", system.url("delivery")))
-                .bearer_auth(&operator)
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
+            let (_, listed) = get(&system, "delivery", Some(&operator), "/api/collections").await;
             listed["collections"]
                 .as_array()?
                 .iter()

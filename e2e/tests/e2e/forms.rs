@@ -7,7 +7,7 @@ use contracts::subjects;
 use serde_json::json;
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{count, pool_of, submit_zszo, zszo_form};
+use crate::helpers::{count, get, pool_of, submit_zszo, zszo_form};
 
 #[tokio::test]
 async fn a_valid_form_becomes_a_numbered_case_answered_to_seod_and_recorded_by_audit() {
@@ -65,15 +65,14 @@ async fn a_valid_form_becomes_a_numbered_case_answered_to_seod_and_recorded_by_a
         401,
         "a case is for the department's staff"
     );
-    let case: serde_json::Value = reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(system.staff_token("operator.ek04").await)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let operator = system.staff_token("operator.ek04").await;
+    let (_, case) = get(
+        &system,
+        "intake",
+        Some(&operator),
+        &format!("/api/cases/{case_number}"),
+    )
+    .await;
     assert_eq!(case["status"], "registered");
     assert_eq!(case["document_id"], "SEOD-1");
 }

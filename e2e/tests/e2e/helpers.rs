@@ -132,6 +132,17 @@ pub async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A GET on a service's API, with a bearer token if given; the status and the JSON body.
+pub async fn get(system: &System, service: &str, token: Option<&str>, path: &str) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(format!("{}{path}", system.url(service)));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 /// A user's first login: the starting password, the forced change, then his own password.
 pub async fn first_login(system: &System, login: &str, starting: &str) -> String {
     let (status, first) = call(

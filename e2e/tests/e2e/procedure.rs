@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
 use crate::helpers::{
-    call, everything, first_login, holds, pool_of, statuses_until, take_and_realise, zszo_form,
+    call, everything, first_login, get, holds, pool_of, statuses_until, take_and_realise, zszo_form,
 };
 
 fn tool(program: &str, args: &[&str]) -> std::process::Output {
@@ -283,15 +283,13 @@ async fn procedure_b_e_mailed_by_a_non_city_director_is_confirmed_to_his_registe
     let stranger = register(request("p.grabowski@gmail.com")).await;
     // The operator looks the case up and sees why.
     let refusal = eventually(Duration::from_secs(20), "the refusal", || async {
-        let case: Value = reqwest::Client::new()
-            .get(format!("{}/api/cases/{stranger}", system.url("intake")))
-            .bearer_auth(&operator)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
+        let (_, case) = get(
+            &system,
+            "intake",
+            Some(&operator),
+            &format!("/api/cases/{stranger}"),
+        )
+        .await;
         (case["status"] == "rejected").then_some(case)
     })
     .await;

@@ -11,18 +11,12 @@ use serde_json::{Value, json};
 use test_support::system::TEST_DELIVERY_SEAL_KEY;
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{everything, holds, pool_of, statuses_until, submit_zszo, zszo_form};
+use crate::helpers::{
+    call, everything, get, holds, pool_of, statuses_until, submit_zszo, zszo_form,
+};
 
 async fn post(system: &System, token: Option<&str>, path: &str, body: Value) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}{path}", system.url("intake")))
-        .json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    call(system, "intake", token, path, body).await
 }
 
 /// A registered case accounts has verified.
@@ -63,15 +57,7 @@ async fn an_administrator_realises_a_case_and_the_starting_password_is_nowhere_i
     assert_eq!(status, 403, "{body}");
 
     let admin = system.staff_token("admin.ek04").await;
-    let queue: Value = reqwest::Client::new()
-        .get(format!("{}/api/queue", system.url("intake")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, queue) = get(&system, "intake", Some(&admin), "/api/queue").await;
     assert!(
         queue["cases"]
             .as_array()
@@ -273,15 +259,14 @@ async fn an_administrator_realises_a_case_and_the_starting_password_is_nowhere_i
 }
 
 async fn portal(system: &System, token: Option<&str>, action: &str, body: Value) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/api/portal/{action}", system.url("accounts")))
-        .json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    call(
+        system,
+        "accounts",
+        token,
+        &format!("/api/portal/{action}"),
+        body,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -51,7 +51,11 @@ pub async fn announce(
         &seod,
     )
     .await?;
-    if reply_code.as_deref() == Some(SENDER_NOT_REGISTERED) {
+    // In-person delivery makes the most statuses worth a reply: if not even then, no case
+    // needs looking up.
+    if reply_code.as_deref() == Some(SENDER_NOT_REGISTERED)
+        || !worth_a_reply(status, DeliveryMode::InPerson)
+    {
         return Ok(());
     }
     let Some(case) = crate::store::cases::case_reply_target_in_txn(conn, case_number).await? else {

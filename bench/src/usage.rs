@@ -1,5 +1,5 @@
-//! Where the CPU went during a run: user + system time of every process on the machine, by
-//! name, from `/proc` (Linux), so a figure can say which part of the pipeline costs what.
+//! What a run used: CPU time of every process on the machine, by name, from `/proc` (Linux),
+//! and the commits and rows each database wrote, so a figure can say which part costs what.
 
 use std::collections::BTreeMap;
 
