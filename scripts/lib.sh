@@ -516,7 +516,7 @@ nats_remote_version() {
         _ "$1" "$2" 2>/dev/null | grep -oE '"version":"[0-9]+\.[0-9]+\.[0-9]+' | grep -oE '[0-9.]+$' || true
 }
 
-# _nats_hostport URL: prints "HOST PORT" (defaults 127.0.0.1 4222).
+# _nats_hostport URL: prints "HOST PORT" (defaults 127.0.0.1 4223).
 _nats_hostport() {
     local u=$1 host port
     u=${u#*://}
@@ -536,35 +536,48 @@ _nats_hostport() {
         port=""
     fi
     [[ -n "$host" && "$host" != localhost ]] || host=127.0.0.1
-    echo "$host ${port:-4222}"
+    echo "$host ${port:-4223}"
 }
 
-# ensure_nats_running URL: start a JetStream nats-server on the URL's
-# host:port unless something already listens there.
+# nats_requires_auth HOST PORT: true when the server's INFO line asks clients to authenticate.
+nats_requires_auth() {
+    # shellcheck disable=SC2016 # $1/$2 expand in the inner bash
+    timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && IFS= read -r -t 2 line <&3 && printf "%s" "$line"' \
+        _ "$1" "$2" 2>/dev/null | grep -q '"auth_required":true'
+}
+
+# ensure_nats_running URL AUTH_DIR: start a JetStream nats-server on the URL's host:port with
+# the authorization block AUTH_DIR/auth.conf (from `klucznikctl nats init`), unless a server
+# that requires authentication already listens there. One that lets anyone in is refused.
 ensure_nats_running() {
-    local url=${1:-nats://127.0.0.1:4222} host port store logf pid
+    local url=$1 auth_dir=$2 host port store logf pid conf
     read -r host port <<<"$(_nats_hostport "$url")"
     if tcp_open "$host" "$port"; then
         local remote_v
         remote_v="$(nats_remote_version "$host" "$port")"
         log "NATS is listening on $host:$port (v${remote_v:-?})"
+        if ! nats_requires_auth "$host" "$port"; then
+            die "the nats-server on $host:$port lets clients in without authentication; Klucznik runs only on an authenticated bus. Stop it, or point KLUCZNIK_NATS__URL at a free port to have one started"
+        fi
         if [[ -n "$remote_v" ]] && ! version_ge "$remote_v" "$KLUCZNIK_NATS_MIN_VERSION"; then
-            warn "the nats-server on $host:$port is v$remote_v, older than $KLUCZNIK_NATS_MIN_VERSION; the services may fail against it. Stop it, or point KLUCZNIK_NATS__URL at a free port (e.g. nats://127.0.0.1:4223) to have a current one started"
+            warn "the nats-server on $host:$port is v$remote_v, older than $KLUCZNIK_NATS_MIN_VERSION; the services may fail against it"
         fi
         return 0
     fi
     ensure_nats_server
-    if [[ "$port" == 4222 ]]; then
-        store="$LOCAL_DIR/nats"
-        logf="$LOCAL_DIR/nats.log"
-    else
-        store="$LOCAL_DIR/nats-$port"
-        logf="$LOCAL_DIR/nats-$port.log"
-    fi
+    store="$LOCAL_DIR/nats-$port"
+    logf="$LOCAL_DIR/nats-$port.log"
+    conf="$LOCAL_DIR/nats-$port.conf"
     mkdir -p "$store" "$STATE_DIR"
-    log "starting nats-server on $host:$port (JetStream store $store, log $logf)"
+    cat >"$conf" <<CONF
+# Written by make run: a JetStream server with every party's nkey and permissions.
+listen: "$host:$port"
+jetstream { store_dir: "$store" }
+include "$(realpath --relative-to="$LOCAL_DIR" "$auth_dir")/auth.conf"
+CONF
+    log "starting nats-server on $host:$port (authenticated; JetStream store $store, log $logf)"
     detach_prefix
-    "${DETACH[@]}" "$NATS_SERVER_BIN" -a "$host" -p "$port" -js -sd "$store" >>"$logf" 2>&1 </dev/null &
+    "${DETACH[@]}" "$NATS_SERVER_BIN" -c "$conf" >>"$logf" 2>&1 </dev/null &
     pid=$!
     if ! wait_tcp "$host" "$port" 30 "$pid"; then
         tail -n 20 "$logf" >&2 || true

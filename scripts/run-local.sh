@@ -8,7 +8,7 @@
 #
 # Ctrl-C (or SIGTERM) stops everything this script started, and only that.
 #
-# Knobs: KLUCZNIK_NATS__URL (nats://127.0.0.1:4222), PGHOST/PGPORT,
+# Knobs: KLUCZNIK_NATS__URL (nats://127.0.0.1:4223, authenticated), PGHOST/PGPORT,
 #   KLUCZNIK_SMTP_PORT (2525), KLUCZNIK_SMS_PORT (9090),
 #   KLUCZNIK_TELEMETRY__LOG_FORMAT (pretty), KLUCZNIK_TELEMETRY__OTLP_ENDPOINT,
 #   KLUCZNIK_SKIP_BUILD=1 (don't run cargo build), KLUCZNIK_RUN_QUIET=1 (service
@@ -18,7 +18,9 @@ set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 cd "$ROOT"
 
-NATS_URL="${KLUCZNIK_NATS__URL:-nats://127.0.0.1:4222}"
+NATS_URL="${KLUCZNIK_NATS__URL:-nats://127.0.0.1:4223}"
+# Every party's NATS nkey seed (<party>.nk) and the server's authorization block.
+NATS_IDENTITIES="$SECRETS_DIR/nats"
 BIND_HOST="${KLUCZNIK_HTTP__HOST:-127.0.0.1}"
 SMTP_HOST=127.0.0.1
 SMTP_PORT="${KLUCZNIK_SMTP_PORT:-2525}"
@@ -110,7 +112,6 @@ ensure_postgres
 ensure_venv
 ensure_nats_server
 ensure_pip_pkg aiosmtpd aiosmtpd
-ensure_nats_running "$NATS_URL"
 ensure_service_databases
 
 if [[ "${KLUCZNIK_SKIP_BUILD:-0}" != 1 ]]; then
@@ -118,9 +119,16 @@ if [[ "${KLUCZNIK_SKIP_BUILD:-0}" != 1 ]]; then
     log "cargo build --bins"
     cargo build --bins
 fi
-for svc in "${KLUCZNIK_SERVICES[@]}"; do
+for svc in "${KLUCZNIK_SERVICES[@]}" klucznikctl; do
     [[ -x "$BIN_DIR/$svc" ]] || die "$BIN_DIR/$svc not found: run 'cargo build --bins'"
 done
+
+(umask 077; "$BIN_DIR/klucznikctl" nats init "$NATS_IDENTITIES" >/dev/null) ||
+    die "cannot make the NATS identities in $NATS_IDENTITIES"
+ensure_nats_running "$NATS_URL" "$NATS_IDENTITIES"
+log "creating the JetStream streams (as the provisioner)"
+"$BIN_DIR/klucznikctl" --nats-url "$NATS_URL" --nkey-seed-file "$NATS_IDENTITIES/provisioner.nk" \
+    nats provision >/dev/null || die "cannot create the JetStream streams"
 
 # ----------------------------------------------------------------- sinks ---
 
@@ -170,6 +178,7 @@ start_service() {
         KLUCZNIK_HTTP__HOST="$BIND_HOST"
         KLUCZNIK_HTTP__PORT="${SVC_PORT[$svc]}"
         KLUCZNIK_NATS__URL="$NATS_URL"
+        KLUCZNIK_NATS__NKEY_SEED_FILE="$NATS_IDENTITIES/$svc.nk"
         KLUCZNIK_DATABASE__HOST="$PGHOST"
         KLUCZNIK_DATABASE__PORT="$PGPORT"
         KLUCZNIK_DATABASE__NAME="klucznik_$svc"
@@ -258,12 +267,13 @@ fi
     done
     echo
     printf '    %-12s %s\n' postgres "$PGHOST:$PGPORT (databases klucznik_<service>)"
-    printf '    %-12s %s\n' nats "$NATS_URL"
+    printf '    %-12s %s\n' nats "$NATS_URL (each party's nkey in ${NATS_IDENTITIES#"$ROOT"/}/)"
     printf '    %-12s %s\n' mail "smtp://$SMTP_HOST:$SMTP_PORT -> ${MAIL_DIR#"$ROOT"/}/new/ (Maildir, one file per mail)"
     printf '    %-12s %s\n' sms "http://$SMS_HOST:$SMS_PORT/sms -> ${SMS_FILE#"$ROOT"/} (one JSON line per SMS)"
     echo
     echo "    Health:  curl http://$BIND_HOST:8081/healthz  (and /readyz)"
-    echo "    Submit:  ${BIN_DIR#"$ROOT"/}/klucznikctl submit proto-schemas/examples/<file>.json"
+    echo "    Submit:  export KLUCZNIK_NATS__NKEY_SEED_FILE=${NATS_IDENTITIES#"$ROOT"/}/klucznikctl.nk"
+    echo "             ${BIN_DIR#"$ROOT"/}/klucznikctl submit proto-schemas/examples/<file>.json"
     if compgen -G "$ROOT/proto-schemas/examples/*.json" >/dev/null; then
         # shellcheck disable=SC2012
         echo "             examples: $(cd "$ROOT/proto-schemas/examples" && ls -- *.json | tr '\n' ' ')"

@@ -30,7 +30,7 @@ pub async fn run() {
     // Stop audit while the backlog is published, so the measure is audit's alone.
     audit.terminate(Duration::from_secs(20));
 
-    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let js = jetstream::new(nats.client().await);
     let published = Instant::now();
     let mut acks = Vec::with_capacity(EVENTS);
     for i in 0..EVENTS {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, message::PublishMessage};
 use clap::{Parser, Subcommand};
+use contracts::permissions::Identity;
 use contracts::query::{CaseQuery, CaseQueryReply, CaseView};
 use contracts::seod_status::{CaseStatus, SeodStatus};
 use contracts::{forms, streams, subjects};
@@ -22,10 +23,14 @@ struct Cli {
     #[arg(
         long,
         env = "KLUCZNIK_NATS__URL",
-        default_value = "nats://127.0.0.1:4222",
+        default_value = "nats://127.0.0.1:4223",
         global = true
     )]
     nats_url: String,
+    /// This command line's NATS identity: a file with its nkey seed (`nats init` makes one;
+    /// `nats provision` needs the provisioner's). Without it, the bus must be anonymous.
+    #[arg(long, env = "KLUCZNIK_NATS__NKEY_SEED_FILE", global = true)]
+    nkey_seed_file: Option<PathBuf>,
     /// How long to wait for an answer, in seconds.
     #[arg(long, default_value_t = 30, global = true)]
     timeout: u64,
@@ -57,6 +62,11 @@ enum Command {
     /// Prints the X25519 public key of a sealing secret (64 hex) read from a file, e.g. to
     /// give accounts the key it seals new credentials to.
     SealPublicKey { secret_file: PathBuf },
+    /// The bus's identities and streams.
+    Nats {
+        #[command(subcommand)]
+        command: NatsCommand,
+    },
     /// Questions for the audit record.
     Audit {
         /// The audit service.
@@ -72,6 +82,19 @@ enum Command {
         token: Option<String>,
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum NatsCommand {
+    /// Make an nkey seed for every party that lacks one in DIR (`<party>.nk`, mode 600),
+    /// and write DIR/auth.conf: the nats-server `authorization` block giving each its
+    /// permissions. Give each service only its own seed.
+    Init { dir: PathBuf },
+    /// Create every stream, or bring it to its declared configuration (as the provisioner).
+    Provision {
+        #[arg(long, default_value_t = 1)]
+        replicas: usize,
     },
 }
 
@@ -158,6 +181,7 @@ async fn main() -> ExitCode {
         Command::Status { case } => status(&cli, case, timeout).await,
         Command::Watch { case } => watch(&cli, case, timeout).await,
         Command::SealPublicKey { secret_file } => seal_public_key(secret_file),
+        Command::Nats { command } => nats_command(&cli, command).await,
         Command::Audit {
             audit_url,
             token,
@@ -173,8 +197,45 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn connect(url: &str) -> Result<async_nats::Client, Failure> {
-    let options = async_nats::ConnectOptions::new()
+async fn nats_command(cli: &Cli, command: &NatsCommand) -> Result<(), Failure> {
+    match command {
+        NatsCommand::Init { dir } => {
+            kit::nats_auth::init_dir(dir)
+                .map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
+            println!("{}", dir.join("auth.conf").display());
+            Ok(())
+        }
+        NatsCommand::Provision { replicas } => {
+            let client = connect_as(cli, Identity::Provisioner).await?;
+            kit::nats::provision_streams(&jetstream::new(client), *replicas)
+                .await
+                .map_err(|e| Failure::Unavailable(e.to_string()))?;
+            println!("{} streams ready", streams::ALL.len());
+            Ok(())
+        }
+    }
+}
+
+async fn connect(cli: &Cli) -> Result<async_nats::Client, Failure> {
+    connect_as(cli, Identity::Klucznikctl).await
+}
+
+async fn connect_as(cli: &Cli, identity: Identity) -> Result<async_nats::Client, Failure> {
+    let url = &cli.nats_url;
+    let mut options = match &cli.nkey_seed_file {
+        Some(file) => {
+            let seed = std::fs::read_to_string(file).map_err(|e| {
+                Failure::Input(format!(
+                    "nie można odczytać klucza NATS {}: {e}",
+                    file.display()
+                ))
+            })?;
+            async_nats::ConnectOptions::with_nkey(seed.trim().to_owned())
+        }
+        None => async_nats::ConnectOptions::new(),
+    };
+    options = options
+        .custom_inbox_prefix(identity.inbox_prefix())
         .name("klucznikctl")
         .connection_timeout(Duration::from_secs(5));
     match tokio::time::timeout(Duration::from_secs(6), options.connect(url)).await {
@@ -218,7 +279,7 @@ async fn submit(
     let correlation =
         forms::correlation_id(&bytes, Some(&message_id)).unwrap_or(message_id.clone());
 
-    let client = connect(&cli.nats_url).await?;
+    let client = connect(cli).await?;
     let js = jetstream::new(client);
     let mut statuses = status_feed(&js, &correlation, consumer::DeliverPolicy::New).await?;
     let ack = js
@@ -345,7 +406,7 @@ async fn query_case(
     case: &str,
     timeout: Duration,
 ) -> Result<(async_nats::Client, CaseView), Failure> {
-    let client = connect(&cli.nats_url).await?;
+    let client = connect(cli).await?;
     let body = serde_json::to_vec(&CaseQuery {
         case_number: case.to_owned(),
     })

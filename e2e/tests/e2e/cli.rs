@@ -2,17 +2,35 @@
 
 use std::process::{Command, Output};
 
+use contracts::permissions::Identity;
 use test_support::process::binary_path;
 use test_support::{System, SystemOptions, free_port};
 
-fn klucznikctl(nats_url: &str, args: &[&str]) -> Output {
+/// Where klucznikctl finds the bus, and with which identity.
+struct Bus {
+    url: String,
+    seed_file: Option<std::path::PathBuf>,
+}
+
+fn bus(system: &System) -> Bus {
+    Bus {
+        url: system.nats.url(),
+        seed_file: Some(system.nats.seed_file(Identity::Klucznikctl)),
+    }
+}
+
+fn klucznikctl(bus: &Bus, args: &[&str]) -> Output {
     let timeout: &[&str] = if args.contains(&"--timeout") {
         &[]
     } else {
         &["--timeout", "20"]
     };
-    Command::new(binary_path("klucznikctl"))
-        .env("KLUCZNIK_NATS__URL", nats_url)
+    let mut command = Command::new(binary_path("klucznikctl"));
+    if let Some(seed) = &bus.seed_file {
+        command.env("KLUCZNIK_NATS__NKEY_SEED_FILE", seed);
+    }
+    command
+        .env("KLUCZNIK_NATS__URL", &bus.url)
         .args(timeout)
         .args(args)
         .output()
@@ -34,7 +52,7 @@ fn example(name: &str) -> String {
 #[tokio::test]
 async fn klucznikctl_submits_a_form_prints_the_case_and_follows_its_status() {
     let system = System::start(SystemOptions::default()).await;
-    let url = system.nats.url();
+    let url = bus(&system);
 
     let out = klucznikctl(&url, &["submit", &example("zszo-password-reset.json")]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -66,7 +84,7 @@ async fn klucznikctl_submits_a_form_prints_the_case_and_follows_its_status() {
 #[tokio::test]
 async fn klucznikctl_verifies_the_audit_chain_and_exports_a_case_as_csv() {
     let system = System::start(SystemOptions::default()).await;
-    let url = system.nats.url();
+    let url = bus(&system);
     let audit = system.url("audit");
     let out = klucznikctl(&url, &["submit", &example("zszo-password-reset.json")]);
     let case = text(&out.stdout).trim().to_owned();
@@ -167,7 +185,7 @@ async fn klucznikctl_verifies_the_audit_chain_and_exports_a_case_as_csv() {
 #[tokio::test]
 async fn klucznikctl_refuses_an_invalid_file_before_sending_and_reports_raw_rejections() {
     let system = System::start(SystemOptions::default()).await;
-    let url = system.nats.url();
+    let url = bus(&system);
 
     let out = klucznikctl(
         &url,
@@ -204,8 +222,15 @@ async fn klucznikctl_refuses_an_invalid_file_before_sending_and_reports_raw_reje
 
 #[test]
 fn klucznikctl_says_clearly_when_nats_is_unreachable() {
-    let url = format!("nats://127.0.0.1:{}", free_port());
+    let url = Bus {
+        url: format!("nats://127.0.0.1:{}", free_port()),
+        seed_file: None,
+    };
     let out = klucznikctl(&url, &["status", "ZSZO-05/2026/000001"]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains(&url), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&url.url),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -642,7 +642,7 @@ async fn the_register_is_listed_by_status_category_and_case_a_page_at_a_time() {
 /// audit's router over a real listener, with the test's database and clock.
 async fn serve(audit: &Audit, nats: &test_support::NatsServer) -> String {
     kit::main_support::install_crypto_provider();
-    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let js = async_nats::jetstream::new(nats.client().await);
     let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
     let clock: Arc<dyn Clock> = Arc::clone(&audit.clock) as Arc<dyn Clock>;
     let state = audit::http::AppState {

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod envelope;
 pub mod events;
 pub mod forms;
+pub mod permissions;
 pub mod query;
 pub mod schemas;
 pub mod seod_status;

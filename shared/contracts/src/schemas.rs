@@ -104,15 +104,20 @@ fn asyncapi() -> Value {
         "info": {
             "title": "Klucznik",
             "version": "1.0.0",
-            "description": "Subjects of the Klucznik bus (NATS JetStream). Every JetStream publish carries a Nats-Msg-Id for de-duplication and a W3C traceparent header.",
+            "description": "Subjects of the Klucznik bus (NATS JetStream). Every JetStream publish carries a Nats-Msg-Id for de-duplication and a W3C traceparent header. The bus is authenticated: each party connects with its own nkey (a user nkey seed given by the department's operators) and may publish and subscribe only as contracts::permissions says; its replies (JetStream acknowledgements, request answers) must use the inbox prefix `_INBOX_<party>` (SEOD: `_INBOX_seod`), the only reply subjects it may read. SEOD may publish `seod.forms.>` and read `seod.status.>` (the SEOD_STATUS stream through its own consumers).",
         },
         "defaultContentType": "application/json",
         "servers": {
-            "local": { "host": "127.0.0.1:4222", "protocol": "nats", "description": "make run" },
+            "local": { "host": "127.0.0.1:4223", "protocol": "nats", "description": "make run", "security": [{ "$ref": "#/components/securitySchemes/nkey" }] },
         },
         "channels": channels,
         "operations": operations,
-        "components": { "messages": components },
+        "components": {
+            "messages": components,
+            "securitySchemes": {
+                "nkey": { "type": "userPassword", "description": "NATS nkey authentication: the client signs the server's nonce with its user nkey seed." }
+            }
+        },
     })
 }
 

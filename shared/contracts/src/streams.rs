@@ -145,6 +145,15 @@ pub mod consumers {
         concurrency: 1,
         batched: true,
     };
+    /// Password changes, for the notice (without any secret) to the user's e-mail address.
+    pub const DELIVERY_NOTICES: ConsumerSpec = ConsumerSpec {
+        service: "delivery",
+        durable: "delivery-notices",
+        stream: ACCOUNTS,
+        filter_subjects: &[subjects::ACCOUNTS_PASSWORD_CHANGED],
+        concurrency: 1,
+        batched: true,
+    };
     pub const REVOCATION_ACCOUNTS: ConsumerSpec = ConsumerSpec {
         service: "revocation",
         durable: "revocation-accounts",
@@ -164,6 +173,18 @@ pub mod consumers {
             batched: true,
         }
     }
+
+    /// Every durable consumer but audit's; the bus's permissions are derived from these.
+    pub const SERVICES: &[ConsumerSpec] = &[
+        INTAKE_FORMS,
+        INTAKE_REQUEST_CHECKS,
+        INTAKE_DELIVERIES,
+        ACCOUNTS_CASES,
+        DELIVERY_CREDENTIALS,
+        DELIVERY_REPLIES,
+        DELIVERY_NOTICES,
+        REVOCATION_ACCOUNTS,
+    ];
 
     /// audit reads every stream, each through its own consumer, in stream order.
     pub const AUDIT: &[ConsumerSpec] = &[

@@ -10,6 +10,7 @@ pub mod db;
 pub mod http;
 pub mod main_support;
 pub mod nats;
+pub mod nats_auth;
 pub mod outbox;
 pub mod platform;
 pub mod problem;

@@ -4,21 +4,39 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
+use contracts::permissions::Identity;
 use contracts::streams::{ConsumerSpec, StreamSpec};
+use secrecy::ExposeSecret;
 
 use crate::platform::StartupError;
 use crate::settings::{ConsumerSettings, NatsSettings};
 
+/// Connects as `party` (a service, or `klucznikctl`) with its nkey, its replies under its
+/// own inbox prefix; anonymously only when the settings say so, with a warning.
 pub async fn connect(
     settings: &NatsSettings,
-    service: &'static str,
+    party: &'static str,
 ) -> Result<async_nats::Client, StartupError> {
     let failed = |reason: String| StartupError::Nats {
         url: settings.url.clone(),
         reason,
     };
-    let options = async_nats::ConnectOptions::new()
-        .name(service)
+    let seed = settings.nkey_seed()?;
+    let mut options = match &seed {
+        Some(seed) => async_nats::ConnectOptions::with_nkey(seed.expose_secret().to_owned()),
+        None => {
+            tracing::warn!(
+                "connecting to NATS without authentication (nats.allow_anonymous): any client \
+                 that reaches this NATS may publish anything"
+            );
+            async_nats::ConnectOptions::new()
+        }
+    };
+    if let Some(identity) = Identity::parse(party) {
+        options = options.custom_inbox_prefix(identity.inbox_prefix());
+    }
+    let options = options
+        .name(party)
         .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
         .event_callback(|event| async move {
             match event {
@@ -47,6 +65,28 @@ pub fn stream_config(spec: &StreamSpec, replicas: usize) -> stream::Config {
         num_replicas: replicas,
         duplicate_window: Duration::from_secs(10 * 60),
         ..Default::default()
+    }
+}
+
+/// A service's check at start that a stream it uses exists. Streams are the provisioner's
+/// (`klucznikctl nats provision`): a service's identity may not create or change them, so a
+/// missing one is created here only where that is allowed (a NATS without authentication).
+pub async fn check_stream(
+    js: &jetstream::Context,
+    spec: &StreamSpec,
+    settings: &NatsSettings,
+) -> Result<(), StartupError> {
+    match js.get_stream(spec.name).await {
+        Ok(_) => Ok(()),
+        Err(_) if settings.allow_anonymous => {
+            ensure_stream(js, spec, settings.stream_replicas).await
+        }
+        Err(error) => Err(StartupError::Stream {
+            name: spec.name,
+            reason: format!(
+                "{error}; streams are created by the provisioner: run `klucznikctl nats provision`"
+            ),
+        }),
     }
 }
 
@@ -110,4 +150,16 @@ pub async fn ensure_consumer(
         .create_consumer(consumer_config(spec, settings))
         .await
         .map_err(|e| failed(e.to_string()))
+}
+
+/// The provisioner's work: every stream of the system created, or brought to its declared
+/// configuration. Consumers are left to the services that own them.
+pub async fn provision_streams(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<(), StartupError> {
+    for spec in contracts::streams::ALL {
+        ensure_stream(js, spec, replicas).await?;
+    }
+    Ok(())
 }

@@ -72,7 +72,7 @@ impl Platform {
         let nats = crate::nats::connect(&settings.nats, service).await?;
         let js = jetstream::new(nats.clone());
         for stream in streams {
-            crate::nats::ensure_stream(&js, stream, settings.nats.stream_replicas).await?;
+            crate::nats::check_stream(&js, stream, &settings.nats).await?;
         }
         let address = listener
             .local_addr()

@@ -123,6 +123,32 @@ pub struct NatsSettings {
     pub connect_timeout_secs: u64,
     /// Replicas of each stream: 1 on one machine, 3 on the production cluster.
     pub stream_replicas: usize,
+    /// This party's NATS identity: an nkey seed (`SU…`), inline or, better, in a file.
+    #[serde(default)]
+    pub nkey_seed: Option<SecretString>,
+    #[serde(default)]
+    pub nkey_seed_file: Option<PathBuf>,
+    /// Connect without an identity. Only for a NATS that has no authentication at all; a
+    /// service started so warns that every client may then publish anything.
+    #[serde(default)]
+    pub allow_anonymous: bool,
+}
+
+impl NatsSettings {
+    /// The nkey seed, or `None` when running anonymously (refused unless allowed).
+    pub fn nkey_seed(&self) -> Result<Option<SecretString>, SettingsError> {
+        let seed = secret_from("nats.nkey_seed", &self.nkey_seed, &self.nkey_seed_file)?;
+        if seed.is_none() && !self.allow_anonymous {
+            return Err(SettingsError::Value {
+                key: "nats.nkey_seed_file",
+                reason:
+                    "required: this party's NATS nkey seed (`klucznikctl nats init` makes one); \
+                         set nats.allow_anonymous to true only for a NATS without authentication"
+                        .into(),
+            });
+        }
+        Ok(seed)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -231,6 +257,7 @@ impl PlatformSettings {
         if !self.nats.url.starts_with("nats://") && !self.nats.url.starts_with("tls://") {
             return bad("nats.url", "must start with nats:// or tls://");
         }
+        self.nats.nkey_seed()?;
         if self.consumer.max_deliver < 1 {
             return bad("consumer.max_deliver", "must be at least 1");
         }

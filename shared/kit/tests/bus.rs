@@ -24,7 +24,7 @@ async fn setup() -> (NatsServer, TestDatabase, PgPool, jetstream::Context) {
     let db = TestDatabase::create("kit").await;
     let pool = db.pool().await;
     kit::db::migrate(&pool, &NO_MIGRATIONS).await.unwrap();
-    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let js = jetstream::new(nats.client().await);
     for spec in [streams::INTAKE, streams::DEAD_LETTER] {
         kit::nats::ensure_stream(&js, &spec, 1).await.unwrap();
     }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, message::PublishMessage};
+use contracts::permissions::Identity;
 use contracts::seod_status::SeodStatus;
 use contracts::{streams, subjects};
 use futures::StreamExt;
@@ -143,10 +144,14 @@ impl System {
         self.services[name].base_url()
     }
 
+    /// The tests' observer on the bus (the provisioner's identity: it may read anything).
     pub async fn client(&self) -> async_nats::Client {
-        async_nats::connect(self.nats.url())
-            .await
-            .expect("connect to the test NATS")
+        self.nats.client().await
+    }
+
+    /// A client with one party's identity and permissions.
+    pub async fn client_as(&self, identity: Identity) -> async_nats::Client {
+        self.nats.connect_as(identity).await
     }
 
     /// Publishes a form as SEOD does and returns the first status SEOD hears back.
@@ -157,7 +162,7 @@ impl System {
         message_id: &str,
         correlation: &str,
     ) -> SeodStatus {
-        let js = jetstream::new(self.client().await);
+        let js = jetstream::new(self.client_as(Identity::Seod).await);
         let mut feed = status_feed(&js, correlation).await;
         js.send_publish(
             subject.to_owned(),
@@ -362,6 +367,12 @@ pub fn service_env(
             crate::free_port().to_string(),
         ),
         ("KLUCZNIK_NATS__URL".to_owned(), nats.url()),
+        (
+            "KLUCZNIK_NATS__NKEY_SEED".to_owned(),
+            Identity::parse(service)
+                .map(|identity| nats.seed(identity).to_owned())
+                .unwrap_or_default(),
+        ),
         ("KLUCZNIK_DATABASE__HOST".to_owned(), db.host()),
         ("KLUCZNIK_DATABASE__PORT".to_owned(), db.port().to_string()),
         ("KLUCZNIK_DATABASE__NAME".to_owned(), db.name.clone()),

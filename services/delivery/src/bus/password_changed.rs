@@ -6,25 +6,15 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use contracts::Envelope;
 use contracts::events::PasswordChanged;
-use contracts::streams::{self, ConsumerSpec};
-use contracts::{Envelope, subjects};
 use kit::clock::Clock;
 use kit::consumer::{HandleError, Handler, Incoming};
 use sqlx::PgConnection;
 
 use crate::store::notices::{NewNotice, NoticeKind, notice_insert_in_txn};
 
-/// delivery's durable consumer of password changes. Declared here rather than in
-/// `contracts::streams::consumers`, which delivery does not own.
-pub const DELIVERY_NOTICES: ConsumerSpec = ConsumerSpec {
-    service: crate::SERVICE,
-    durable: "delivery-notices",
-    stream: streams::ACCOUNTS,
-    filter_subjects: &[subjects::ACCOUNTS_PASSWORD_CHANGED],
-    concurrency: 1,
-    batched: true,
-};
+pub use contracts::streams::consumers::DELIVERY_NOTICES;
 
 pub struct PasswordChangedHandler {
     clock: Arc<dyn Clock>,

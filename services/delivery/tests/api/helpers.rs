@@ -112,7 +112,10 @@ impl TestDelivery {
         let (host, port, name, username) = self.db_settings.clone();
         s.platform.http.host = "127.0.0.1".into();
         s.platform.http.port = 0;
-        s.platform.nats.url = self.nats.url();
+        self.nats.configure(
+            &mut s.platform.nats,
+            contracts::permissions::Identity::Delivery,
+        );
         s.platform.database.host = host;
         s.platform.database.port = port;
         s.platform.database.name = name;
@@ -239,7 +242,7 @@ impl TestDelivery {
     }
 
     async fn js(&self) -> jetstream::Context {
-        jetstream::new(async_nats::connect(self.nats.url()).await.expect("NATS"))
+        jetstream::new(self.nats.client().await)
     }
 
     /// Publishes as accounts' outbox relay does: `Nats-Msg-Id` = the event id, unless
