@@ -10,6 +10,7 @@ mod helpers;
 mod procedure;
 mod processing;
 mod readiness;
+mod realisation;
 mod requests;
 mod staff;
 mod tracing;

@@ -245,8 +245,8 @@ impl Desk {
             .sealed_credentials
             .as_deref()
             .ok_or_else(|| unusable("no sealed copy"))?;
-        let credentials =
-            open_credentials(&self.seal_key, sealed, case).map_err(|e| unusable(&e.to_string()))?;
+        let credentials = open_credentials(&self.seal_key, sealed, &row.binding())
+            .map_err(|e| unusable(&e.to_string()))?;
         if credentials.login != row.login {
             return Err(unusable("the sealed login differs from the case's login"));
         }

@@ -250,6 +250,7 @@ pub struct Service {
     dispatcher: Arc<Dispatcher>,
     desk: Arc<Desk>,
     notices: Arc<NoticeSender>,
+    credentials: Arc<CredentialsHandler>,
     notice_max_age: chrono::Duration,
     clock: Arc<dyn Clock>,
 }
@@ -287,6 +288,10 @@ impl Service {
             Arc::clone(&mailer),
             config.clone(),
         ));
+        let credentials = Arc::new(CredentialsHandler::new(
+            Arc::clone(&clock),
+            seal_key.clone(),
+        ));
         let dispatcher = Arc::new(Dispatcher::new(
             platform.pool.clone(),
             Arc::clone(&clock),
@@ -301,6 +306,7 @@ impl Service {
             dispatcher,
             desk,
             notices,
+            credentials,
             notice_max_age,
             clock,
         })
@@ -316,10 +322,7 @@ impl Service {
         let credentials = platform.consumer(consumers::DELIVERY_CREDENTIALS).await?;
         workers.spawn(
             consumers::DELIVERY_CREDENTIALS.durable,
-            credentials.run(
-                Arc::new(CredentialsHandler::new(Arc::clone(&self.clock))),
-                stop.clone(),
-            ),
+            credentials.run(Arc::clone(&self.credentials), stop.clone()),
         );
         let password_changes = platform.consumer(DELIVERY_NOTICES).await?;
         workers.spawn(

@@ -242,14 +242,8 @@ impl TestDelivery {
     ) -> Envelope<CredentialIssued> {
         let credentials =
             serde_json::json!({ "login": LOGIN, "starting_password": STARTING_PASSWORD });
-        let sealed = kit::seal::seal(
-            &self.seal_public,
-            credentials.to_string().as_bytes(),
-            case_number.as_bytes(),
-        )
-        .unwrap();
         let occurred_at = at("2026-11-23T10:00:00Z");
-        Envelope {
+        let mut issued = Envelope {
             id: uuid::Uuid::new_v4(),
             kind: subjects::ACCOUNTS_CREDENTIAL_ISSUED.to_owned(),
             version: 1,
@@ -269,11 +263,32 @@ impl TestDelivery {
                     first_name: Some("Łukasz".into()),
                     last_name: Some("Żak".into()),
                 },
-                sealed_credentials: base64::engine::general_purpose::STANDARD.encode(sealed),
+                sealed_credentials: String::new(),
                 expires_at: at(expires_at),
                 portal_url: "https://portal.zszo.example.pl/logowanie".into(),
             },
-        }
+        };
+        let sealed = kit::seal::seal(
+            &self.seal_public,
+            credentials.to_string().as_bytes(),
+            &issued.data.binding().context(),
+        )
+        .unwrap();
+        issued.data.sealed_credentials = base64::engine::general_purpose::STANDARD.encode(sealed);
+        issued
+    }
+
+    /// Seals the credentials again for what the event now says, as accounts would have.
+    fn reseal(&self, issued: &mut Envelope<CredentialIssued>) {
+        let credentials =
+            serde_json::json!({ "login": LOGIN, "starting_password": STARTING_PASSWORD });
+        let sealed = kit::seal::seal(
+            &self.seal_public,
+            credentials.to_string().as_bytes(),
+            &issued.data.binding().context(),
+        )
+        .unwrap();
+        issued.data.sealed_credentials = base64::engine::general_purpose::STANDARD.encode(sealed);
     }
 
     async fn js(&self) -> jetstream::Context {
@@ -685,6 +700,7 @@ async fn a_relay_refusing_the_rspo_mailbox_fails_the_case_and_no_sms_goes_out() 
     .await;
     let mut event = delivery.issued(CASE, DeliveryMode::Electronic);
     event.data.recipient.rspo_email = "nieznany@sp123.krakow.example.pl".into();
+    delivery.reseal(&mut event);
     delivery.publish(&event, Some(event.id.to_string())).await;
 
     let row = delivery.wait_for_status(CASE, "failed").await;
@@ -849,6 +865,77 @@ async fn credentials_for_collection_in_person_wait_and_nothing_is_sent() {
     assert!(delivery.smtp.mails().is_empty());
     assert!(delivery.sms().await.is_empty());
     assert!(delivery.events(subjects::DELIVERY_ALL).await.is_empty());
+    delivery.stop().await;
+}
+
+/// The dead letters delivery set aside, with their error.
+async fn dead_letters(delivery: &TestDelivery) -> Vec<String> {
+    let stream = delivery
+        .js()
+        .await
+        .get_stream(streams::DEAD_LETTER.name)
+        .await
+        .expect("the DEAD_LETTER stream");
+    let consumer = stream
+        .create_consumer(consumer::pull::OrderedConfig::default())
+        .await
+        .expect("an ordered consumer");
+    let mut messages = consumer.messages().await.expect("messages");
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+    {
+        let error = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(subjects::headers::DEAD_LETTER_ERROR))
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        out.push(format!("{} {error}", message.subject));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_genuine_credential_event_republished_with_another_recipient_or_mode_opens_nothing() {
+    let mut delivery = TestDelivery::start(gateway_answering(200).await).await;
+    let genuine = delivery.issued(CASE, DeliveryMode::Electronic);
+    let mut to_attacker = genuine.clone();
+    to_attacker.id = uuid::Uuid::new_v4();
+    to_attacker.data.recipient.rspo_email = "attacker@example.com".into();
+    to_attacker.data.recipient.director_mobile = "600 999 999".into();
+    delivery
+        .publish(&to_attacker, Some(to_attacker.id.to_string()))
+        .await;
+    let mut to_the_desk = genuine.clone();
+    to_the_desk.id = uuid::Uuid::new_v4();
+    to_the_desk.data.delivery = DeliveryMode::InPerson;
+    delivery
+        .publish(&to_the_desk, Some(to_the_desk.id.to_string()))
+        .await;
+
+    let letters = eventually(WAIT, "two dead letters", || async {
+        Some(dead_letters(&delivery).await).filter(|d| d.len() == 2)
+    })
+    .await;
+    for letter in &letters {
+        assert!(
+            letter.starts_with("deadletter.delivery.accounts.credential.issued")
+                && letter.contains("do not open"),
+            "{letter}"
+        );
+    }
+    settle().await;
+    assert!(delivery.row(CASE).await.is_none(), "nothing is stored");
+    assert!(delivery.smtp.mails().is_empty());
+    assert!(delivery.sms().await.is_empty());
+
+    // The genuine event, as accounts sealed it, is still delivered.
+    delivery
+        .publish(&genuine, Some(genuine.id.to_string()))
+        .await;
+    delivery.wait_for_status(CASE, "completed").await;
+    assert_eq!(delivery.sms().await.len(), 1);
     delivery.stop().await;
 }
 

@@ -100,6 +100,59 @@ pub struct CredentialIssued {
     pub portal_url: String,
 }
 
+impl CredentialIssued {
+    /// What the sealed copy is bound to, as this event says it.
+    pub fn binding(&self) -> SealBinding<'_> {
+        SealBinding {
+            case_number: &self.case_number,
+            procedure: self.procedure.code(),
+            login: &self.login,
+            delivery: self.delivery.as_str(),
+            rspo_email: &self.recipient.rspo_email,
+            director_mobile: &self.recipient.director_mobile,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// Whom sealed credentials are for. accounts seals with this as the associated data, and
+/// delivery opens with it as it will act on it: an event republished with another
+/// recipient, login, case, delivery mode or expiry opens nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealBinding<'a> {
+    pub case_number: &'a str,
+    /// `Procedure::code`.
+    pub procedure: &'a str,
+    pub login: &'a str,
+    /// `DeliveryMode::as_str`.
+    pub delivery: &'a str,
+    pub rspo_email: &'a str,
+    pub director_mobile: &'a str,
+    /// Bound to the whole second (stored values lose sub-second precision).
+    pub expires_at: DateTime<Utc>,
+}
+
+impl SealBinding<'_> {
+    /// The associated data: a version tag, then each field length-prefixed.
+    pub fn context(&self) -> Vec<u8> {
+        let expires = self.expires_at.timestamp().to_string();
+        let mut out = b"klucznik-credentials-v1".to_vec();
+        for field in [
+            self.case_number,
+            self.procedure,
+            self.login,
+            self.delivery,
+            self.rspo_email,
+            self.director_mobile,
+            expires.as_str(),
+        ] {
+            out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+            out.extend_from_slice(field.as_bytes());
+        }
+        out
+    }
+}
+
 /// `delivery.dispatch.failed`: delivery gave up; the case needs an administrator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DispatchFailed {
@@ -173,4 +226,51 @@ pub struct PasswordChanged {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     pub sessions_ended: u32,
+}
+
+#[cfg(test)]
+mod binding_tests {
+    use super::*;
+
+    fn binding(email: &str) -> SealBinding<'_> {
+        SealBinding {
+            case_number: "ZSZO-05/2026/000001",
+            procedure: "ZSZO-05",
+            login: "lzak",
+            delivery: "electronic",
+            rspo_email: email,
+            director_mobile: "48600100200",
+            expires_at: DateTime::parse_from_rfc3339("2026-12-08T10:00:00.123456789Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
+    #[test]
+    fn another_recipient_gives_another_context() {
+        assert_ne!(
+            binding("sp7@edu.krakow.pl").context(),
+            binding("attacker@example.com").context()
+        );
+    }
+
+    #[test]
+    fn fields_cannot_be_shifted_into_each_other() {
+        let mut a = binding("x@y.pl");
+        a.login = "lzakx";
+        a.delivery = "@electronic";
+        let mut b = binding("x@y.pl");
+        b.login = "lzak";
+        b.delivery = "x@electronic";
+        assert_ne!(a.context(), b.context());
+    }
+
+    #[test]
+    fn sub_second_precision_does_not_matter() {
+        let mut stored = binding("x@y.pl");
+        stored.expires_at = DateTime::parse_from_rfc3339("2026-12-08T10:00:00.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(binding("x@y.pl").context(), stored.context());
+    }
 }

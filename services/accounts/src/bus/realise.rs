@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use contracts::events::{CredentialIssued, RealisationRequested};
 use contracts::{Actor, Envelope, subjects};
 use kit::consumer::HandleError;
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::domain::passwords::{self, Hasher};
 use crate::startup::StartingPasswordSettings;
+use crate::store::requests::NotRealisable;
 use crate::store::{credentials, directory, requests};
 
 pub struct Issuer {
@@ -32,15 +33,40 @@ impl Issuer {
         request: &RealisationRequested,
         now: DateTime<Utc>,
     ) -> Result<(), HandleError> {
-        if !requests::case_request_verified_in_txn(conn, &request.case_number).await? {
+        let case = &request.case_number;
+        let verified =
+            match requests::case_request_realise_in_txn(conn, case, &request.requested_by, now)
+                .await?
+            {
+                Ok(verified) => verified,
+                Err(why) => {
+                    return Err(HandleError::Permanent(format!(
+                        "case {case} {}; refusing to realise it",
+                        match why {
+                            NotRealisable::Unknown => "is not known to accounts",
+                            NotRealisable::Refused => "was refused by accounts",
+                            NotRealisable::AlreadyRealised => "was already realised",
+                        }
+                    )));
+                }
+            };
+        // The event is trusted for nothing accounts verified itself: a realisation naming
+        // another account, institution or procedure than the verified request is refused.
+        if verified.target_login != request.target_login
+            || verified.institution_rspo_id != request.institution_rspo_id
+            || verified.procedure != request.procedure.code()
+        {
             return Err(HandleError::Permanent(format!(
-                "case {} was not verified by accounts; refusing to realise it",
-                request.case_number
+                "case {case}: the realisation names another account, institution or procedure \
+                 than accounts verified; refusing to realise it"
             )));
         }
-        let Some(recipient) =
-            directory::recipient_in_txn(conn, &request.institution_rspo_id, &request.target_login)
-                .await?
+        let Some(recipient) = directory::recipient_in_txn(
+            conn,
+            &verified.institution_rspo_id,
+            &verified.target_login,
+        )
+        .await?
         else {
             return Err(HandleError::Permanent(format!(
                 "no account {} at institution {}",
@@ -56,7 +82,8 @@ impl Issuer {
             .await
             .map_err(|e| HandleError::Retryable(e.to_string()))?
             .map_err(|e| HandleError::Retryable(e.to_string()))?;
-        let expires_at = now + Duration::days(self.starting.expiry_days);
+        // Whole seconds: the expiry is bound into the seal and kept by delivery's database.
+        let expires_at = (now + Duration::days(self.starting.expiry_days)).trunc_subsecs(0);
         credentials::starting_password_set_in_txn(
             conn,
             &request.target_login,
@@ -67,6 +94,16 @@ impl Issuer {
         .await?;
         let ended =
             credentials::sessions_end_in_txn(conn, &request.target_login, None, now).await?;
+        let data = CredentialIssued {
+            case_number: request.case_number.clone(),
+            procedure: request.procedure,
+            login: request.target_login.clone(),
+            delivery: request.delivery,
+            recipient,
+            sealed_credentials: String::new(),
+            expires_at,
+            portal_url: self.portal_url.clone(),
+        };
         let plain = zeroize::Zeroizing::new(
             serde_json::to_vec(&serde_json::json!({
                 "login": request.target_login,
@@ -74,7 +111,7 @@ impl Issuer {
             }))
             .map_err(|e| HandleError::Permanent(e.to_string()))?,
         );
-        let sealed = kit::seal::seal(&self.delivery_key, &plain, request.case_number.as_bytes())
+        let sealed = kit::seal::seal(&self.delivery_key, &plain, &data.binding().context())
             .map_err(|e| HandleError::Retryable(e.to_string()))?;
         let event = Envelope {
             id: Uuid::now_v7(),
@@ -89,14 +126,8 @@ impl Issuer {
             institution_rspo_id: Some(request.institution_rspo_id.clone()),
             case_number: Some(request.case_number.clone()),
             data: CredentialIssued {
-                case_number: request.case_number.clone(),
-                procedure: request.procedure,
-                login: request.target_login.clone(),
-                delivery: request.delivery,
-                recipient,
                 sealed_credentials: base64::engine::general_purpose::STANDARD.encode(sealed),
-                expires_at,
-                portal_url: self.portal_url.clone(),
+                ..data
             },
         };
         outbox_insert_json(conn, event.id, subjects::ACCOUNTS_CREDENTIAL_ISSUED, &event).await?;

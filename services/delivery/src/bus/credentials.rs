@@ -2,6 +2,11 @@
 //! transaction it is only stored (with the credentials still sealed), never sent: sending
 //! is the dispatcher's work, after this commit, so a redelivered or replayed event finds
 //! the case already there and changes nothing.
+//!
+//! Before it is stored, the sealed copy must open for what the event says (case, account,
+//! delivery mode, recipient, expiry): an event republished with another e-mail address or
+//! mobile number is refused for good (dead-lettered with the reason, so audit records it),
+//! and nothing is ever sent to an address the seal does not name.
 
 use std::sync::Arc;
 
@@ -13,16 +18,19 @@ use kit::clock::Clock;
 use kit::consumer::{HandleError, Handler, Incoming};
 use sqlx::PgConnection;
 
+use crate::domain::credentials::open_credentials;
 use crate::domain::status::DeliveryStatus;
 use crate::store::deliveries::{NewDelivery, delivery_insert_in_txn};
+use secrecy::zeroize::Zeroizing;
 
 pub struct CredentialsHandler {
     clock: Arc<dyn Clock>,
+    seal_key: Zeroizing<[u8; 32]>,
 }
 
 impl CredentialsHandler {
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Self { clock }
+    pub fn new(clock: Arc<dyn Clock>, seal_key: Zeroizing<[u8; 32]>) -> Self {
+        Self { clock, seal_key }
     }
 }
 
@@ -46,6 +54,13 @@ impl Handler for CredentialsHandler {
                     issued.case_number
                 ))
             })?;
+        if let Err(error) = open_credentials(&self.seal_key, &sealed, &issued.binding()) {
+            return Err(HandleError::Permanent(format!(
+                "case {}: {error}; the event's recipient or account is not the one accounts \
+                 sealed the credentials for, so nothing is stored or sent",
+                issued.case_number
+            )));
+        }
         // In-person collection is not dispatched: the case waits at the desk.
         let status = match issued.delivery {
             DeliveryMode::Electronic => DeliveryStatus::Pending,

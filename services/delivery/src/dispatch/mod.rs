@@ -321,14 +321,15 @@ impl Dispatcher {
                 "Brak zapieczętowanej kopii danych dostępowych; potrzebne jest nowe hasło.",
             )
         })?;
-        let credentials = open_credentials(&self.seal_key, sealed, case).map_err(|e| {
-            permanent(
-                e.to_string(),
-                "Nie można otworzyć zapieczętowanych danych dostępowych (klucz usługi \
+        let credentials =
+            open_credentials(&self.seal_key, sealed, &row.binding()).map_err(|e| {
+                permanent(
+                    e.to_string(),
+                    "Nie można otworzyć zapieczętowanych danych dostępowych (klucz usługi \
                  delivery nie pasuje do klucza użytego przez accounts albo dane są \
                  uszkodzone); potrzebne jest nowe hasło.",
-            )
-        })?;
+                )
+            })?;
         if credentials.login != row.login {
             return Err(permanent(
                 "the sealed login differs from the event's login",

@@ -91,6 +91,19 @@ pub struct DeliveryRow {
 }
 
 impl DeliveryRow {
+    /// Whom the sealed copy may be opened for: what this row will act on.
+    pub fn binding(&self) -> contracts::events::SealBinding<'_> {
+        contracts::events::SealBinding {
+            case_number: &self.case_number,
+            procedure: &self.procedure,
+            login: &self.login,
+            delivery: &self.delivery_mode,
+            rspo_email: &self.rspo_email,
+            director_mobile: &self.director_mobile,
+            expires_at: self.expires_at,
+        }
+    }
+
     pub fn status(&self) -> Option<DeliveryStatus> {
         DeliveryStatus::parse(&self.status)
     }

@@ -182,13 +182,7 @@ impl TestDelivery {
     ) -> Envelope<CredentialIssued> {
         let credentials =
             serde_json::json!({ "login": LOGIN, "starting_password": STARTING_PASSWORD });
-        let sealed = kit::seal::seal(
-            &self.seal_public,
-            credentials.to_string().as_bytes(),
-            case_number.as_bytes(),
-        )
-        .unwrap();
-        Envelope {
+        let mut issued = Envelope {
             id: uuid::Uuid::new_v4(),
             kind: subjects::ACCOUNTS_CREDENTIAL_ISSUED.to_owned(),
             version: 1,
@@ -208,11 +202,19 @@ impl TestDelivery {
                     first_name: Some("Łukasz".into()),
                     last_name: Some("Żak".into()),
                 },
-                sealed_credentials: base64::engine::general_purpose::STANDARD.encode(sealed),
+                sealed_credentials: String::new(),
                 expires_at: at(expires_at),
                 portal_url: "https://portal.zszo.example.pl/logowanie".into(),
             },
-        }
+        };
+        let sealed = kit::seal::seal(
+            &self.seal_public,
+            credentials.to_string().as_bytes(),
+            &issued.data.binding().context(),
+        )
+        .unwrap();
+        issued.data.sealed_credentials = base64::engine::general_purpose::STANDARD.encode(sealed);
+        issued
     }
 
     pub fn password_changed(
