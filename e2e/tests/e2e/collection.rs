@@ -12,9 +12,7 @@ use mail_parser::MessageParser;
 use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{
-    first_login, get, pool_of, statuses_until, submit_zszo, take_and_realise, zszo_form,
-};
+use crate::helpers::{first_login, get, pool_of, statuses_until, submit_zszo, zszo_form};
 
 const USER_EMAIL: &str = "lukasz.zak@sp7.edu.krakow.pl";
 
@@ -64,8 +62,20 @@ async fn procedure_a_collected_in_person_from_the_form_to_the_users_own_password
         .case_number
         .expect("registered");
 
-    // The parties agreed on collection in person.
-    take_and_realise(&system, &case, "in_person").await;
+    // The administrator alone cannot switch the case to collection in person.
+    crate::helpers::take_and_realise_refused(&system, &case, "in_person").await;
+    // The parties agreed on collection in person: an operator records it.
+    crate::helpers::agree_in_person(&system, &case, None).await;
+    let admin = system.staff_token("admin.ek04").await;
+    let (status, body) = crate::helpers::call(
+        &system,
+        "intake",
+        Some(&admin),
+        &format!("/api/cases/{case}/realise"),
+        json!({ "delivery": "in_person" }),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
 
     // The operator at the desk sees the letter waiting, with nothing secret.
     let operator = system.staff_token("operator.ek04").await;

@@ -205,6 +205,19 @@ pub async fn first_login(system: &System, login: &str, starting: &str) -> String
     own
 }
 
+/// An operator (not the administrator who will realise the case) records that the
+/// requester agreed by telephone to collection in person, naming his F-01 proxy if any.
+pub async fn agree_in_person(system: &System, case: &str, proxy: Option<Value>) {
+    let operator = system.staff_token("operator.ek04").await;
+    let mut body = json!({ "delivery": "in_person", "how": "telefonicznie, 1 grudnia 2026" });
+    if let Some(proxy) = proxy {
+        body["proxy"] = proxy;
+    }
+    let path = format!("/api/cases/{case}/delivery-agreement");
+    let (status, answer) = call(system, "intake", Some(&operator), &path, body).await;
+    assert_eq!(status, 202, "{answer}");
+}
+
 /// An administrator takes the case as soon as it is in the queue and realises it.
 pub async fn take_and_realise(system: &System, case: &str, delivery: &str) {
     let admin = system.staff_token("admin.ek04").await;
@@ -223,6 +236,26 @@ pub async fn take_and_realise(system: &System, case: &str, delivery: &str) {
     )
     .await;
     assert_eq!(status, 202, "{body}");
+}
+
+/// The administrator takes the case, but realising it with `delivery` is refused (409).
+pub async fn take_and_realise_refused(system: &System, case: &str, delivery: &str) {
+    let admin = system.staff_token("admin.ek04").await;
+    let path = |action: &str| format!("/api/cases/{case}/{action}");
+    test_support::eventually(Duration::from_secs(20), "the case in the queue", || async {
+        let (status, _) = call(system, "intake", Some(&admin), &path("take"), json!({})).await;
+        (status == 202).then_some(())
+    })
+    .await;
+    let (status, body) = call(
+        system,
+        "intake",
+        Some(&admin),
+        &path("realise"),
+        json!({ "delivery": delivery }),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
 }
 
 /// The statuses SEOD heard for `document`, once they include `until`.

@@ -4,6 +4,7 @@ mod audit;
 mod bus;
 mod cli;
 mod collection;
+mod duties;
 mod faults;
 mod forms;
 mod helpers;

@@ -15,6 +15,13 @@ use crate::helpers::{
     call, everything, get, holds, pool_of, statuses_until, submit_zszo, zszo_form,
 };
 
+/// The associated data a credential event's seal was made with (what it binds).
+fn seal_context(payload: &[u8]) -> Vec<u8> {
+    let event: contracts::Envelope<contracts::events::CredentialIssued> =
+        serde_json::from_slice(payload).expect("a credential event");
+    event.data.binding().context()
+}
+
 async fn post(system: &System, token: Option<&str>, path: &str, body: Value) -> (u16, Value) {
     call(system, "intake", token, path, body).await
 }
@@ -148,8 +155,10 @@ async fn an_administrator_realises_a_case_and_the_starting_password_is_nowhere_i
         .decode(event["data"]["sealed_credentials"].as_str().unwrap())
         .unwrap();
     let key: [u8; 32] = hex_key(TEST_DELIVERY_SEAL_KEY);
-    let opened: Value =
-        serde_json::from_slice(&kit::seal::open(&key, &sealed, case.as_bytes()).unwrap()).unwrap();
+    let opened: Value = serde_json::from_slice(
+        &kit::seal::open(&key, &sealed, &seal_context(&raw.payload)).unwrap(),
+    )
+    .unwrap();
     let password = opened["starting_password"].as_str().unwrap().to_owned();
     assert_eq!(opened["login"], "lzak");
     assert_eq!(password.chars().count(), 14);
@@ -315,7 +324,12 @@ async fn an_expired_starting_password_no_longer_opens_the_portal() {
         .decode(event["data"]["sealed_credentials"].as_str().unwrap())
         .unwrap();
     let opened: Value = serde_json::from_slice(
-        &kit::seal::open(&hex_key(TEST_DELIVERY_SEAL_KEY), &sealed, case.as_bytes()).unwrap(),
+        &kit::seal::open(
+            &hex_key(TEST_DELIVERY_SEAL_KEY),
+            &sealed,
+            &seal_context(&raw.payload),
+        )
+        .unwrap(),
     )
     .unwrap();
     sqlx::query("UPDATE accounts SET starting_expires_at = now() - interval '1 minute' WHERE login = 'lzak'")

@@ -60,6 +60,7 @@ async fn publish_realisation(system: &System, case: &str, login: &str) {
             target_login: login.to_owned(),
             delivery: DeliveryMode::Electronic,
             requested_by: "admin.ek04".into(),
+            proxy: None,
         },
     };
     jetstream::new(system.client_as(Identity::Intake).await)

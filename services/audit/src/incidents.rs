@@ -7,7 +7,8 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::domain::chain::StoredRecord;
 use crate::domain::incidents::{
-    self, AutomaticIncident, Incident, IncidentNumber, NewIncident, StatusChange, TransitionError,
+    self, AutomaticIncident, Incident, IncidentNumber, IncidentStatus, NewIncident, StatusChange,
+    TransitionError,
 };
 use crate::ledger;
 use crate::store::incidents as store;
@@ -112,6 +113,8 @@ pub async fn open(
 pub enum StatusChangeError {
     NotFound,
     Refused(TransitionError),
+    /// Duties are separated: this person may not close this incident (the reason, in Polish).
+    Duty(String),
     Database(sqlx::Error),
 }
 
@@ -127,6 +130,7 @@ pub async fn change_status_in_txn(
     conn: &mut PgConnection,
     number: IncidentNumber,
     change: &StatusChange,
+    role: &str,
     now: DateTime<Utc>,
 ) -> Result<Incident, StatusChangeError> {
     records::chain_head_lock_in_txn(conn).await?;
@@ -134,6 +138,9 @@ pub async fn change_status_in_txn(
         .await?
         .ok_or(StatusChangeError::NotFound)?;
     change.check(current).map_err(StatusChangeError::Refused)?;
+    if change.status == IncidentStatus::Closed {
+        refuse_closing_by_a_party(conn, number, &change.by, role).await?;
+    }
     store::incident_status_update_in_txn(conn, number, change, now).await?;
     let incident = store::incident_find_in_txn(conn, number)
         .await?
@@ -148,15 +155,46 @@ pub async fn change_status_in_txn(
     Ok(incident)
 }
 
+/// An incident opened automatically for a case (a realised password reset) is closed by an
+/// auditor who did not act on the case: whoever took part cannot close his own incident.
+async fn refuse_closing_by_a_party(
+    conn: &mut PgConnection,
+    number: IncidentNumber,
+    by: &str,
+    role: &str,
+) -> Result<(), StatusChangeError> {
+    let incident = store::incident_find_in_txn(conn, number)
+        .await?
+        .ok_or(StatusChangeError::NotFound)?;
+    if !incident.opened_automatically || incident.case_numbers.is_empty() {
+        return Ok(());
+    }
+    if role != "auditor" {
+        return Err(StatusChangeError::Duty(format!(
+            "Incydent {number} otwarty automatycznie dla sprawy {} zamyka audytor.",
+            incident.case_numbers.join(", ")
+        )));
+    }
+    if records::actor_in_cases_in_txn(conn, by, &incident.case_numbers).await? {
+        return Err(StatusChangeError::Duty(format!(
+            "{by} brał(a) udział w sprawie {}; incydent {number} musi zamknąć audytor, który \
+             w niej nie uczestniczył.",
+            incident.case_numbers.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// [`change_status_in_txn`] in a transaction of its own.
 pub async fn change_status(
     pool: &PgPool,
     number: IncidentNumber,
     change: &StatusChange,
+    role: &str,
     now: DateTime<Utc>,
 ) -> Result<Incident, StatusChangeError> {
     let mut tx = pool.begin().await?;
-    let incident = change_status_in_txn(&mut tx, number, change, now).await?;
+    let incident = change_status_in_txn(&mut tx, number, change, role, now).await?;
     tx.commit().await?;
     Ok(incident)
 }

@@ -195,6 +195,7 @@ impl Audit {
             &self.pool,
             IncidentNumber::parse(number).unwrap(),
             &StatusChange::new(status, by, note).unwrap(),
+            "auditor",
             self.clock.now(),
         )
         .await

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use contracts::envelope::ActorKind;
-use contracts::events::{DispatchCompleted, DispatchFailed};
+use contracts::events::{CollectionRefused, DispatchCompleted, DispatchFailed};
 use contracts::forms::{DeliveryMode, Procedure};
 use contracts::{Actor, subjects};
 use kit::clock::Clock;
@@ -38,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::dispatch::envelope_by;
 use crate::domain::collection::Collection;
+use crate::domain::collection::{Entitled, check_collector};
 use crate::domain::credentials::open_credentials;
 use crate::domain::status::DeliveryStatus;
 use crate::domain::texts::{UNCOLLECTED_REASON, attachment_name};
@@ -63,6 +64,9 @@ pub enum CollectionError {
     /// The case is not waiting for collection (collected, expired, electronic, …).
     #[error("{0}")]
     Conflict(String),
+    /// The collector is not whom the case names, or the operator realised the case.
+    #[error("{0}")]
+    Refused(String),
     /// The letter could not be made (a character no font has, …): nothing changed.
     #[error("the letter cannot be rendered: {0}")]
     Letter(String),
@@ -95,6 +99,22 @@ pub struct Desk {
     /// How often the expiry worker looks, and how many cases it expires per transaction.
     poll_interval: Duration,
     batch: i64,
+}
+
+/// Whom `row`'s letter may go to (see `check_collector`).
+fn entitled(row: &DeliveryRow) -> Entitled<'_> {
+    Entitled {
+        realised_by: row.realised_by.as_deref(),
+        director_name: row.director_name.as_deref(),
+        user_name: match (&row.first_name, &row.last_name) {
+            (Some(first), Some(last)) => Some(format!("{first} {last}")),
+            _ => None,
+        },
+        proxy: row
+            .proxy_name
+            .as_deref()
+            .zip(row.proxy_f01_reference.as_deref()),
+    }
 }
 
 impl Desk {
@@ -136,6 +156,36 @@ impl Desk {
         if let Some(refusal) = self.refusal(&mut tx, &row, now).await? {
             return Err(refusal);
         }
+        let actor = Actor {
+            kind: ActorKind::Person,
+            id: Some(operator.login.clone()),
+            role: Some(operator.role.clone()),
+        };
+        if let Err(refusal) = check_collector(&entitled(&row), collection, &operator.login) {
+            // Nothing is handed over; the refusal itself is recorded (audit reads it).
+            let event = envelope_by(
+                actor,
+                &row,
+                subjects::DELIVERY_COLLECTION_REFUSED,
+                now,
+                CollectionRefused {
+                    case_number: case_number.to_owned(),
+                    code: refusal.code.to_owned(),
+                    reason: refusal.reason.clone(),
+                },
+            );
+            outbox_insert_json(
+                &mut tx,
+                event.id,
+                subjects::DELIVERY_COLLECTION_REFUSED,
+                &event,
+            )
+            .await?;
+            tx.commit().await?;
+            self.outbox_wake.notify_one();
+            tracing::warn!(case_number, operator = %operator.login, code = refusal.code, "collection refused");
+            return Err(CollectionError::Refused(refusal.reason));
+        }
         let pdf = self.render(&row).await?;
         if !collection_record_in_txn(&mut tx, case_number, collection, &operator.login, now).await?
         {
@@ -143,11 +193,6 @@ impl Desk {
                 "Dane dostępowe w sprawie {case_number} przestały czekać na odbiór."
             )));
         }
-        let actor = Actor {
-            kind: ActorKind::Person,
-            id: Some(operator.login.clone()),
-            role: Some(operator.role.clone()),
-        };
         let event = envelope_by(
             actor,
             &row,

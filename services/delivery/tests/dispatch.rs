@@ -262,10 +262,12 @@ impl TestDelivery {
                     director_mobile: MOBILE.into(),
                     first_name: Some("Łukasz".into()),
                     last_name: Some("Żak".into()),
+                    director_name: Some("Jan Kowalski".into()),
                 },
                 sealed_credentials: String::new(),
                 expires_at: at(expires_at),
                 portal_url: "https://portal.zszo.example.pl/logowanie".into(),
+                proxy: None,
             },
         };
         let sealed = kit::seal::seal(
@@ -752,6 +754,10 @@ async fn a_try_cut_off_mid_way_counts_as_an_attempt_and_its_letter_is_sent_as_su
             first_name: recipient.first_name.as_deref(),
             last_name: recipient.last_name.as_deref(),
             sealed_credentials: &sealed,
+            realised_by: Some("admin.ek04"),
+            director_name: None,
+            proxy_name: None,
+            proxy_f01_reference: None,
             expires_at: event.data.expires_at,
             portal_url: &event.data.portal_url,
             status: delivery::domain::status::DeliveryStatus::Pending,

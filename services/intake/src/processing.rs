@@ -1,5 +1,11 @@
 //! An administrator's work on a case: take it from the queue, then realise it. Each step is
 //! one transaction with the events it causes (SEOD's status, accounts' command, audit).
+//!
+//! Duties are separated here, where the cases live, so that no one person can obtain a
+//! starting password meant for someone else: whoever registered an operator's request may
+//! not take or realise it; collection in person needs the request to have asked for it, or
+//! the requester's agreement recorded by someone other than the realiser (delivery then
+//! keeps the realiser away from the desk for that case).
 
 use chrono::{DateTime, Utc};
 use contracts::events::RealisationRequested;
@@ -18,6 +24,9 @@ pub enum ProcessingError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The rule that duties are separated refuses this person this step.
+    #[error("{0}")]
+    Duty(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -42,6 +51,93 @@ fn person(login: &str) -> Actor {
         id: Some(login.to_owned()),
         role: Some("administrator".to_owned()),
     }
+}
+
+/// Whoever registered an operator's request may not process it.
+fn refuse_registrant(
+    case: &cases::ProcessingRow,
+    case_number: &str,
+    by: &str,
+) -> Result<(), ProcessingError> {
+    if case.registered_by.as_deref() == Some(by) {
+        return Err(ProcessingError::Duty(format!(
+            "Wniosek {case_number} zarejestrował(a) {by}; sprawę musi zrealizować inna osoba \
+             (rozdzielenie obowiązków)."
+        )));
+    }
+    Ok(())
+}
+
+/// How the requester's agreement to collection in person is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAgreement {
+    /// How and when the requester agreed (e.g. "telefonicznie 1 grudnia 2026").
+    pub how: String,
+    /// A proxy authorised with form F-01, if the requester named one.
+    pub proxy: Option<contracts::events::AuthorisedProxy>,
+}
+
+/// Records the requester's agreement to collection in person (see the module's comment).
+pub async fn agree_delivery(
+    pool: &PgPool,
+    case_number: &str,
+    by: &str,
+    agreement: &DeliveryAgreement,
+    now: DateTime<Utc>,
+) -> Result<(), ProcessingError> {
+    let mut tx = pool.begin().await?;
+    let case = cases::case_for_processing_in_txn(&mut tx, case_number)
+        .await?
+        .ok_or_else(|| ProcessingError::NotFound(case_number.to_owned()))?;
+    let open = [CaseStatus::Registered.as_str(), CaseStatus::Taken.as_str()];
+    if !open.contains(&case.status.as_str()) || case.realisation_requested {
+        return Err(conflict(format!(
+            "Sprawa {case_number} ma status {}; zgodę na odbiór osobisty odnotowuje się przed \
+             realizacją.",
+            case.status
+        )));
+    }
+    if case.taken_by.as_deref() == Some(by) {
+        return Err(ProcessingError::Duty(format!(
+            "Sprawę {case_number} prowadzi {by}; zgodę wnioskodawcy na odbiór osobisty musi \
+             odnotować inna osoba (rozdzielenie obowiązków)."
+        )));
+    }
+    let proxy = agreement
+        .proxy
+        .as_ref()
+        .map(|p| (p.name.as_str(), p.f01_reference.as_str()));
+    cases::case_delivery_agreement_in_txn(&mut tx, case_number, by, &agreement.how, proxy, now)
+        .await?;
+    let event = Envelope {
+        id: Uuid::now_v7(),
+        kind: subjects::INTAKE_CASE_DELIVERY_AGREED.to_owned(),
+        version: 1,
+        occurred_at: now,
+        actor: Actor {
+            kind: contracts::envelope::ActorKind::Person,
+            id: Some(by.to_owned()),
+            role: None,
+        },
+        institution_rspo_id: Some(case.institution_rspo_id),
+        case_number: Some(case_number.to_owned()),
+        data: contracts::events::DeliveryAgreed {
+            case_number: case_number.to_owned(),
+            delivery: DeliveryMode::InPerson,
+            how: agreement.how.clone(),
+            proxy: agreement.proxy.clone(),
+            recorded_by: by.to_owned(),
+        },
+    };
+    outbox_insert_json(
+        &mut tx,
+        event.id,
+        subjects::INTAKE_CASE_DELIVERY_AGREED,
+        &event,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub async fn take(
@@ -79,6 +175,7 @@ pub async fn take_in_txn(
             "Sprawa {case_number} nie została jeszcze sprawdzona (czy wnioskodawca może o nią wnioskować)."
         )));
     }
+    refuse_registrant(&case, case_number, by)?;
     cases::case_taken_in_txn(tx, case_number, by, now).await?;
     crate::announce::announce(
         tx,
@@ -143,11 +240,40 @@ pub async fn realise_in_txn(
             "Sprawa {case_number} jest już realizowana."
         )));
     }
-    let delivery = delivery.unwrap_or(if case.delivery_mode == "in_person" {
+    refuse_registrant(&case, case_number, by)?;
+    let asked_in_person = case.delivery_mode == DeliveryMode::InPerson.as_str();
+    let delivery = delivery.unwrap_or(if asked_in_person {
         DeliveryMode::InPerson
     } else {
         DeliveryMode::Electronic
     });
+    if delivery == DeliveryMode::InPerson && !asked_in_person {
+        match case.delivery_agreed_by.as_deref() {
+            None => {
+                return Err(conflict(format!(
+                    "Wnioskodawca w sprawie {case_number} nie prosił o odbiór osobisty i nie \
+                     odnotowano jego zgody; dane dostępowe zostaną doręczone elektronicznie, \
+                     chyba że inna osoba odnotuje zgodę wnioskodawcy."
+                )));
+            }
+            Some(agreed_by) if agreed_by == by => {
+                return Err(ProcessingError::Duty(format!(
+                    "Zgodę na odbiór osobisty w sprawie {case_number} odnotował(a) {by}; \
+                     realizująca osoba nie może sama zmienić sposobu doręczenia."
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    let proxy = match (case.proxy_name.clone(), case.proxy_f01_reference.clone()) {
+        (Some(name), Some(f01_reference)) if delivery == DeliveryMode::InPerson => {
+            Some(contracts::events::AuthorisedProxy {
+                name,
+                f01_reference,
+            })
+        }
+        _ => None,
+    };
     let procedure = Procedure::parse(&case.procedure)
         .ok_or_else(|| conflict(format!("Nieznana procedura {}.", case.procedure)))?;
     cases::case_realisation_requested_in_txn(tx, case_number, by, delivery.as_str(), now).await?;
@@ -166,6 +292,7 @@ pub async fn realise_in_txn(
             target_login: case.target_login,
             delivery,
             requested_by: by.to_owned(),
+            proxy,
         },
     };
     outbox_insert_json(

@@ -5,9 +5,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::envelope::Envelope;
 use crate::events::{
-    AuditCheckpoint, CaseRegistered, CredentialIssued, DispatchCompleted, DispatchFailed,
-    FormRejected, PasswordChanged, RealisationRequested, ReplyRequested, RequestChecked,
-    RevocationDecided,
+    AuditCheckpoint, CaseRegistered, CollectionRefused, CredentialIssued, DeliveryAgreed,
+    DispatchCompleted, DispatchFailed, FormRejected, PasswordChanged, RealisationRequested,
+    ReplyRequested, RequestChecked, RevocationDecided,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
@@ -82,6 +82,14 @@ pub fn messages() -> Vec<MessageSpec> {
             schema: schema_of::<Envelope<RealisationRequested>>,
         },
         MessageSpec {
+            name: "DeliveryAgreed",
+            address: subjects::INTAKE_CASE_DELIVERY_AGREED,
+            summary: "The requester agreed to collection in person (recorded by someone other than the realiser)",
+            publishers: &["intake"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<DeliveryAgreed>>,
+        },
+        MessageSpec {
             name: "ReplyRequested",
             address: subjects::INTAKE_REPLY_REQUESTED,
             summary: "Confirm a case's outcome by e-mail to the requester of an e-mailed request",
@@ -136,6 +144,14 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["delivery"],
             consumers: &["intake", "audit"],
             schema: schema_of::<Envelope<DispatchFailed>>,
+        },
+        MessageSpec {
+            name: "CollectionRefused",
+            address: subjects::DELIVERY_COLLECTION_REFUSED,
+            summary: "The desk refused to hand a letter over, with the reason; nothing was handed over",
+            publishers: &["delivery"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<CollectionRefused>>,
         },
         MessageSpec {
             name: "RevocationDecided",

@@ -68,6 +68,31 @@ pub struct RealisationRequested {
     pub delivery: DeliveryMode,
     /// The administrator who realised it, or `automatic-policy`.
     pub requested_by: String,
+    /// For collection in person: the proxy the requester authorised with form F-01, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<AuthorisedProxy>,
+}
+
+/// `intake.case.delivery-agreed`: the requester agreed to collection in person; recorded by
+/// someone other than the person who will realise the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeliveryAgreed {
+    pub case_number: String,
+    pub delivery: DeliveryMode,
+    /// How and when the requester agreed.
+    pub how: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<AuthorisedProxy>,
+    pub recorded_by: String,
+}
+
+/// A person the requester authorised in writing (form F-01) to collect the letter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorisedProxy {
+    /// First and last name, as on the F-01 form.
+    pub name: String,
+    /// The F-01 form's reference.
+    pub f01_reference: String,
 }
 
 /// What delivery needs to reach the requester; nothing here is secret.
@@ -82,6 +107,9 @@ pub struct Recipient {
     pub first_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// The director's (the requester's) first and last name, for collection in person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub director_name: Option<String>,
 }
 
 /// `accounts.credential.issued`: a new starting password exists. The login and the password
@@ -98,6 +126,9 @@ pub struct CredentialIssued {
     pub sealed_credentials: String,
     pub expires_at: DateTime<Utc>,
     pub portal_url: String,
+    /// For collection in person: the proxy authorised with F-01, if the requester named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<AuthorisedProxy>,
 }
 
 impl CredentialIssued {
@@ -151,6 +182,16 @@ impl SealBinding<'_> {
         }
         out
     }
+}
+
+/// `delivery.collection.refused`: the desk refused to hand the letter over; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CollectionRefused {
+    pub case_number: String,
+    /// `realiser_at_desk`, `collector_mismatch`, `no_proxy_authorised` or `f01_mismatch`.
+    pub code: String,
+    /// The reason, in Polish, as the operator saw it.
+    pub reason: String,
 }
 
 /// `delivery.dispatch.failed`: delivery gave up; the case needs an administrator.

@@ -19,6 +19,8 @@ pub const INTAKE_CASE_REGISTERED: &str = "intake.case.registered";
 pub const INTAKE_FORM_REJECTED: &str = "intake.form.rejected";
 /// An administrator took a case from the queue.
 pub const INTAKE_CASE_TAKEN: &str = "intake.case.taken";
+/// Someone other than the realiser recorded the requester's agreement to collection in person.
+pub const INTAKE_CASE_DELIVERY_AGREED: &str = "intake.case.delivery-agreed";
 /// An administrator (or the configured automatic policy) asks accounts to realise a case.
 pub const INTAKE_CASE_REALISATION_REQUESTED: &str = "intake.case.realisation-requested";
 /// intake asks delivery to confirm a case's outcome by e-mail to the requester of an
@@ -41,6 +43,9 @@ pub const ACCOUNTS_ALL: &str = "accounts.>";
 pub const DELIVERY_DISPATCH_COMPLETED: &str = "delivery.dispatch.completed";
 /// Delivery could not deliver for good (the reason says why); an administrator must act.
 pub const DELIVERY_DISPATCH_FAILED: &str = "delivery.dispatch.failed";
+/// The desk refused to hand a letter over (the collector is not whom the case names, or the
+/// operator realised the case); nothing was handed over.
+pub const DELIVERY_COLLECTION_REFUSED: &str = "delivery.collection.refused";
 pub const DELIVERY_ALL: &str = "delivery.>";
 
 pub const REVOCATION_REQUEST_DECIDED: &str = "revocation.request.decided";

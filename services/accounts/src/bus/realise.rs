@@ -103,6 +103,7 @@ impl Issuer {
             sealed_credentials: String::new(),
             expires_at,
             portal_url: self.portal_url.clone(),
+            proxy: request.proxy.clone(),
         };
         let plain = zeroize::Zeroizing::new(
             serde_json::to_vec(&serde_json::json!({

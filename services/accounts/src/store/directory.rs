@@ -180,6 +180,7 @@ struct RecipientRow {
     director_mobile: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
+    director_name: Option<String>,
 }
 
 /// The institution's registered contact data and the account holder's name.
@@ -189,9 +190,12 @@ pub async fn recipient_in_txn(
     login: &str,
 ) -> Result<Option<contracts::events::Recipient>, sqlx::Error> {
     let row: Option<RecipientRow> = sqlx::query_as(
-        "SELECT i.name, i.rspo_email, i.director_mobile, p.first_name, p.last_name
+        "SELECT i.name, i.rspo_email, i.director_mobile, p.first_name, p.last_name,
+                NULLIF(concat_ws(' ', dp.first_name, dp.last_name), '') AS director_name
          FROM accounts a JOIN institutions i ON i.rspo_id = a.institution_rspo_id
          LEFT JOIN people p ON p.id = a.person_id
+         LEFT JOIN accounts da ON da.login = i.director_login
+         LEFT JOIN people dp ON dp.id = da.person_id
          WHERE a.login = $1 AND i.rspo_id = $2",
     )
     .bind(login)
@@ -204,5 +208,6 @@ pub async fn recipient_in_txn(
         director_mobile: r.director_mobile.unwrap_or_default(),
         first_name: r.first_name,
         last_name: r.last_name,
+        director_name: r.director_name,
     }))
 }

@@ -226,7 +226,10 @@ async fn change_status(
         Ok(change) => change,
         Err(problem) => return problem.into_response(),
     };
-    match crate::incidents::change_status(&state.pool, number, &change, state.clock.now()).await {
+    let role = actor.0.role.clone();
+    match crate::incidents::change_status(&state.pool, number, &change, &role, state.clock.now())
+        .await
+    {
         Ok(incident) => Json(incident).into_response(),
         Err(StatusChangeError::NotFound) => not_found(&number.to_string()),
         Err(StatusChangeError::Refused(TransitionError::ClosingNoteMissing)) => {
@@ -238,6 +241,13 @@ async fn change_status(
             "Niedozwolona zmiana statusu incydentu",
         )
         .detail(format!("{number}: {}", refusal.message()))
+        .into_response(),
+        Err(StatusChangeError::Duty(message)) => Problem::new(
+            StatusCode::FORBIDDEN,
+            "separation-of-duties",
+            "Ten incydent musi zamknąć inna osoba",
+        )
+        .detail(message)
         .into_response(),
         Err(StatusChangeError::Database(error)) => internal(error),
     }

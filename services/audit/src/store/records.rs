@@ -239,3 +239,19 @@ pub async fn records_insert_many_in_txn(
     .await?;
     Ok(())
 }
+
+/// Whether `login` acted in any record of these cases.
+#[tracing::instrument(skip_all)]
+pub async fn actor_in_cases_in_txn(
+    conn: &mut PgConnection,
+    login: &str,
+    case_numbers: &[String],
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM audit_records WHERE actor_id = $1 AND case_number = ANY($2))",
+    )
+    .bind(login)
+    .bind(case_numbers)
+    .fetch_one(conn)
+    .await
+}

@@ -86,6 +86,10 @@ impl Handler for CredentialsHandler {
                 status,
                 issued_event_id: envelope.id,
                 now: self.clock.now(),
+                realised_by: envelope.actor.id.as_deref(),
+                director_name: recipient.director_name.as_deref(),
+                proxy_name: issued.proxy.as_ref().map(|p| p.name.as_str()),
+                proxy_f01_reference: issued.proxy.as_ref().map(|p| p.f01_reference.as_str()),
             },
         )
         .await?;

@@ -410,3 +410,202 @@ mod tests {
         assert!(error.to_string().starts_with("Pole `id_document.last4`"));
     }
 }
+
+/// Whom a case's letter may be handed to, and who handed out its password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entitled<'a> {
+    /// The person who realised the case: he may not hand its letter over.
+    pub realised_by: Option<&'a str>,
+    /// The requester (the director), by name.
+    pub director_name: Option<&'a str>,
+    /// The user whose account it is, by name.
+    pub user_name: Option<String>,
+    /// The proxy the requester authorised with F-01: name and reference.
+    pub proxy: Option<(&'a str, &'a str)>,
+}
+
+/// Why the desk refuses: a code for audit and a Polish sentence for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectorRefusal {
+    pub code: &'static str,
+    pub reason: String,
+}
+
+/// Names compared as people write them: case and spacing do not matter, letters do.
+fn same_name(a: &str, b: &str) -> bool {
+    let tidy = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    tidy(a) == tidy(b)
+}
+
+/// Checks that `operator` may hand the letter to the person recorded in `collection`.
+pub fn check_collector(
+    entitled: &Entitled<'_>,
+    collection: &Collection,
+    operator: &str,
+) -> Result<(), CollectorRefusal> {
+    let refuse = |code, reason: String| Err(CollectorRefusal { code, reason });
+    if entitled.realised_by == Some(operator) {
+        return refuse(
+            "realiser_at_desk",
+            format!(
+                "Sprawę zrealizował(a) {operator}; pismo musi wydać inna osoba \
+                 (rozdzielenie obowiązków)."
+            ),
+        );
+    }
+    let given = &collection.person_name;
+    let (expected, whom) = match collection.collected_by {
+        Collector::Requester => (
+            entitled.director_name.map(str::to_owned),
+            "wnioskodawcy (dyrektora)",
+        ),
+        Collector::User => (
+            entitled.user_name.clone(),
+            "użytkownika, którego dotyczy konto",
+        ),
+        Collector::Proxy => {
+            let Some((name, reference)) = entitled.proxy else {
+                return refuse(
+                    "no_proxy_authorised",
+                    "Wnioskodawca nie wskazał w tej sprawie pełnomocnika upoważnionego \
+                     formularzem F-01; pismo może odebrać tylko wnioskodawca albo użytkownik."
+                        .to_owned(),
+                );
+            };
+            if collection.f01_reference.as_deref().map(str::trim) != Some(reference) {
+                return refuse(
+                    "f01_mismatch",
+                    "Sygnatura upoważnienia F-01 nie zgadza się z upoważnieniem odnotowanym \
+                     w sprawie; pisma nie wydano."
+                        .to_owned(),
+                );
+            }
+            (
+                Some(name.to_owned()),
+                "pełnomocnika wskazanego w upoważnieniu F-01",
+            )
+        }
+    };
+    match expected {
+        Some(expected) if same_name(&expected, given) => Ok(()),
+        Some(_) => refuse(
+            "collector_mismatch",
+            format!(
+                "Imię i nazwisko odbierającego nie zgadza się z imieniem i nazwiskiem {whom} \
+                 zapisanym w sprawie; pisma nie wydano."
+            ),
+        ),
+        None => refuse(
+            "collector_mismatch",
+            format!("W sprawie nie zapisano imienia i nazwiska {whom}; pisma nie wydano."),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod collector_tests {
+    use super::*;
+
+    fn collection(by: Collector, name: &str, f01: Option<&str>) -> Collection {
+        Collection {
+            collected_by: by,
+            person_name: name.to_owned(),
+            f01_reference: f01.map(str::to_owned),
+            id_document_kind: IdDocumentKind::DowodOsobisty,
+            id_document_last4: "1234".into(),
+        }
+    }
+
+    fn entitled() -> Entitled<'static> {
+        Entitled {
+            realised_by: Some("admin.ek04"),
+            director_name: Some("Jan Kowalski"),
+            user_name: Some("Łukasz Żak".into()),
+            proxy: Some(("Anna Nowak", "F-01/2026/17")),
+        }
+    }
+
+    #[test]
+    fn the_requester_the_user_and_the_named_proxy_may_collect() {
+        let e = entitled();
+        assert!(
+            check_collector(
+                &e,
+                &collection(Collector::Requester, "jan  KOWALSKI", None),
+                "op"
+            )
+            .is_ok()
+        );
+        assert!(
+            check_collector(&e, &collection(Collector::User, "Łukasz Żak", None), "op").is_ok()
+        );
+        assert!(
+            check_collector(
+                &e,
+                &collection(Collector::Proxy, "Anna Nowak", Some("F-01/2026/17")),
+                "op"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_realiser_may_not_hand_the_letter_over() {
+        let refusal = check_collector(
+            &entitled(),
+            &collection(Collector::Requester, "Jan Kowalski", None),
+            "admin.ek04",
+        )
+        .unwrap_err();
+        assert_eq!(refusal.code, "realiser_at_desk");
+    }
+
+    #[test]
+    fn an_invented_collector_or_another_f01_is_refused() {
+        let e = entitled();
+        let code = |c| check_collector(&e, &c, "op").unwrap_err().code;
+        assert_eq!(
+            code(collection(Collector::Requester, "Jan Nowak", None)),
+            "collector_mismatch"
+        );
+        assert_eq!(
+            code(collection(Collector::User, "Lukasz Zak", None)),
+            "collector_mismatch"
+        );
+        assert_eq!(
+            code(collection(
+                Collector::Proxy,
+                "Anna Nowak",
+                Some("F-01/2026/99")
+            )),
+            "f01_mismatch"
+        );
+        assert_eq!(
+            code(collection(
+                Collector::Proxy,
+                "Ewa Nowak",
+                Some("F-01/2026/17")
+            )),
+            "collector_mismatch"
+        );
+        let without = Entitled {
+            proxy: None,
+            ..entitled()
+        };
+        assert_eq!(
+            check_collector(
+                &without,
+                &collection(Collector::Proxy, "Anna Nowak", Some("F-01/2026/17")),
+                "op"
+            )
+            .unwrap_err()
+            .code,
+            "no_proxy_authorised"
+        );
+    }
+}

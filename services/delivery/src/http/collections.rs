@@ -1,7 +1,7 @@
 //! `GET /api/collections`: the letters waiting at the desk; `POST
 //! /api/collections/{procedure}/{year}/{sequence}`: hand one over, recording who took it
 //! and which identity document they showed, and get the printable letter back (once).
-//! Operators and administrators only.
+//! Operators only: administrators, who realise cases, are not on the desk.
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use kit::problem::Problem;
 use crate::collection::{CollectionError, Desk, Operator};
 use crate::domain::collection::parse_collection;
 
-const DESK_ROLES: &[&str] = &["operator", "administrator"];
+const DESK_ROLES: &[&str] = &["operator"];
 
 pub fn routes() -> Router<Arc<Desk>> {
     Router::new().route("/api/collections", get(list)).route(
@@ -88,6 +88,13 @@ async fn collect(
             "Nie znaleziono danych do odbioru",
         )
         .detail(error.to_string())
+        .into_response(),
+        Err(CollectionError::Refused(message)) => Problem::new(
+            StatusCode::FORBIDDEN,
+            "collection-refused",
+            "Pisma nie wydano",
+        )
+        .detail(message)
         .into_response(),
         Err(CollectionError::Conflict(message)) => Problem::new(
             StatusCode::CONFLICT,

@@ -27,6 +27,11 @@ pub struct NewDelivery<'a> {
     pub status: DeliveryStatus,
     pub issued_event_id: Uuid,
     pub now: DateTime<Utc>,
+    /// The person who realised the case (from accounts' event).
+    pub realised_by: Option<&'a str>,
+    pub director_name: Option<&'a str>,
+    pub proxy_name: Option<&'a str>,
+    pub proxy_f01_reference: Option<&'a str>,
 }
 
 /// Stores a case; false when the case is already known (nothing changes then).
@@ -39,8 +44,10 @@ pub async fn delivery_insert_in_txn(
         "INSERT INTO deliveries (case_number, procedure, login, delivery_mode,
              institution_rspo_id, institution_name, rspo_email, director_mobile, first_name,
              last_name, sealed_credentials, expires_at, portal_url, status, next_attempt_at,
-             issued_event_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $15, $15)
+             issued_event_id, created_at, updated_at, realised_by, director_name, proxy_name,
+             proxy_f01_reference)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $15, $15,
+                 $17, $18, $19, $20)
          ON CONFLICT (case_number) DO NOTHING",
     )
     .bind(new.case_number)
@@ -59,6 +66,10 @@ pub async fn delivery_insert_in_txn(
     .bind(new.status.as_str())
     .bind(new.now)
     .bind(new.issued_event_id)
+    .bind(new.realised_by)
+    .bind(new.director_name)
+    .bind(new.proxy_name)
+    .bind(new.proxy_f01_reference)
     .execute(conn)
     .await?
     .rows_affected();
@@ -88,6 +99,10 @@ pub struct DeliveryRow {
     pub interrupted_tries: i32,
     pub mails_accepted: i32,
     pub mail_message_id: Option<String>,
+    pub realised_by: Option<String>,
+    pub director_name: Option<String>,
+    pub proxy_name: Option<String>,
+    pub proxy_f01_reference: Option<String>,
 }
 
 impl DeliveryRow {

@@ -6,9 +6,10 @@ use contracts::forms::DeliveryMode;
 use contracts::subjects;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use test_support::eventually;
 
 use crate::helpers::{
-    CASE, LOGIN, STARTING_PASSWORD, SmtpServer, TestDelivery, pdf_text, settle, token,
+    CASE, LOGIN, STARTING_PASSWORD, SmtpServer, TestDelivery, WAIT, pdf_text, settle, token,
 };
 
 const OPERATOR: &str = "operator.ek04";
@@ -172,7 +173,7 @@ async fn the_letter_is_handed_over_once_printed_and_the_case_completes_in_person
 async fn a_proxy_collects_with_the_f01_reference_it_brought() {
     let mut delivery = TestDelivery::start().await;
     awaiting(&delivery, CASE).await;
-    let admin = token("admin.ek04", "administrator");
+    let admin = token("operator2.ek04", "operator");
     let body = json!({
         "collected_by": "proxy",
         "person_name": "Anna Nowak",
@@ -196,13 +197,13 @@ async fn a_proxy_collects_with_the_f01_reference_it_brought() {
             "proxy".into(),
             Some("F-01/2026/17".into()),
             "paszport".into(),
-            "admin.ek04".into()
+            "operator2.ek04".into()
         )
     );
     let completed = delivery
         .wait_for_event(subjects::DELIVERY_DISPATCH_COMPLETED, CASE)
         .await;
-    assert_eq!(completed["actor"]["role"], "administrator");
+    assert_eq!(completed["actor"]["role"], "operator");
     delivery.stop().await;
 }
 
@@ -294,7 +295,7 @@ async fn every_bad_collection_is_refused_naming_its_field_and_nothing_changes() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_operators_and_administrators_use_the_desk() {
+async fn only_operators_use_the_desk_administrators_too_are_refused() {
     let mut delivery = TestDelivery::start().await;
     awaiting(&delivery, CASE).await;
 
@@ -302,7 +303,7 @@ async fn only_operators_and_administrators_use_the_desk() {
     assert_eq!(status, 401);
     let (status, _) = problem(post(&delivery, None, CASE, &requester()).await).await;
     assert_eq!(status, 401);
-    for role in ["auditor", "director", "user"] {
+    for role in ["administrator", "auditor", "director", "user"] {
         let other = token("someone", role);
         let (status, _) = list(&delivery, Some(&other)).await;
         assert_eq!(status, 403, "{role}");
@@ -438,7 +439,7 @@ async fn two_operators_at_once_hand_the_letter_over_once() {
     awaiting(&delivery, CASE).await;
     let (a, b) = (
         token(OPERATOR, "operator"),
-        token("admin.ek04", "administrator"),
+        token("operator2.ek04", "operator"),
     );
     let body = requester();
     let (first, second) = tokio::join!(
@@ -460,5 +461,66 @@ async fn two_operators_at_once_hand_the_letter_over_once() {
             .len(),
         1
     );
+    delivery.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invented_collector_or_the_realiser_at_the_desk_is_refused_and_recorded() {
+    let mut delivery = TestDelivery::start().await;
+    awaiting(&delivery, CASE).await;
+    let operator = token(OPERATOR, "operator");
+    let invented = json!({
+        "collected_by": "requester",
+        "person_name": "Adam Wymyślony",
+        "id_document": { "type": "dowod_osobisty", "last4": "1234" }
+    });
+    let (status, body) = problem(post(&delivery, Some(&operator), CASE, &invented).await).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["type"].as_str().unwrap().rsplit('/').next(),
+        Some("collection-refused")
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("nie zgadza się"),
+        "{body}"
+    );
+    let wrong_f01 = json!({
+        "collected_by": "proxy",
+        "person_name": "Anna Nowak",
+        "f01_reference": "F-01/2026/99",
+        "id_document": { "type": "paszport", "last4": "9876" }
+    });
+    let (status, _) = problem(post(&delivery, Some(&operator), CASE, &wrong_f01).await).await;
+    assert_eq!(status, 403);
+    // accounts' event names who realised the case: he may not hand its letter over.
+    let realiser = token("accounts", "operator");
+    let (status, body) = problem(post(&delivery, Some(&realiser), CASE, &requester()).await).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("inna osoba"),
+        "{body}"
+    );
+
+    let refusals = eventually(WAIT, "three refusals on the bus", || async {
+        Some(delivery.events(subjects::DELIVERY_COLLECTION_REFUSED).await).filter(|e| e.len() == 3)
+    })
+    .await;
+    let codes: Vec<&str> = refusals
+        .iter()
+        .map(|e| e["data"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["collector_mismatch", "f01_mismatch", "realiser_at_desk"]
+    );
+    assert_eq!(
+        delivery.row(CASE).await.unwrap().status,
+        "awaiting_collection"
+    );
+    assert_eq!(delivery.count("SELECT count(*) FROM collections").await, 0);
+
+    // The director himself, by the name the case holds, gets the letter.
+    let response = post(&delivery, Some(&operator), CASE, &requester()).await;
+    assert_eq!(response.status(), 200);
     delivery.stop().await;
 }

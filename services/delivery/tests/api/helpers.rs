@@ -201,10 +201,15 @@ impl TestDelivery {
                     director_mobile: "600 100 289".into(),
                     first_name: Some("Łukasz".into()),
                     last_name: Some("Żak".into()),
+                    director_name: Some("Jan Kowalski".into()),
                 },
                 sealed_credentials: String::new(),
                 expires_at: at(expires_at),
                 portal_url: "https://portal.zszo.example.pl/logowanie".into(),
+                proxy: Some(contracts::events::AuthorisedProxy {
+                    name: "Anna Nowak".into(),
+                    f01_reference: "F-01/2026/17".into(),
+                }),
             },
         };
         let sealed = kit::seal::seal(

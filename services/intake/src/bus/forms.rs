@@ -93,7 +93,7 @@ pub async fn register(
     let sequence =
         cases::case_counter_next_in_txn(conn, request.procedure.code(), now.year()).await?;
     let number = case_number(request.procedure, now, sequence);
-    cases::case_insert_in_txn(conn, &number, request, form, now).await?;
+    cases::case_insert_in_txn(conn, &number, request, form, now, operator).await?;
     let number_for_caller = number.clone();
     let from_seod = request.source == forms::RequestSource::Seod;
     tracing::info!(case_number = %number, procedure = request.procedure.code(), "case registered");

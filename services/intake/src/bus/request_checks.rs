@@ -1,6 +1,7 @@
 //! accounts' answers: about who asked (a verified case waits for an administrator; a refused
 //! one is rejected, and SEOD is told why), and that a new starting password was issued.
 
+use contracts::forms::DeliveryMode;
 use std::sync::Arc;
 
 use contracts::events::{RequestChecked, RequestOutcome};
@@ -50,14 +51,13 @@ impl RequestChecksHandler {
         use crate::processing::{AUTOMATIC_POLICY, ProcessingError, realise_in_txn, take_in_txn};
         let outcome = async {
             take_in_txn(conn, case_number, AUTOMATIC_POLICY, now).await?;
-            realise_in_txn(
-                conn,
-                case_number,
-                AUTOMATIC_POLICY,
-                Some(self.auto_realise.delivery),
-                now,
-            )
-            .await
+            // The policy may choose electronic delivery, but never switch a case to
+            // collection in person that the request did not ask for: that needs a person.
+            let delivery = match self.auto_realise.delivery {
+                DeliveryMode::Electronic => Some(DeliveryMode::Electronic),
+                DeliveryMode::InPerson => None,
+            };
+            realise_in_txn(conn, case_number, AUTOMATIC_POLICY, delivery, now).await
         }
         .await;
         match outcome {

@@ -42,12 +42,14 @@ pub async fn case_insert_in_txn(
     request: &PasswordResetRequest,
     form: &serde_json::Value,
     at: DateTime<Utc>,
+    registered_by: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO cases (case_number, procedure, source, document_id, institution_rspo_id,
             institution_name, requester_login, target_login, rspo_email, director_mobile,
-            delivery_mode, status, form, submitted_at, registered_at, updated_at, reply_email)
-         VALUES ($1, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $16)",
+            delivery_mode, status, form, submitted_at, registered_at, updated_at, reply_email,
+            registered_by)
+         VALUES ($1, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $16, $17)",
     )
     .bind(case_number)
     .bind(request.procedure.code())
@@ -65,6 +67,7 @@ pub async fn case_insert_in_txn(
     .bind(at)
     .bind(request.source.as_str())
     .bind(request.reply_email.as_ref().map(|e| e.as_str()))
+    .bind(registered_by)
     .execute(&mut *conn)
     .await?;
     case_status_history_insert_in_txn(conn, case_number, CaseStatus::Registered, at).await
@@ -257,6 +260,10 @@ pub struct ProcessingRow {
     pub verified: bool,
     pub taken_by: Option<String>,
     pub realisation_requested: bool,
+    pub registered_by: Option<String>,
+    pub delivery_agreed_by: Option<String>,
+    pub proxy_name: Option<String>,
+    pub proxy_f01_reference: Option<String>,
 }
 
 pub async fn case_for_processing_in_txn(
@@ -266,12 +273,39 @@ pub async fn case_for_processing_in_txn(
     sqlx::query_as(
         "SELECT document_id, status, procedure, institution_rspo_id, target_login, delivery_mode,
                 verified_at IS NOT NULL AS verified, taken_by,
-                realisation_requested_at IS NOT NULL AS realisation_requested
+                realisation_requested_at IS NOT NULL AS realisation_requested,
+                registered_by, delivery_agreed_by, proxy_name, proxy_f01_reference
          FROM cases WHERE case_number = $1 FOR UPDATE",
     )
     .bind(case_number)
     .fetch_optional(conn)
     .await
+}
+
+/// Records that the requester agreed to collection in person, who recorded it and how.
+#[tracing::instrument(skip_all, fields(case_number))]
+pub async fn case_delivery_agreement_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+    recorded_by: &str,
+    how: &str,
+    proxy: Option<(&str, &str)>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE cases SET delivery_agreed_by = $2, delivery_agreement = $3, delivery_agreed_at = $4,
+            proxy_name = $5, proxy_f01_reference = $6, updated_at = $4
+         WHERE case_number = $1",
+    )
+    .bind(case_number)
+    .bind(recorded_by)
+    .bind(how)
+    .bind(at)
+    .bind(proxy.map(|p| p.0))
+    .bind(proxy.map(|p| p.1))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn case_taken_in_txn(
