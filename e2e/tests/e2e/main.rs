@@ -1,6 +1,7 @@
 //! One e2e test binary: every test starts its own NATS, databases and service processes.
 
 mod audit;
+mod bounds;
 mod bus;
 mod cli;
 mod collection;

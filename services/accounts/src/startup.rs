@@ -41,6 +41,19 @@ pub struct AccountsSettings {
     pub delivery_public_key: Option<String>,
     /// The access portal's address, printed in the letter.
     pub portal_url: String,
+    pub sign_in: SignInSettings,
+}
+
+/// Bounds on sign-ins (staff and portal).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SignInSettings {
+    /// argon2id hashes at once (each takes `password_hash.memory_kib`); more wait, then 503.
+    pub max_concurrent_hashes: usize,
+    /// How long a sign-in waits for a hashing slot before 503 with Retry-After.
+    pub hash_wait_ms: u64,
+    /// Proxies whose `X-Forwarded-For` names the client (their own addresses, exactly).
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -189,6 +202,14 @@ impl Service {
                 stop.clone(),
             ),
         );
+        // An unknown login is kept as a hash keyed from the signing key (its own purpose).
+        let login_hash_key: [u8; 32] = {
+            use hmac::{KeyInit, Mac};
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&signing.to_bytes())
+                .expect("any key length");
+            mac.update(b"klucznik unknown-login key v1");
+            mac.finalize().into_bytes().into()
+        };
         let dummy_hash = hasher
             .hash(&secrecy::SecretString::from(
                 uuid::Uuid::new_v4().to_string(),
@@ -202,6 +223,12 @@ impl Service {
             token_ttl: chrono::Duration::seconds(accounts.token_ttl_secs as i64),
             dummy_hash: Arc::new(dummy_hash),
             totp_key,
+            gate: Arc::new(crate::http::gate::Gate::new(
+                accounts.sign_in.max_concurrent_hashes,
+                std::time::Duration::from_millis(accounts.sign_in.hash_wait_ms),
+                accounts.sign_in.trusted_proxies.clone(),
+                login_hash_key,
+            )),
         });
         platform.run(routes, workers, stop).await
     }

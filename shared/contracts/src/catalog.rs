@@ -6,8 +6,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use crate::envelope::Envelope;
 use crate::events::{
     AuditCheckpoint, CaseRegistered, CollectionRefused, CredentialIssued, DeliveryAgreed,
-    DispatchCompleted, DispatchFailed, FormRejected, PasswordChanged, RealisationRequested,
-    ReplyRequested, RequestChecked, RevocationDecided,
+    DispatchCompleted, DispatchFailed, FormRejected, LoginFailed, PasswordChanged,
+    RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
@@ -120,6 +120,14 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["accounts"],
             consumers: &["delivery", "intake", "revocation", "audit"],
             schema: schema_of::<Envelope<CredentialIssued>>,
+        },
+        MessageSpec {
+            name: "LoginFailed",
+            address: subjects::ACCOUNTS_LOGIN_FAILED,
+            summary: "A sign-in failed; an unknown login is kept only as a keyed hash",
+            publishers: &["accounts"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<LoginFailed>>,
         },
         MessageSpec {
             name: "PasswordChanged",

@@ -184,6 +184,19 @@ impl SealBinding<'_> {
     }
 }
 
+/// `accounts.login.failed`: a sign-in failed (audit counts them per login and opens an
+/// incident past a threshold).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LoginFailed {
+    /// The account's login, or, when what was typed names no account, `nieznany:` and a
+    /// keyed hash of it (a password typed into the login field is kept nowhere).
+    pub login: String,
+    /// The client's address (an IPv6 client as its /64).
+    pub address: String,
+    /// The access portal's sign-in (otherwise the staff's).
+    pub portal: bool,
+}
+
 /// `delivery.collection.refused`: the desk refused to hand the letter over; nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CollectionRefused {

@@ -181,9 +181,10 @@ impl Pesel {
         }
     }
 
-    /// Only the last four digits: enough to tell people apart in a list.
+    /// Only the last two digits. Four would not do: with the birth date (the first six
+    /// digits) known, the last four serial digits give the whole number, check digit included.
     pub fn masked(&self) -> String {
-        format!("*******{}", &self.0[7..])
+        format!("*********{}", &self.0[9..])
     }
 }
 
@@ -260,9 +261,11 @@ mod tests {
     }
 
     #[test]
-    fn a_pesel_needs_its_check_digit_and_masks_all_but_four_digits() {
+    fn a_pesel_needs_its_check_digit_and_masks_all_but_two_digits() {
         let p = Pesel::parse("44051401359").unwrap();
-        assert_eq!(p.masked(), "*******1359");
+        assert_eq!(p.masked(), "*********59");
+        // With the birth date known, at least three serial digits stay unknown.
+        assert_eq!(p.masked().matches('*').count(), 9);
         assert_eq!(
             Pesel::parse("44051401358").unwrap_err().code,
             "invalid_pesel"

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -27,14 +27,40 @@ pub fn health_routes(health: Health) -> Router {
         .with_state(health)
 }
 
-/// Adds the common layers to a service's routes.
-pub fn with_layers(router: Router, request_timeout: Duration) -> Router {
+/// Adds the common layers to a service's routes. Every request body is limited to
+/// `body_limit` bytes unless a route sets its own `DefaultBodyLimit`; a longer one is
+/// refused with 413 and a problem document before any handler reads it.
+pub fn with_layers(router: Router, request_timeout: Duration, body_limit: usize) -> Router {
     router
+        .layer(axum::middleware::map_response(
+            move |response: Response| async move { too_large_as_problem(response, body_limit) },
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// axum answers an over-long body with a plain-text 413; every refusal here is problem+json.
+fn too_large_as_problem(response: Response, body_limit: usize) -> Response {
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_none_or(|t| t.as_bytes() != b"application/problem+json");
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE || !plain {
+        return response;
+    }
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+        "Żądanie jest za duże",
+    )
+    .detail(format!(
+        "Treść żądania może mieć najwyżej {body_limit} bajtów."
+    ))
+    .into_response()
 }
 
 async fn alive() -> Json<serde_json::Value> {

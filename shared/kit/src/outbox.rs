@@ -1,6 +1,11 @@
 //! The transactional outbox: `outbox_insert` in the transaction of the state change,
 //! and a relay that publishes pending rows with `Nats-Msg-Id` = the row's id, marking
 //! them sent only after JetStream acknowledged them.
+//!
+//! The relay publishes oldest first, and retries a batch that failed. A row the bus can never
+//! take (larger than the server's payload limit, or with an invalid subject) would so stop
+//! every later event of the service; such a row is set aside instead, with the reason, and a
+//! small dead letter (`deadletter.<service>.outbox`, audited) names it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,6 +65,8 @@ pub struct Relay {
     js: jetstream::Context,
     wake: Arc<Notify>,
     settings: OutboxSettings,
+    /// Names the dead letters of rows set aside.
+    service: String,
 }
 
 impl Relay {
@@ -74,7 +81,14 @@ impl Relay {
             js,
             wake,
             settings,
+            service: "kit".to_owned(),
         }
+    }
+
+    /// The service whose outbox this is (its dead letters are `deadletter.<service>.outbox`).
+    pub fn of_service(mut self, service: &str) -> Self {
+        self.service = service.to_owned();
+        self
     }
 
     /// Publishes until `stop` fires, then drains what is pending once more and returns.
@@ -129,6 +143,19 @@ impl Relay {
         if rows.is_empty() {
             return Ok(0);
         }
+        let max_payload = self.js.client().server_info().max_payload;
+        let (rows, refused): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .map(|row| {
+                let why = unpublishable(&row, max_payload);
+                (row, why)
+            })
+            .partition(|(_, why)| why.is_none());
+        for (row, why) in &refused {
+            self.set_aside(&mut tx, row, why.as_deref().unwrap_or_default())
+                .await?;
+        }
+        let rows: Vec<PendingRow> = rows.into_iter().map(|(row, _)| row).collect();
         let mut acks = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut headers = async_nats::HeaderMap::new();
@@ -159,7 +186,49 @@ impl Relay {
             .await?;
         tx.commit().await?;
         tracing::debug!(count = rows.len(), "outbox relay: published");
-        Ok(rows.len())
+        Ok(rows.len() + refused.len())
+    }
+
+    /// Marks `row` as never to be published, and says so in a dead letter of its own.
+    async fn set_aside(
+        &self,
+        tx: &mut PgConnection,
+        row: &PendingRow,
+        why: &str,
+    ) -> Result<(), RelayError> {
+        tracing::error!(outbox_id = %row.id, reason = why, "outbox relay: a row the bus refuses is set aside");
+        let named: String = row.subject.chars().take(200).collect();
+        let body = serde_json::json!({
+            "outbox_id": row.id,
+            "subject": named,
+            "bytes": row.payload.len(),
+            "reason": why,
+        });
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(contracts::subjects::headers::DEAD_LETTER_ERROR, why);
+        headers.insert(
+            contracts::subjects::headers::DEAD_LETTER_SERVICE,
+            self.service.as_str(),
+        );
+        let publish = PublishMessage::build()
+            .payload(serde_json::to_vec(&body).unwrap_or_default().into())
+            .headers(headers)
+            .message_id(format!("set-aside-{}", row.id));
+        self.js
+            .send_publish(
+                contracts::subjects::dead_letter(&self.service, "outbox"),
+                publish,
+            )
+            .await
+            .map_err(|e| RelayError::Publish(e.to_string()))?
+            .await
+            .map_err(|e| RelayError::Publish(e.to_string()))?;
+        sqlx::query("UPDATE kit_outbox SET published_at = now(), set_aside = $2 WHERE seq = $1")
+            .bind(row.seq)
+            .bind(why)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
     }
 
     async fn prune(&self) -> Result<(), sqlx::Error> {
@@ -170,10 +239,53 @@ impl Relay {
     }
 }
 
+/// Why the bus would never take `row`, if it would not.
+fn unpublishable(row: &PendingRow, max_payload: usize) -> Option<String> {
+    if !is_publishable_subject(&row.subject) {
+        return Some("the subject is not a valid NATS subject".to_owned());
+    }
+    let headers: usize = row.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    // The id header and the protocol's framing take a little more than the payload.
+    let size = row.payload.len() + headers + 128;
+    (max_payload > 0 && size > max_payload).then(|| {
+        format!(
+            "the event ({} bytes) is larger than the bus takes ({max_payload} bytes)",
+            row.payload.len()
+        )
+    })
+}
+
+/// A subject a publisher may use: dot-separated non-empty tokens, no wildcards, no spaces.
+pub fn is_publishable_subject(subject: &str) -> bool {
+    !subject.is_empty()
+        && subject.len() <= 1024
+        && subject.split('.').all(|token| {
+            !token.is_empty()
+                && token != "*"
+                && token != ">"
+                && !token
+                    .bytes()
+                    .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("JetStream publish: {0}")]
     Publish(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_publishable_subject;
+
+    #[test]
+    fn a_subject_with_a_space_an_empty_token_or_a_wildcard_is_not_publishable() {
+        assert!(is_publishable_subject("accounts.login.failed"));
+        for bad in ["", "a..b", "a.*", "a.>", "a b", "a.\nb", ".a"] {
+            assert!(!is_publishable_subject(bad), "{bad:?}");
+        }
+    }
 }

@@ -126,6 +126,7 @@ impl Platform {
                 Arc::clone(&self.outbox_wake),
                 self.settings.outbox.clone(),
             )
+            .of_service(self.service)
             .run(relay_stop.clone()),
         );
         let verifier = crate::auth::TokenVerifier {
@@ -144,6 +145,7 @@ impl Platform {
                 nats: self.nats.clone(),
             })),
             Duration::from_secs(self.settings.http.request_timeout_secs),
+            self.settings.http.body_limit_bytes,
         )
         .layer(axum::Extension(verifier));
         let http_stop = stop.clone();

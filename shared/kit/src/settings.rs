@@ -115,6 +115,8 @@ pub struct HttpSettings {
     pub host: String,
     pub port: u16,
     pub request_timeout_secs: u64,
+    /// The longest request body a route accepts unless it sets its own limit.
+    pub body_limit_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

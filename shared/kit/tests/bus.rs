@@ -110,6 +110,72 @@ async fn the_relay_publishes_committed_rows_once_with_their_id_and_never_rolled_
     assert_eq!(id, committed.to_string());
 }
 
+#[tokio::test]
+async fn a_row_the_bus_refuses_is_set_aside_and_every_later_row_still_goes_out() {
+    let (_nats, _db, pool, js) = setup().await;
+    let too_large = Uuid::now_v7();
+    let bad_subject = Uuid::now_v7();
+    let normal = Uuid::now_v7();
+    let mut tx = pool.begin().await.unwrap();
+    // An unbounded login in an event could make one larger than NATS's 1 MiB payload limit.
+    let huge = vec![b'x'; 2 * 1024 * 1024];
+    outbox_insert(&mut tx, too_large, subjects::INTAKE_CASE_REGISTERED, &huge)
+        .await
+        .unwrap();
+    outbox_insert(&mut tx, bad_subject, "intake.case. registered", b"{}")
+        .await
+        .unwrap();
+    outbox_insert(&mut tx, normal, subjects::INTAKE_CASE_REGISTERED, b"later")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let relay = Relay::new(
+        pool.clone(),
+        js.clone(),
+        Arc::new(Notify::new()),
+        OutboxSettings {
+            batch: 10,
+            poll_interval_ms: 100,
+        },
+    )
+    .of_service("intake");
+    assert_eq!(relay.publish_batch().await.unwrap(), 3);
+    assert_eq!(
+        relay.publish_batch().await.unwrap(),
+        0,
+        "nothing is retried"
+    );
+
+    let published = read_all(&js, streams::INTAKE.name).await;
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].payload.as_ref(), b"later");
+    let dead = read_all(&js, streams::DEAD_LETTER.name).await;
+    assert_eq!(dead.len(), 2);
+    for letter in &dead {
+        assert_eq!(letter.subject.as_str(), "deadletter.intake.outbox");
+        assert!(letter.payload.len() < 1024, "a dead letter stays small");
+    }
+    let reasons: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT set_aside FROM kit_outbox ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(
+        reasons[0]
+            .as_deref()
+            .unwrap()
+            .contains("larger than the bus takes")
+    );
+    assert!(
+        reasons[1]
+            .as_deref()
+            .unwrap()
+            .contains("not a valid NATS subject")
+    );
+    assert_eq!(reasons[2], None);
+}
+
 /// Succeeds, fails once, fails for good, or fails every time, by payload.
 #[derive(Default)]
 struct Scripted {

@@ -2,4 +2,5 @@
 
 pub mod authority;
 pub mod passwords;
+pub mod sign_in;
 pub mod totp;

@@ -5,21 +5,19 @@ use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Duration;
-use contracts::{Actor, Envelope, subjects};
 use ed25519_dalek::SigningKey;
 use kit::clock::Clock;
 use kit::problem::Problem;
 use serde::Deserialize;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::domain::passwords::Hasher;
-use crate::domain::totp;
+use crate::domain::{sign_in, totp};
 use crate::store::credentials;
 
 #[derive(Clone)]
@@ -33,8 +31,11 @@ pub struct AppState {
     pub dummy_hash: Arc<String>,
     /// Opens the staff's TOTP secrets, which are stored encrypted.
     pub totp_key: Arc<kit::at_rest::AtRestKey>,
+    /// Throttling and the bound on concurrent password hashes, for every sign-in.
+    pub gate: Arc<gate::Gate>,
 }
 
+pub mod gate;
 mod portal;
 
 pub fn router(state: AppState) -> Router {
@@ -52,10 +53,6 @@ struct StaffLogin {
     totp: Option<String>,
 }
 
-const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
-const MAX_FAILURES_PER_ADDRESS: i64 = 20;
-const FAILURE_WINDOW_MINUTES: i64 = 15;
-
 pub(crate) fn refused() -> Response {
     Problem::new(
         StatusCode::UNAUTHORIZED,
@@ -70,8 +67,15 @@ pub(crate) fn refused() -> Response {
 async fn staff_login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<StaffLogin>, JsonRejection>,
 ) -> Response {
+    if let Err(rejection) = &body
+        && rejection.status() == StatusCode::PAYLOAD_TOO_LARGE
+    {
+        // Left to the platform's layer, which answers it as a problem document.
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
     let Ok(Json(request)) = body else {
         return Problem::new(
             StatusCode::BAD_REQUEST,
@@ -82,23 +86,29 @@ async fn staff_login(
         .into_response();
     };
     let now = state.clock.now();
-    let address = peer.ip().to_string();
-    let login = request.login.trim().to_ascii_lowercase();
-    match limited(&state, &login, &address).await {
-        Ok(Some(response)) => return response,
-        Ok(None) => {}
-        Err(error) => return internal(error),
-    }
+    let login =
+        match sign_in::checked_login(&request.login, &request.password, request.totp.as_deref()) {
+            Ok(login) => login,
+            Err(field) => return gate::too_long(&field),
+        };
     let row = match credentials::sign_in_row(&state.pool, &login).await {
         Ok(row) => row,
         Err(error) => return internal(error),
     };
-    let password_ok = verify_password(
+    let attempt = match gate::admit(&state, &login, row.is_some(), peer, &headers).await {
+        Ok(attempt) => attempt,
+        Err(response) => return response,
+    };
+    let password_ok = match gate::verify_password(
         &state,
         &request.password,
         row.as_ref().and_then(|r| r.password_hash.clone()),
     )
-    .await;
+    .await
+    {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
     let totp_step = row.as_ref().and_then(|r| {
         if r.kind != "staff" || r.status != "active" {
             return None;
@@ -119,11 +129,14 @@ async fn staff_login(
         _ => false,
     };
     let Some(row) = row.filter(|_| password_ok && fresh_code) else {
-        if let Err(error) = record_failure(&state, &login, &address).await {
-            return internal(error);
+        if let Err(response) = gate::failed(&state, &attempt, false).await {
+            return response;
         }
         return refused();
     };
+    if let Err(response) = gate::succeeded(&state, &attempt).await {
+        return response;
+    }
     let expires_at = now + state.token_ttl;
     let session = match credentials::session_insert(&state.pool, &row.login, now, expires_at).await
     {
@@ -146,27 +159,6 @@ async fn staff_login(
         .into_response()
 }
 
-/// Too many recent failures for this account or from this address: the answer to give.
-pub(crate) async fn limited(
-    state: &AppState,
-    login: &str,
-    address: &str,
-) -> Result<Option<Response>, sqlx::Error> {
-    let since = state.clock.now() - Duration::minutes(FAILURE_WINDOW_MINUTES);
-    let (by_login, by_address) =
-        credentials::login_failures_count(&state.pool, login, address, since).await?;
-    if by_login >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS {
-        return Ok(Some(
-            Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", "Zbyt wiele prób")
-                .detail(format!(
-                    "Zbyt wiele nieudanych prób logowania; spróbuj ponownie za {FAILURE_WINDOW_MINUTES} minut."
-                ))
-                .into_response(),
-        ));
-    }
-    Ok(None)
-}
-
 /// Checks a password against a stored hash, or against a dummy hash when there is none, so
 /// an unknown login costs the same time as a wrong password. argon2 runs off the async workers.
 pub(crate) async fn verify_password(
@@ -186,30 +178,6 @@ pub(crate) async fn verify_password(
     })
     .await
     .unwrap_or(false)
-}
-
-/// A failed sign-in is counted and told to audit (which opens an incident past a threshold).
-pub(crate) async fn record_failure(
-    state: &AppState,
-    login: &str,
-    address: &str,
-) -> Result<(), sqlx::Error> {
-    let now = state.clock.now();
-    let mut tx = state.pool.begin().await?;
-    credentials::login_failure_insert_in_txn(&mut tx, login, address, now).await?;
-    let event = Envelope {
-        id: Uuid::now_v7(),
-        kind: subjects::ACCOUNTS_LOGIN_FAILED.to_owned(),
-        version: 1,
-        occurred_at: now,
-        actor: Actor::system(crate::SERVICE),
-        institution_rspo_id: None,
-        case_number: None,
-        data: serde_json::json!({ "login": login, "address": address }),
-    };
-    kit::outbox::outbox_insert_json(&mut tx, event.id, subjects::ACCOUNTS_LOGIN_FAILED, &event)
-        .await?;
-    tx.commit().await
 }
 
 pub(crate) fn internal(error: sqlx::Error) -> Response {

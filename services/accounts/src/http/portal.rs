@@ -18,7 +18,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{AppState, internal, limited, record_failure, refused, verify_password};
+use super::{AppState, gate, internal, refused};
 use crate::domain::passwords::policy_violation;
 use crate::store::credentials;
 
@@ -41,6 +41,7 @@ struct Login {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     let Ok(request) = serde_json::from_slice::<Login>(&body) else {
@@ -53,29 +54,39 @@ async fn login(
         .into_response();
     };
     let now = state.clock.now();
-    let address = peer.ip().to_string();
-    let login = request.login.trim().to_ascii_lowercase();
-    match limited(&state, &login, &address).await {
-        Ok(Some(response)) => return response,
-        Ok(None) => {}
-        Err(error) => return internal(error),
-    }
+    let login = match crate::domain::sign_in::checked_login(&request.login, &request.password, None)
+    {
+        Ok(login) => login,
+        Err(field) => return gate::too_long(&field),
+    };
     let row = match credentials::sign_in_row(&state.pool, &login).await {
-        Ok(row) => row.filter(|r| r.kind != "staff" && r.status == "active"),
+        Ok(row) => row,
         Err(error) => return internal(error),
     };
-    let ok = verify_password(
+    let attempt = match gate::admit(&state, &login, row.is_some(), peer, &headers).await {
+        Ok(attempt) => attempt,
+        Err(response) => return response,
+    };
+    let row = row.filter(|r| r.kind != "staff" && r.status == "active");
+    let ok = match gate::verify_password(
         &state,
         &request.password,
         row.as_ref().and_then(|r| r.password_hash.clone()),
     )
-    .await;
+    .await
+    {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
     let Some(row) = row.filter(|_| ok) else {
-        if let Err(error) = record_failure(&state, &login, &address).await {
-            return internal(error);
+        if let Err(response) = gate::failed(&state, &attempt, true).await {
+            return response;
         }
         return refused();
     };
+    if let Err(response) = gate::succeeded(&state, &attempt).await {
+        return response;
+    }
     if row.must_change && row.starting_expires_at.is_none_or(|at| at <= now) {
         return Problem::new(StatusCode::FORBIDDEN, "starting-password-expired", "Hasło startowe wygasło")
             .detail("Hasło startowe wygasło. Poproś dyrektora placówki o wygenerowanie nowego hasła startowego.")
@@ -168,7 +179,11 @@ async fn change_password(
             .into_response();
     }
     let same_as_current =
-        verify_password(&state, &request.new_password, row.password_hash.clone()).await;
+        match gate::verify_password(&state, &request.new_password, row.password_hash.clone()).await
+        {
+            Ok(same) => same,
+            Err(response) => return response,
+        };
     let current = if same_as_current {
         request.new_password.as_str()
     } else {

@@ -166,39 +166,6 @@ pub async fn sessions_end_in_txn(
     Ok(done.rows_affected())
 }
 
-pub async fn login_failure_insert_in_txn(
-    conn: &mut PgConnection,
-    login: &str,
-    address: &str,
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO login_failures (login, address, at) VALUES ($1, $2, $3)")
-        .bind(login)
-        .bind(address)
-        .bind(at)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Failed sign-ins since `since`, for this account and from this address.
-pub async fn login_failures_count(
-    pool: &PgPool,
-    login: &str,
-    address: &str,
-    since: DateTime<Utc>,
-) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE login = $1), count(*) FILTER (WHERE address = $2)
-         FROM login_failures WHERE at >= $3 AND (login = $1 OR address = $2)",
-    )
-    .bind(login)
-    .bind(address)
-    .bind(since)
-    .fetch_one(pool)
-    .await
-}
-
 /// A new starting password: only its hash, to be changed at the first login, expiring.
 pub async fn starting_password_set_in_txn(
     conn: &mut PgConnection,

@@ -3,3 +3,4 @@
 pub mod credentials;
 pub mod directory;
 pub mod requests;
+pub mod throttle;

@@ -97,7 +97,7 @@ mod tests {
         let first = m.minimise(&mut body).unwrap();
         assert_eq!(
             body["data"]["person"]["pesel"]["pesel_masked"],
-            "*******1359"
+            "*********59"
         );
         assert_eq!(
             body["data"]["person"]["pesel"]["pesel_hash"],

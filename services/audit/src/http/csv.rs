@@ -1,4 +1,7 @@
-//! CSV export of records (RFC 4180: quoted when needed, quotes doubled).
+//! CSV export of records (RFC 4180: quoted when needed, quotes doubled). A cell that a
+//! spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage
+//! return: OWASP's CSV injection) gets a leading apostrophe, so it is shown as text. A login
+//! typed at sign-in or a form's field can carry such a value into the record.
 
 use crate::store::records::RecordView;
 
@@ -59,6 +62,13 @@ fn line(out: &mut String, fields: impl Iterator<Item = String>) {
 }
 
 fn escape(field: &str) -> String {
+    let neutral;
+    let field = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        neutral = format!("'{field}");
+        neutral.as_str()
+    } else {
+        field
+    };
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
@@ -76,5 +86,18 @@ mod tests {
         assert_eq!(escape("a,b"), "\"a,b\"");
         assert_eq!(escape("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(escape("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_made_text() {
+        assert_eq!(
+            escape("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        assert_eq!(escape("+48600100200"), "'+48600100200");
+        assert_eq!(escape("-1+1"), "'-1+1");
+        assert_eq!(escape("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(escape("\tcmd"), "'\tcmd");
+        assert_eq!(escape("2026-12-01"), "2026-12-01");
     }
 }
