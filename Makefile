@@ -13,7 +13,9 @@ run:
 deps:
 	bash scripts/ensure-deps.sh
 
-test: fmt-check lint deploy-check test-rust
+# Installs and starts what the tests need first (PostgreSQL, a current nats-server, the
+# SMTP server, the manifest validators, qpdf/poppler): a fresh machine needs nothing else.
+test: deps fmt-check lint deploy-check test-rust
 
 fmt-check:
 	cargo fmt --all -- --check

@@ -101,8 +101,20 @@ enum NatsCommand {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Verify the whole chain and its checkpoints; names the first bad record.
-    Verify,
+    /// Verify the whole chain and its checkpoints; names the first bad record. With
+    /// --segment, verify an exported segment here, on this machine, against audit's public
+    /// key and saved checkpoints, without asking (or trusting) the server.
+    Verify {
+        /// An exported segment (JSON lines, from `audit prune --out` or the retention export).
+        #[arg(long, requires = "public_key")]
+        segment: Option<PathBuf>,
+        /// A saved checkpoint (`audit checkpoint --out`, or audit's checkpoint file); repeatable.
+        #[arg(long = "checkpoint", requires = "segment")]
+        checkpoints: Vec<PathBuf>,
+        /// audit's Ed25519 public key, 64 hex characters, obtained out of band.
+        #[arg(long, requires = "segment")]
+        public_key: Option<String>,
+    },
     /// Records matching every given criterion, oldest first.
     Events {
         #[arg(long)]

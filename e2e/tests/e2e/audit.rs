@@ -197,7 +197,7 @@ async fn an_auditor_finds_records_by_case_institution_person_pesel_request_and_t
     assert_eq!(by_pesel[0]["revocation_request_id"], "REV-9");
     assert_eq!(
         by_pesel[0]["body"]["data"]["pesel"]["pesel_masked"],
-        "*******1359"
+        "*********59"
     );
     assert!(
         !by_pesel[0].to_string().contains("44051401359"),

@@ -234,3 +234,106 @@ fn klucznikctl_says_clearly_when_nats_is_unreachable() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn klucznikctl_verifies_an_exported_segment_on_the_operators_machine_without_the_server() {
+    let mut options = SystemOptions::default();
+    options
+        .env
+        .insert("KLUCZNIK_AUDIT__RETENTION_DAYS".into(), "0".into());
+    let system = System::start(options).await;
+    let url = bus(&system);
+    let audit = system.url("audit");
+    klucznikctl(&url, &["submit", &example("zszo-password-reset.json")]);
+    test_support::eventually(
+        std::time::Duration::from_secs(20),
+        "audit to record the form and its case",
+        || async { (system.audit_events("limit=100").await.len() >= 4).then_some(()) },
+    )
+    .await;
+    let dir = test_support::scratch_dir("offline");
+    let checkpoint = dir.join("checkpoint.json");
+    let auditor = system.auditor_token().await;
+    let out = klucznikctl(
+        &url,
+        &[
+            "audit",
+            "--audit-url",
+            &audit,
+            "--token",
+            &auditor,
+            "checkpoint",
+            "--out",
+            checkpoint.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let segment = dir.join("segment.jsonl");
+    let export = reqwest::Client::new()
+        .get(format!("{audit}/api/retention/segment"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    std::fs::write(&segment, export.bytes().await.unwrap()).unwrap();
+
+    let public_key = test_support::system::test_checkpoint_public_key();
+    // Nothing listens at the audit address given: the verdict is this machine's own.
+    let offline = |segment: &std::path::Path, key: &str| {
+        klucznikctl(
+            &url,
+            &[
+                "--json",
+                "audit",
+                "--audit-url",
+                "http://127.0.0.1:9",
+                "verify",
+                "--segment",
+                segment.to_str().unwrap(),
+                "--checkpoint",
+                checkpoint.to_str().unwrap(),
+                "--public-key",
+                key,
+            ],
+        )
+    };
+    let out = offline(&segment, &public_key);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["checkpoints_checked"], 1, "{report}");
+
+    // A record altered in the file is named; a checkpoint under another key is refused.
+    let original = std::fs::read_to_string(&segment).unwrap();
+    let mut lines: Vec<String> = original.lines().map(str::to_owned).collect();
+    lines[1] = lines[1].replacen("ZSZO-05", "ZSZO-06", 1);
+    assert_ne!(
+        lines[1],
+        original.lines().nth(1).unwrap(),
+        "the line names the procedure"
+    );
+    let altered = dir.join("altered.jsonl");
+    std::fs::write(&altered, lines.join("\n")).unwrap();
+    let out = offline(&altered, &public_key);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["problem"]["kind"], "changed");
+    assert_eq!(report["problem"]["position"], 2);
+    let another_key = test_support::system::test_accounts_public_key();
+    let out = offline(&segment, &another_key);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["problem"]["kind"], "bad_signature", "{report}");
+}

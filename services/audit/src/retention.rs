@@ -54,6 +54,58 @@ struct ExportedRecord<'a> {
     hash: String,
 }
 
+/// Reads back one line of an export, as an auditor's own machine does to verify it
+/// (`klucznikctl audit verify --segment`), trusting nothing but the audit's public key.
+pub fn parse_export_line(line: &str) -> Result<StoredRecord, String> {
+    #[derive(Deserialize)]
+    struct Owned {
+        position: i64,
+        stream: String,
+        stream_seq: i64,
+        message_id: String,
+        subject: String,
+        event_type: String,
+        occurred_at: DateTime<Utc>,
+        recorded_at: DateTime<Utc>,
+        actor_kind: Option<String>,
+        actor_id: Option<String>,
+        institution_rspo_id: Option<String>,
+        case_number: Option<String>,
+        document_id: Option<String>,
+        subject_login: Option<String>,
+        pesel_hash: Option<String>,
+        revocation_request_id: Option<String>,
+        trace_id: Option<String>,
+        body: String,
+        prev_hash: String,
+        hash: String,
+    }
+    let r: Owned = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let hex = |h: &str| hex::decode(h).map_err(|e| format!("a hash is not hex: {e}"));
+    Ok(StoredRecord {
+        position: r.position,
+        stream: r.stream,
+        stream_seq: r.stream_seq,
+        message_id: r.message_id,
+        subject: r.subject,
+        event_type: r.event_type,
+        occurred_at: r.occurred_at,
+        recorded_at: r.recorded_at,
+        actor_kind: r.actor_kind,
+        actor_id: r.actor_id,
+        institution_rspo_id: r.institution_rspo_id,
+        case_number: r.case_number,
+        document_id: r.document_id,
+        subject_login: r.subject_login,
+        pesel_hash: r.pesel_hash,
+        revocation_request_id: r.revocation_request_id,
+        trace_id: r.trace_id,
+        body: r.body,
+        prev_hash: hex(&r.prev_hash)?,
+        hash: hex(&r.hash)?,
+    })
+}
+
 fn export_line(r: &StoredRecord) -> String {
     let line = ExportedRecord {
         position: r.position,

@@ -45,6 +45,18 @@ pub const STAFF_PASSWORD: &str = "Haslo-Personelu-2026!";
 /// Keys only tests use: an Ed25519 seed and a PESEL hash key.
 pub const TEST_CHECKPOINT_KEY: &str =
     "4b6c7563a7a16e696b2d746573742d636865636b706f696e742d6b65792d3031";
+/// audit's checkpoint public key in tests (64 hex), as an operator would get it out of band.
+pub fn test_checkpoint_public_key() -> String {
+    let seed: [u8; 32] = hex::decode(TEST_CHECKPOINT_KEY)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .as_bytes(),
+    )
+}
 pub const TEST_PESEL_KEY: &str = "klucznik-test-pesel-key-0123456789abcdef";
 
 pub const SERVICES: [&str; 5] = ["intake", "accounts", "delivery", "revocation", "audit"];
@@ -257,15 +269,13 @@ impl System {
 
     /// An authenticated GET on audit's API (as the sample auditor), answered with JSON.
     pub async fn audit_get(&self, path: &str) -> serde_json::Value {
-        reqwest::Client::new()
+        let response = reqwest::Client::new()
             .get(format!("{}{path}", self.url("audit")))
             .bearer_auth(self.auditor_token().await)
             .send()
             .await
-            .expect("audit answers")
-            .json()
-            .await
-            .expect("audit answers JSON")
+            .expect("audit answers");
+        json_of(response, path).await
     }
 
     /// Audit's recorded events matching a query string, e.g. `case_number=…`.
@@ -276,17 +286,28 @@ impl System {
             "&limit=1000"
         };
         let url = format!("{}/api/events?{query}{limit}", self.url("audit"));
-        let body: serde_json::Value = reqwest::Client::new()
+        let response = reqwest::Client::new()
             .get(&url)
             .bearer_auth(self.auditor_token().await)
             .send()
             .await
-            .expect("audit answers")
-            .json()
-            .await
-            .expect("audit answers JSON");
+            .expect("audit answers");
+        let body = json_of(response, &url).await;
         body["events"].as_array().cloned().unwrap_or_default()
     }
+}
+
+/// A response's JSON body; when it is not JSON, the panic says what came instead.
+async fn json_of(response: reqwest::Response, what: &str) -> serde_json::Value {
+    let status = response.status();
+    let headers = format!("{:?}", response.headers());
+    let bytes = response.bytes().await.expect("audit's body");
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "audit answers JSON to {what}: {e}; got {status} {headers} {:?}",
+            String::from_utf8_lossy(&bytes)
+        )
+    })
 }
 
 async fn status_feed(js: &jetstream::Context, correlation: &str) -> consumer::pull::Ordered {
