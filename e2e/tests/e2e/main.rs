@@ -15,4 +15,5 @@ mod readiness;
 mod realisation;
 mod requests;
 mod staff;
+mod tokens;
 mod tracing;

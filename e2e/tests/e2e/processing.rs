@@ -190,7 +190,10 @@ async fn an_administrator_realises_a_case_and_the_starting_password_is_nowhere_i
     assert_eq!(first["must_change"], true);
     let change_token = first["token"].as_str().unwrap().to_owned();
     let (status, _) = post(&system, Some(&change_token), &path("take"), json!({})).await;
-    assert_eq!(status, 403, "a password-change token does nothing else");
+    assert_eq!(
+        status, 401,
+        "a portal token is not for the staff's services"
+    );
     for (bad, why) in [
         ("krotkie", "12 znaków"),
         ("lzak", "12 znaków"),

@@ -1,6 +1,8 @@
 //! The accounts service, and its administration commands:
 //! `accounts import FILE`, `accounts set-password LOGIN` (the password on standard input),
-//! `accounts enroll-totp LOGIN` and `accounts public-key`.
+//! `accounts enroll-totp LOGIN`, `accounts set-status LOGIN active|locked|disabled` (a locked
+//! or disabled account's sessions end, and its tokens stop working in every service at once)
+//! and `accounts public-key`.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -33,6 +35,11 @@ async fn main() -> ExitCode {
         ["enroll-totp", login] => {
             admin(|settings, pool| async move { enroll_totp(&settings, &pool, login).await }).await
         }
+        [
+            "set-status",
+            login,
+            status @ ("active" | "locked" | "disabled"),
+        ] => admin(|_, pool| async move { set_status(&pool, login, status).await }).await,
         ["public-key"] => {
             match settings().and_then(|s| s.accounts.signing_key().map_err(|e| e.to_string())) {
                 Ok(key) => {
@@ -44,7 +51,8 @@ async fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: accounts [import FILE | set-password LOGIN | enroll-totp LOGIN | public-key]"
+                "usage: accounts [import FILE | set-password LOGIN | enroll-totp LOGIN | \
+                 set-status LOGIN active|locked|disabled | public-key]"
             );
             ExitCode::from(2)
         }
@@ -97,6 +105,34 @@ async fn import(pool: &sqlx::PgPool, file: &str) -> Result<(), String> {
         "nic nie zaimportowano: {} błędnych wierszy",
         report.errors.len()
     ))
+}
+
+/// Locks, disables or reactivates an account; a locked or disabled one's sessions end.
+async fn set_status(pool: &sqlx::PgPool, login: &str, status: &str) -> Result<(), String> {
+    use accounts::store::credentials;
+    let now = kit::clock::SystemClock.now();
+    let result = async {
+        let mut tx = pool.begin().await?;
+        if !credentials::account_status_set_in_txn(&mut tx, login, status, now).await? {
+            return Ok(None);
+        }
+        let ended = if status == "active" {
+            0
+        } else {
+            credentials::sessions_end_in_txn(&mut tx, login, None, "account_locked", now).await?
+        };
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Some(ended))
+    }
+    .await;
+    match result {
+        Ok(Some(ended)) => {
+            println!("konto {login}: {status}; zakończono sesji: {ended}");
+            Ok(())
+        }
+        Ok(None) => Err(format!("nie ma konta {login}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Sets a staff member's own password, read from standard input (never an argument, which

@@ -664,8 +664,9 @@ async fn serve(audit: &Audit, nats: &test_support::NatsServer) -> String {
     };
     // As the platform does: tokens are checked with accounts' public key.
     let verifier = kit::auth::TokenVerifier {
-        key: Some(staff_key().verifying_key()),
+        keys: vec![staff_key().verifying_key()],
         clock: Arc::clone(&clock),
+        ended_sessions: None,
     };
     let router = audit::http::router(state).layer(axum::Extension(verifier));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -697,6 +698,8 @@ fn staff_token(audit: &Audit, login: &str, role: &str) -> String {
             iat: now,
             exp: now + 900,
             sid: format!("session-of-{login}"),
+            aud: kit::auth::Audience::Staff,
+            kid: String::new(),
         },
     )
 }

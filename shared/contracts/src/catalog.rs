@@ -7,7 +7,7 @@ use crate::envelope::Envelope;
 use crate::events::{
     AuditCheckpoint, CaseRegistered, CollectionRefused, CredentialIssued, DeliveryAgreed,
     DispatchCompleted, DispatchFailed, FormRejected, LoginFailed, PasswordChanged,
-    RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided,
+    RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided, SessionsEnded,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
@@ -120,6 +120,14 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["accounts"],
             consumers: &["delivery", "intake", "revocation", "audit"],
             schema: schema_of::<Envelope<CredentialIssued>>,
+        },
+        MessageSpec {
+            name: "SessionsEnded",
+            address: subjects::ACCOUNTS_SESSIONS_ENDED,
+            summary: "Sessions ended (sign-out, password change, locked account): their tokens are refused at once",
+            publishers: &["accounts"],
+            consumers: &["intake", "delivery", "revocation", "audit"],
+            schema: schema_of::<Envelope<SessionsEnded>>,
         },
         MessageSpec {
             name: "LoginFailed",

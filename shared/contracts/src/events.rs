@@ -184,6 +184,23 @@ impl SealBinding<'_> {
     }
 }
 
+/// `accounts.sessions.ended`: these sessions of `login` ended; their tokens are refused
+/// from now on, by every service, until they would have expired anyway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionsEnded {
+    pub login: String,
+    pub sessions: Vec<EndedSession>,
+    /// `signed_out`, `password_changed`, `new_starting_password` or `account_locked`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EndedSession {
+    pub sid: String,
+    /// When its token would have expired: it need not be remembered after that.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// `accounts.login.failed`: a sign-in failed (audit counts them per login and opens an
 /// incident past a threshold).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -174,6 +174,35 @@ pub mod consumers {
         }
     }
 
+    const fn sessions(service: &'static str, durable: &'static str) -> ConsumerSpec {
+        ConsumerSpec {
+            service,
+            durable,
+            stream: ACCOUNTS,
+            filter_subjects: &[subjects::ACCOUNTS_SESSIONS_ENDED],
+            concurrency: 1,
+            batched: true,
+        }
+    }
+
+    /// Each service (but accounts, which keeps the sessions) learns of ended sessions, so a
+    /// token of one is refused at once (`kit::auth`).
+    pub const INTAKE_SESSIONS: ConsumerSpec = sessions("intake", "intake-sessions");
+    pub const DELIVERY_SESSIONS: ConsumerSpec = sessions("delivery", "delivery-sessions");
+    pub const REVOCATION_SESSIONS: ConsumerSpec = sessions("revocation", "revocation-sessions");
+    pub const AUDIT_SESSIONS: ConsumerSpec = sessions("audit", "audit-sessions");
+
+    pub fn sessions_of(service: &str) -> Option<ConsumerSpec> {
+        [
+            INTAKE_SESSIONS,
+            DELIVERY_SESSIONS,
+            REVOCATION_SESSIONS,
+            AUDIT_SESSIONS,
+        ]
+        .into_iter()
+        .find(|c| c.service == service)
+    }
+
     /// Every durable consumer but audit's; the bus's permissions are derived from these.
     pub const SERVICES: &[ConsumerSpec] = &[
         INTAKE_FORMS,
@@ -184,6 +213,10 @@ pub mod consumers {
         DELIVERY_REPLIES,
         DELIVERY_NOTICES,
         REVOCATION_ACCOUNTS,
+        INTAKE_SESSIONS,
+        DELIVERY_SESSIONS,
+        REVOCATION_SESSIONS,
+        AUDIT_SESSIONS,
     ];
 
     /// audit reads every stream, each through its own consumer, in stream order.

@@ -38,6 +38,9 @@ pub const ACCOUNTS_REQUEST_ALL: &str = "accounts.request.>";
 pub const ACCOUNTS_LOGIN_FAILED: &str = "accounts.login.failed";
 /// A user set his own password (a notice, without any secret, goes to his e-mail address).
 pub const ACCOUNTS_PASSWORD_CHANGED: &str = "accounts.password.changed";
+/// accounts ended sessions (sign-out, password change, new starting password, a locked
+/// account): their tokens stop working at once in every service.
+pub const ACCOUNTS_SESSIONS_ENDED: &str = "accounts.sessions.ended";
 pub const ACCOUNTS_ALL: &str = "accounts.>";
 
 pub const DELIVERY_DISPATCH_COMPLETED: &str = "delivery.dispatch.completed";

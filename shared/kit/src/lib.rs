@@ -16,6 +16,7 @@ pub mod platform;
 pub mod problem;
 pub mod propagation;
 pub mod seal;
+pub mod sessions;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

@@ -115,9 +115,16 @@ impl Platform {
     pub async fn run(
         self,
         routes: Router,
-        workers: Workers,
+        mut workers: Workers,
         stop: CancellationToken,
     ) -> Result<(), StartupError> {
+        if let Some(spec) = contracts::streams::consumers::sessions_of(self.service) {
+            let consumer = self.consumer(spec).await?;
+            workers.spawn(
+                spec.durable,
+                consumer.run(Arc::new(crate::sessions::EndedSessions), stop.clone()),
+            );
+        }
         let relay_stop = CancellationToken::new();
         let relay = tokio::spawn(
             Relay::new(
@@ -130,14 +137,11 @@ impl Platform {
             .run(relay_stop.clone()),
         );
         let verifier = crate::auth::TokenVerifier {
-            key: self
-                .settings
-                .auth
-                .accounts_public_key
-                .as_deref()
-                .and_then(|k| crate::auth::key_bytes_from_hex(k).ok())
-                .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok()),
+            keys: self.settings.auth.verifying_keys(),
             clock: Arc::new(crate::clock::SystemClock),
+            // accounts keeps the sessions themselves and checks them where it needs to.
+            ended_sessions: contracts::streams::consumers::sessions_of(self.service)
+                .map(|_| self.pool.clone()),
         };
         let router = with_layers(
             routes.merge(health_routes(Health {

@@ -108,6 +108,28 @@ pub struct AuthSettings {
     /// Ed25519 public key of accounts' token signing key, 64 hex characters.
     #[serde(default)]
     pub accounts_public_key: Option<String>,
+    /// After a rotation of accounts' signing key: the previous public keys, comma-separated,
+    /// trusted until the tokens they signed have expired (a token's lifetime after the
+    /// rotation), then removed.
+    #[serde(default)]
+    pub previous_public_keys: Option<String>,
+}
+
+impl AuthSettings {
+    /// Every trusted key, the current one first; a key that does not parse is skipped
+    /// (`validate` refuses it at start).
+    pub fn verifying_keys(&self) -> Vec<ed25519_dalek::VerifyingKey> {
+        let previous = self.previous_public_keys.as_deref().unwrap_or_default();
+        self.accounts_public_key
+            .iter()
+            .map(String::as_str)
+            .chain(previous.split(','))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .filter_map(|k| crate::auth::key_bytes_from_hex(k).ok())
+            .filter_map(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -269,16 +291,30 @@ impl PlatformSettings {
         if self.consumer.ack_wait_secs == 0 {
             return bad("consumer.ack_wait_secs", "must be at least 1");
         }
-        if let Some(key) = &self.auth.accounts_public_key
-            && !key.is_empty()
-            && crate::auth::key_bytes_from_hex(key)
+        let parses = |key: &str| {
+            crate::auth::key_bytes_from_hex(key)
                 .ok()
                 .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
-                .is_none()
+                .is_some()
+        };
+        if let Some(key) = &self.auth.accounts_public_key
+            && !key.is_empty()
+            && !parses(key)
         {
             return bad(
                 "auth.accounts_public_key",
                 "must be an Ed25519 public key, 64 hex characters",
+            );
+        }
+        if let Some(keys) = &self.auth.previous_public_keys
+            && keys
+                .split(',')
+                .map(str::trim)
+                .any(|k| !k.is_empty() && !parses(k))
+        {
+            return bad(
+                "auth.previous_public_keys",
+                "must be Ed25519 public keys, 64 hex characters each, separated by commas",
             );
         }
         if self.outbox.batch < 1 {

@@ -80,6 +80,11 @@ impl ServiceProcess {
         self.child = Some(child);
     }
 
+    /// The environment the process runs with.
+    pub fn env(&self) -> &BTreeMap<String, String> {
+        &self.env
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -220,6 +220,12 @@ impl System {
         out
     }
 
+    /// Runs an `accounts` administration command (`set-status`, …) as an administrator of
+    /// the department would, against this system's accounts database.
+    pub fn accounts_admin(&self, args: &[&str]) -> String {
+        accounts_command(self.services["accounts"].env(), args, "")
+    }
+
     /// A staff member's bearer token: signed in (password and TOTP) the first time it is
     /// asked for in this system, the same token after that.
     pub async fn staff_token(&self, login: &str) -> String {

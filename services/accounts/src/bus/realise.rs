@@ -92,8 +92,14 @@ impl Issuer {
             now,
         )
         .await?;
-        let ended =
-            credentials::sessions_end_in_txn(conn, &request.target_login, None, now).await?;
+        let ended = credentials::sessions_end_in_txn(
+            conn,
+            &request.target_login,
+            None,
+            "new_starting_password",
+            now,
+        )
+        .await?;
         let data = CredentialIssued {
             case_number: request.case_number.clone(),
             procedure: request.procedure,

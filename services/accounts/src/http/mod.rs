@@ -41,6 +41,7 @@ mod portal;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/auth/staff-login", post(staff_login))
+        .route("/api/auth/sign-out", post(sign_out))
         .merge(portal::routes())
         .with_state(state)
 }
@@ -152,11 +153,36 @@ async fn staff_login(
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             sid: session.to_string(),
+            aud: kit::auth::Audience::Staff,
+            kid: String::new(),
         },
     );
     tracing::info!(login = %row.login, role = %row.role, "staff signed in");
     Json(serde_json::json!({ "token": token, "expires_at": expires_at, "role": row.role }))
         .into_response()
+}
+
+/// `POST /api/auth/sign-out` with a staff token: its session ends, and every service refuses
+/// the token at once (`accounts.sessions.ended`).
+async fn sign_out(State(state): State<AppState>, actor: kit::auth::Actor) -> Response {
+    let Ok(session) = uuid::Uuid::parse_str(&actor.0.sid) else {
+        return refused();
+    };
+    let now = state.clock.now();
+    let result = async {
+        let mut tx = state.pool.begin().await?;
+        let ended = credentials::session_end_in_txn(&mut tx, session, actor.login(), now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(ended)
+    }
+    .await;
+    match result {
+        Ok(_) => {
+            tracing::info!(login = %actor.login(), "staff signed out");
+            Json(serde_json::json!({ "signed_out": true })).into_response()
+        }
+        Err(error) => internal(error),
+    }
 }
 
 /// Checks a password against a stored hash, or against a dummy hash when there is none, so

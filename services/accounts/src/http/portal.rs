@@ -12,7 +12,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Duration;
 use contracts::{Actor as EventActor, Envelope, subjects};
-use kit::auth::{Actor, Claims};
+use kit::auth::{Audience, Claims, PortalActor};
 use kit::problem::Problem;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -117,6 +117,8 @@ async fn login(
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             sid: session.to_string(),
+            aud: Audience::Portal,
+            kid: String::new(),
         },
     );
     Json(serde_json::json!({ "token": token, "must_change": row.must_change, "expires_at": expires_at })).into_response()
@@ -143,7 +145,7 @@ fn session_ended() -> Response {
 /// `POST /api/portal/password {new_password}` with the token from the sign-in.
 async fn change_password(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: PortalActor,
     body: axum::body::Bytes,
 ) -> Response {
     let Ok(request) = serde_json::from_slice::<ChangePassword>(&body) else {
@@ -207,7 +209,9 @@ async fn change_password(
     let result = async {
         let mut tx = state.pool.begin().await?;
         credentials::password_changed_in_txn(&mut tx, &login, &hash, now).await?;
-        let ended = credentials::sessions_end_in_txn(&mut tx, &login, keep, now).await?;
+        let ended =
+            credentials::sessions_end_in_txn(&mut tx, &login, keep, "password_changed", now)
+                .await?;
         let event = Envelope {
             id: Uuid::now_v7(),
             kind: subjects::ACCOUNTS_PASSWORD_CHANGED.to_owned(),

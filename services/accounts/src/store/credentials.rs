@@ -148,22 +148,98 @@ pub async fn session_is_open(
     .await
 }
 
-/// Ends every open session of an account (but `keep`, if given).
+/// Ends every open session of an account (but `keep`, if given), and announces them
+/// (`accounts.sessions.ended`) so that every service refuses their tokens at once.
+/// Answers how many ended.
 pub async fn sessions_end_in_txn(
     conn: &mut PgConnection,
     login: &str,
     keep: Option<Uuid>,
+    reason: &str,
     at: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE sessions SET ended_at = $3 WHERE login = $1 AND ended_at IS NULL AND ($2::uuid IS NULL OR id <> $2)",
+    let ended: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
+        "UPDATE sessions SET ended_at = $3
+         WHERE login = $1 AND ended_at IS NULL AND expires_at > $3 AND ($2::uuid IS NULL OR id <> $2)
+         RETURNING id, expires_at",
     )
     .bind(login)
     .bind(keep)
     .bind(at)
-    .execute(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(done.rows_affected())
+    announce_sessions_ended_in_txn(conn, login, &ended, reason, at).await?;
+    Ok(ended.len() as u64)
+}
+
+/// Ends one session (a sign-out); false when it was not open.
+pub async fn session_end_in_txn(
+    conn: &mut PgConnection,
+    session: Uuid,
+    login: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let ended: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
+        "UPDATE sessions SET ended_at = $3
+         WHERE id = $1 AND login = $2 AND ended_at IS NULL RETURNING id, expires_at",
+    )
+    .bind(session)
+    .bind(login)
+    .bind(at)
+    .fetch_all(&mut *conn)
+    .await?;
+    announce_sessions_ended_in_txn(conn, login, &ended, "signed_out", at).await?;
+    Ok(!ended.is_empty())
+}
+
+async fn announce_sessions_ended_in_txn(
+    conn: &mut PgConnection,
+    login: &str,
+    ended: &[(Uuid, DateTime<Utc>)],
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    use contracts::{Actor, Envelope, subjects};
+    if ended.is_empty() {
+        return Ok(());
+    }
+    let event = Envelope {
+        id: Uuid::now_v7(),
+        kind: subjects::ACCOUNTS_SESSIONS_ENDED.to_owned(),
+        version: 1,
+        occurred_at: at,
+        actor: Actor::system(crate::SERVICE),
+        institution_rspo_id: None,
+        case_number: None,
+        data: contracts::events::SessionsEnded {
+            login: login.to_owned(),
+            sessions: ended
+                .iter()
+                .map(|(sid, expires_at)| contracts::events::EndedSession {
+                    sid: sid.to_string(),
+                    expires_at: *expires_at,
+                })
+                .collect(),
+            reason: reason.to_owned(),
+        },
+    };
+    kit::outbox::outbox_insert_json(conn, event.id, subjects::ACCOUNTS_SESSIONS_ENDED, &event).await
+}
+
+/// Sets an account's status (active, locked, disabled); false when there is no such account.
+pub async fn account_status_set_in_txn(
+    conn: &mut PgConnection,
+    login: &str,
+    status: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE accounts SET status = $2, updated_at = $3 WHERE login = $1")
+        .bind(login)
+        .bind(status)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// A new starting password: only its hash, to be changed at the first login, expiring.

@@ -403,6 +403,8 @@ pub fn token(login: &str, role: &str) -> String {
             iat: now,
             exp: now + 900,
             sid: uuid::Uuid::new_v4().to_string(),
+            aud: kit::auth::Audience::Staff,
+            kid: String::new(),
         },
     )
 }
