@@ -184,3 +184,41 @@ async fn seod_reads_only_statuses_and_may_not_ask_intake_about_cases() {
     let overheard = tokio::time::timeout(Duration::from_secs(1), eavesdrop.next()).await;
     assert!(!matches!(overheard, Ok(Some(_))), "SEOD overheard a reply");
 }
+
+#[tokio::test]
+async fn refusals_of_requests_that_would_change_something_are_recorded_by_audit() {
+    let system = System::start(SystemOptions::default()).await;
+    let path = "/api/cases/ZSZO-05/2026/000001/take";
+    let (status, _) = crate::helpers::call(&system, "intake", None, path, json!({})).await;
+    assert_eq!(status, 401);
+    let auditor = system.auditor_token().await;
+    let (status, _) =
+        crate::helpers::call(&system, "intake", Some(&auditor), path, json!({})).await;
+    assert_eq!(status, 403);
+    // Reading is not an attempt to act: a refused GET is not recorded.
+    let (status, _) = crate::helpers::get(&system, "intake", None, "/api/queue").await;
+    assert_eq!(status, 401);
+    let refusals =
+        test_support::eventually(Duration::from_secs(20), "two refusals in audit", || async {
+            let events = system
+                .audit_events("event_type=intake.access.refused")
+                .await;
+            (events.len() >= 2).then_some(events)
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        system
+            .audit_events("event_type=intake.access.refused")
+            .await
+            .len(),
+        2
+    );
+    let statuses: Vec<u64> = refusals
+        .iter()
+        .map(|e| e["body"]["data"]["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [401, 403]);
+    assert_eq!(refusals[1]["actor_id"], "audytor", "who tried is named");
+    assert_eq!(refusals[1]["body"]["data"]["path"], path);
+}

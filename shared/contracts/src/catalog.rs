@@ -5,8 +5,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::envelope::Envelope;
 use crate::events::{
-    AuditCheckpoint, CaseRegistered, CollectionRefused, CredentialIssued, DeliveryAgreed,
-    DispatchCompleted, DispatchFailed, FormRejected, LoginFailed, PasswordChanged,
+    AccessRefused, AuditCheckpoint, CaseRegistered, CollectionRefused, CredentialIssued,
+    DeliveryAgreed, DispatchCompleted, DispatchFailed, FormRejected, LoginFailed, PasswordChanged,
     RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided, SessionsEnded,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
@@ -120,6 +120,14 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["accounts"],
             consumers: &["delivery", "intake", "revocation", "audit"],
             schema: schema_of::<Envelope<CredentialIssued>>,
+        },
+        MessageSpec {
+            name: "AccessRefused",
+            address: "{service}.access.refused",
+            summary: "A service refused (401 or 403) a request that would have changed something",
+            publishers: &["intake", "accounts", "delivery", "revocation", "audit"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<AccessRefused>>,
         },
         MessageSpec {
             name: "SessionsEnded",

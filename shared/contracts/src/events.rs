@@ -184,6 +184,20 @@ impl SealBinding<'_> {
     }
 }
 
+/// `<service>.access.refused`: a request that would have changed something was refused
+/// (401 or 403); nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccessRefused {
+    pub method: String,
+    /// The path, without the query (at most 256 characters).
+    pub path: String,
+    pub status: u16,
+    /// Who the token named, when it verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    pub address: String,
+}
+
 /// `accounts.sessions.ended`: these sessions of `login` ended; their tokens are refused
 /// from now on, by every service, until they would have expired anyway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -68,11 +68,18 @@ fn asyncapi() -> Value {
                 "description": "The SEOD document id (or, for a document without a usable one, the Nats-Msg-Id it was published with)"
             }});
         }
+        if spec.address.contains("{service}") {
+            channel["parameters"] = json!({ "service": {
+                "description": "The refusing service, on its own stream",
+                "enum": ["intake", "accounts", "delivery", "revocation", "audit"]
+            }});
+        }
         if spec.address.contains("{reply}") {
             channel["parameters"] =
                 json!({ "reply": { "description": "The requester's reply inbox" } });
         }
-        if let Some(stream) = stream {
+        // A parameter in the first token names the stream itself (each service's own).
+        if let Some(stream) = stream.filter(|_| !spec.address.starts_with('{')) {
             channel["x-jetstream-stream"] = json!(stream);
         }
         channels.insert(id.clone(), channel);

@@ -61,6 +61,12 @@ pub const REVOCATION_ALL: &str = "revocation.>";
 pub const AUDIT_CHECKPOINT_SIGNED: &str = "audit.checkpoint.signed";
 pub const AUDIT_ALL: &str = "audit.>";
 
+/// A service refused (401 or 403) a request that would have changed something:
+/// `<service>.access.refused`.
+pub fn access_refused(service: &str) -> String {
+    format!("{service}.access.refused")
+}
+
 /// A message that kept failing is kept here: `deadletter.<service>.<original subject>`.
 pub const DEAD_LETTER_PREFIX: &str = "deadletter";
 pub const DEAD_LETTER_ALL: &str = "deadletter.>";

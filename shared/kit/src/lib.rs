@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod platform;
 pub mod problem;
 pub mod propagation;
+pub mod refusals;
 pub mod seal;
 pub mod sessions;
 pub mod settings;

@@ -143,6 +143,15 @@ impl Platform {
             ended_sessions: contracts::streams::consumers::sessions_of(self.service)
                 .map(|_| self.pool.clone()),
         };
+        let recorder = crate::refusals::Recorder {
+            service: self.service,
+            pool: self.pool.clone(),
+            wake: Arc::clone(&self.outbox_wake),
+        };
+        let routes = routes.layer(axum::middleware::from_fn_with_state(
+            recorder,
+            crate::refusals::record_refusals,
+        ));
         let router = with_layers(
             routes.merge(health_routes(Health {
                 pool: self.pool.clone(),

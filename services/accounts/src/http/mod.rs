@@ -55,13 +55,18 @@ struct StaffLogin {
 }
 
 pub(crate) fn refused() -> Response {
-    Problem::new(
+    let mut response = Problem::new(
         StatusCode::UNAUTHORIZED,
         "sign-in-failed",
         "Logowanie nieudane",
     )
     .detail("Nieprawidłowy login, hasło lub kod jednorazowy.")
-    .into_response()
+    .into_response();
+    // Recorded as accounts.login.failed by the gate, not again as an access refusal.
+    response
+        .extensions_mut()
+        .insert(kit::refusals::AlreadyRecorded);
+    response
 }
 
 /// `POST /api/auth/staff-login {login, password, totp}` → `{token, expires_at, role}`.
