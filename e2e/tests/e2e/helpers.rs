@@ -1,12 +1,15 @@
 //! Forms and look-ups shared by the e2e tests.
 
+use std::process::Command;
 use std::time::Duration;
 
 use contracts::seod_status::CaseStatus;
 use contracts::subjects;
+
+use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use test_support::System;
+use test_support::{System, eventually};
 
 pub fn zszo_form(document_id: &str) -> Value {
     json!({
@@ -64,14 +67,46 @@ pub async fn everything(system: &System) -> Vec<u8> {
             .await
             .unwrap();
             out.extend(rows.join("\n").into_bytes());
+            // bytea reads as hex in text form: the raw bytes are searched too (an outbox
+            // payload, a sealed copy), or a secret stored there could not be found.
+            let binary: Vec<String> = sqlx::query_scalar(
+                "SELECT column_name::text FROM information_schema.columns
+                 WHERE table_schema = 'public' AND table_name = $1 AND data_type = 'bytea'",
+            )
+            .bind(&table)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            for column in binary {
+                let values: Vec<Option<Vec<u8>>> = sqlx::query_scalar(sqlx::AssertSqlSafe(
+                    format!("SELECT \"{column}\" FROM \"{table}\""),
+                ))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                for value in values.into_iter().flatten() {
+                    out.extend(value);
+                    out.push(b'\n');
+                }
+            }
         }
         out.extend(system.services[service].log_text().into_bytes());
     }
     let js = async_nats::jetstream::new(system.client().await);
     for spec in contracts::streams::ALL {
-        let Ok(stream) = js.get_stream(spec.name).await else {
+        let Ok(mut stream) = js.get_stream(spec.name).await else {
             continue;
         };
+        if spec.work_queue {
+            // A work queue takes no second consumer: what it still holds is read by sequence.
+            let state = stream.info().await.unwrap().state.clone();
+            for seq in state.first_sequence..=state.last_sequence {
+                if let Ok(m) = stream.get_raw_message(seq).await {
+                    out.extend_from_slice(&m.payload);
+                }
+            }
+            continue;
+        }
         let consumer = stream
             .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
             .await
@@ -279,4 +314,126 @@ pub async fn statuses_until(
         },
     )
     .await
+}
+
+pub fn tool(program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{program} is needed ({e}); run `make deps` (Debian: qpdf, poppler-utils)")
+        })
+}
+
+/// What the director receives: the encrypted letter (from the mailbox) and the cipher
+/// password (from the SMS), and what the letter says.
+pub struct Received {
+    pub cipher_password: String,
+    pub login: String,
+    pub starting_password: String,
+}
+
+pub async fn receive(system: &System, case: &str, rspo_email: &str, mobile: &str) -> Received {
+    let (mail, sms) = eventually(
+        Duration::from_secs(60),
+        "the e-mail and the SMS",
+        || async {
+            let mail = system
+                .smtp
+                .messages()
+                .into_iter()
+                .find(|m| String::from_utf8_lossy(m).contains(&case.replace('/', "-")))?;
+            let sms = system
+                .sms
+                .messages()
+                .into_iter()
+                .find(|m| m.contains(case))?;
+            Some((mail, sms))
+        },
+    )
+    .await;
+    let message = MessageParser::default()
+        .parse(&mail)
+        .expect("a MIME message");
+    let to = message
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        to, rspo_email,
+        "the letter goes to the institution's RSPO address"
+    );
+    let body = message.body_text(0).unwrap_or_default().to_string();
+    let attachment = message
+        .attachments()
+        .next()
+        .expect("the encrypted letter is attached");
+    assert!(attachment.attachment_name().unwrap_or("").ends_with(".pdf"));
+    let sms: Value = serde_json::from_str(&sms).expect("the generic gateway gets JSON");
+    assert_eq!(
+        sms["to"], mobile,
+        "the cipher password goes to the director's official mobile"
+    );
+    let text = sms["message"].as_str().unwrap();
+    assert!(text.is_ascii(), "GSM-7 friendly: {text}");
+    let cipher_password = text
+        .split("): ")
+        .nth(1)
+        .and_then(|rest| rest.split(". ").next())
+        .expect("the password in the SMS")
+        .to_owned();
+    assert!(
+        !body.contains(&cipher_password),
+        "the e-mail does not carry its own key"
+    );
+
+    let dir = test_support::scratch_dir("letter");
+    let encrypted = dir.join("letter.pdf");
+    std::fs::write(&encrypted, attachment.contents()).unwrap();
+    let decrypted = dir.join("open.pdf");
+    let wrong = tool(
+        "qpdf",
+        &[
+            "--password=Zle-Haslo-123",
+            "--decrypt",
+            encrypted.to_str().unwrap(),
+            decrypted.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !wrong.status.success(),
+        "a wrong password does not open the letter"
+    );
+    let right = tool(
+        "qpdf",
+        &[
+            &format!("--password={cipher_password}"),
+            "--decrypt",
+            encrypted.to_str().unwrap(),
+            decrypted.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stderr)
+    );
+    let text = tool("pdftotext", &["-layout", decrypted.to_str().unwrap(), "-"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains("Hasło startowe należy zmienić przy pierwszym logowaniu"),
+        "{text}"
+    );
+    let value_after = |label: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("{label} in the letter:\n{text}"))
+    };
+    Received {
+        cipher_password,
+        login: value_after("Login:"),
+        starting_password: value_after("Hasło startowe:"),
+    }
 }

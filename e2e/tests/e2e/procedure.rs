@@ -5,139 +5,17 @@
 //! with his own; SEOD sees the case closed and audit the incident. Then the starting and the
 //! cipher passwords are looked for everywhere, and found nowhere.
 
-use std::process::Command;
 use std::time::Duration;
 
 use contracts::seod_status::CaseStatus;
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::MessageParser;
 use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
 use crate::helpers::{
-    call, everything, first_login, get, holds, pool_of, statuses_until, take_and_realise, zszo_form,
+    Received, call, everything, first_login, get, holds, pool_of, receive, statuses_until,
+    take_and_realise, zszo_form,
 };
-
-fn tool(program: &str, args: &[&str]) -> std::process::Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("{program} is needed ({e}); run `make deps` (Debian: qpdf, poppler-utils)")
-        })
-}
-
-/// What the director receives: the encrypted letter (from the mailbox) and the cipher
-/// password (from the SMS), and what the letter says.
-struct Received {
-    cipher_password: String,
-    login: String,
-    starting_password: String,
-}
-
-async fn receive(system: &System, case: &str, rspo_email: &str, mobile: &str) -> Received {
-    let (mail, sms) = eventually(
-        Duration::from_secs(60),
-        "the e-mail and the SMS",
-        || async {
-            let mail = system
-                .smtp
-                .messages()
-                .into_iter()
-                .find(|m| String::from_utf8_lossy(m).contains(&case.replace('/', "-")))?;
-            let sms = system
-                .sms
-                .messages()
-                .into_iter()
-                .find(|m| m.contains(case))?;
-            Some((mail, sms))
-        },
-    )
-    .await;
-    let message = MessageParser::default()
-        .parse(&mail)
-        .expect("a MIME message");
-    let to = message
-        .to()
-        .and_then(|a| a.first())
-        .and_then(|a| a.address())
-        .unwrap_or_default()
-        .to_owned();
-    assert_eq!(
-        to, rspo_email,
-        "the letter goes to the institution's RSPO address"
-    );
-    let body = message.body_text(0).unwrap_or_default().to_string();
-    let attachment = message
-        .attachments()
-        .next()
-        .expect("the encrypted letter is attached");
-    assert!(attachment.attachment_name().unwrap_or("").ends_with(".pdf"));
-    let sms: Value = serde_json::from_str(&sms).expect("the generic gateway gets JSON");
-    assert_eq!(
-        sms["to"], mobile,
-        "the cipher password goes to the director's official mobile"
-    );
-    let text = sms["message"].as_str().unwrap();
-    assert!(text.is_ascii(), "GSM-7 friendly: {text}");
-    let cipher_password = text
-        .split("): ")
-        .nth(1)
-        .and_then(|rest| rest.split(". ").next())
-        .expect("the password in the SMS")
-        .to_owned();
-    assert!(
-        !body.contains(&cipher_password),
-        "the e-mail does not carry its own key"
-    );
-
-    let dir = test_support::scratch_dir("letter");
-    let encrypted = dir.join("letter.pdf");
-    std::fs::write(&encrypted, attachment.contents()).unwrap();
-    let decrypted = dir.join("open.pdf");
-    let wrong = tool(
-        "qpdf",
-        &[
-            "--password=Zle-Haslo-123",
-            "--decrypt",
-            encrypted.to_str().unwrap(),
-            decrypted.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        !wrong.status.success(),
-        "a wrong password does not open the letter"
-    );
-    let right = tool(
-        "qpdf",
-        &[
-            &format!("--password={cipher_password}"),
-            "--decrypt",
-            encrypted.to_str().unwrap(),
-            decrypted.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        right.status.success(),
-        "{}",
-        String::from_utf8_lossy(&right.stderr)
-    );
-    let text = tool("pdftotext", &["-layout", decrypted.to_str().unwrap(), "-"]);
-    let text = String::from_utf8_lossy(&text.stdout).into_owned();
-    assert!(
-        text.contains("Hasło startowe należy zmienić przy pierwszym logowaniu"),
-        "{text}"
-    );
-    let value_after = |label: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
-            .unwrap_or_else(|| panic!("{label} in the letter:\n{text}"))
-    };
-    Received {
-        cipher_password,
-        login: value_after("Login:"),
-        starting_password: value_after("Hasło startowe:"),
-    }
-}
 
 async fn run_procedure(
     system: &System,
@@ -216,8 +94,45 @@ async fn procedures_a_and_b_by_e_mail_and_sms_from_the_form_to_the_users_own_pas
             .await
             .unwrap();
     assert_eq!(kept, 0, "delivery destroyed its sealed copies");
+    // Nor is a sealed copy left anywhere else: the credentials' own stream is empty once
+    // delivery took them, the outbox row that held them is gone, and the announcement on
+    // accounts' stream never carried one.
+    let js = async_nats::jetstream::new(system.client().await);
+    let mut credentials = js
+        .get_stream(contracts::streams::CREDENTIALS.name)
+        .await
+        .unwrap();
+    let state = credentials.info().await.unwrap().state.clone();
+    assert_eq!(state.messages, 0, "the work queue is empty");
+    assert!(state.last_sequence >= 2, "both credentials went through it");
+    let accounts = pool_of(&system, "accounts").await;
+    let outbox: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM kit_outbox WHERE subject = 'credentials.sealed' OR payload::text LIKE '%sealed_credentials%'",
+    )
+    .fetch_one(&accounts)
+    .await
+    .unwrap();
+    assert_eq!(outbox, 0, "no outbox row holds a sealed copy");
+    let announced = js
+        .get_stream(contracts::streams::ACCOUNTS.name)
+        .await
+        .unwrap()
+        .get_last_raw_message_by_subject(contracts::subjects::ACCOUNTS_CREDENTIAL_ISSUED)
+        .await
+        .unwrap();
+    assert!(!holds(&announced.payload, "sealed_credentials"));
 
     let haystack = everything(&system).await;
+    // The positive control: the scan finds values known to be there, in the places it
+    // looks (a table's text, an outbox payload kept as bytea, a stream, a log), so a miss
+    // below is not the scan failing to look.
+    for known in [
+        "sp7@edu.krakow.pl",
+        "\"target_login\":\"lzak\"",
+        "accounts.credential.issued",
+    ] {
+        assert!(holds(&haystack, known), "the scan misses {known}");
+    }
     for (what, secret) in [
         ("A's starting password", &a.starting_password),
         ("A's cipher password", &a.cipher_password),

@@ -94,7 +94,7 @@ pub struct PrintedLetter {
 pub struct Desk {
     pool: PgPool,
     clock: Arc<dyn Clock>,
-    seal_key: Zeroizing<[u8; 32]>,
+    seal_key: crate::domain::credentials::SealKeys,
     outbox_wake: Arc<Notify>,
     /// How often the expiry worker looks, and how many cases it expires per transaction.
     poll_interval: Duration,
@@ -121,7 +121,7 @@ impl Desk {
     pub fn new(
         pool: PgPool,
         clock: Arc<dyn Clock>,
-        seal_key: Zeroizing<[u8; 32]>,
+        seal_key: crate::domain::credentials::SealKeys,
         outbox_wake: Arc<Notify>,
         poll_interval: Duration,
         batch: i64,

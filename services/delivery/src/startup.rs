@@ -43,6 +43,10 @@ pub struct DeliverySettings {
     pub seal_key: Option<SecretString>,
     #[serde(default)]
     pub seal_key_file: Option<PathBuf>,
+    /// After a rotation: a file with the previous private keys, one 64-hex key a line, kept
+    /// until the last credential sealed to them has expired. Secret.
+    #[serde(default)]
+    pub previous_seal_keys_file: Option<PathBuf>,
     /// `pdf` (an AES-256 PDF) or `zip` (the PDF in an AES-256 ZIP).
     pub package: Package,
     pub retry: RetrySettings,
@@ -164,6 +168,31 @@ impl DeliverySettings {
             .map_err(|_| invalid("delivery.seal_key", "must be 64 hex characters (32 bytes)"))
     }
 
+    /// The current seal key and the previous ones still needed.
+    pub fn seal_keys(&self) -> Result<crate::domain::credentials::SealKeys, StartupError> {
+        let current = self.seal_key()?;
+        let mut previous = Vec::new();
+        if let Some(file) = &self.previous_seal_keys_file {
+            let text = Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
+                invalid(
+                    "delivery.previous_seal_keys_file",
+                    format!("cannot read {}: {e}", file.display()),
+                )
+            })?);
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                previous.push(Zeroizing::new(
+                    kit::auth::key_bytes_from_hex(line).map_err(|_| {
+                        invalid(
+                            "delivery.previous_seal_keys_file",
+                            "each line must be 64 hex characters (32 bytes)",
+                        )
+                    })?,
+                ));
+            }
+        }
+        Ok(crate::domain::credentials::SealKeys::new(current, previous))
+    }
+
     pub fn dispatch_config(&self) -> Result<DispatchConfig, StartupError> {
         let from: Mailbox =
             self.smtp.from.parse().map_err(|e| {
@@ -260,7 +289,7 @@ impl Service {
         crate::install_crypto_provider();
         // delivery's own settings are checked before anything connects.
         let delivery = &settings.delivery;
-        let seal_key = delivery.seal_key()?;
+        let seal_key = delivery.seal_keys()?;
         let config = delivery.dispatch_config()?;
         let mailer = delivery.mailer()?;
         let sms = delivery.sms_gateway()?;

@@ -245,7 +245,7 @@ impl TestDelivery {
         let occurred_at = at("2026-11-23T10:00:00Z");
         let mut issued = Envelope {
             id: uuid::Uuid::new_v4(),
-            kind: subjects::ACCOUNTS_CREDENTIAL_ISSUED.to_owned(),
+            kind: subjects::CREDENTIALS_SEALED.to_owned(),
             version: 1,
             occurred_at,
             actor: Actor::system("accounts"),
@@ -265,6 +265,7 @@ impl TestDelivery {
                     director_name: Some("Jan Kowalski".into()),
                 },
                 sealed_credentials: String::new(),
+                seal_key_id: String::new(),
                 expires_at: at(expires_at),
                 portal_url: "https://portal.zszo.example.pl/logowanie".into(),
                 proxy: None,
@@ -307,7 +308,7 @@ impl TestDelivery {
         }
         self.js()
             .await
-            .send_publish(subjects::ACCOUNTS_CREDENTIAL_ISSUED, publish)
+            .send_publish(subjects::CREDENTIALS_SEALED, publish)
             .await
             .expect("publish")
             .await
@@ -599,8 +600,8 @@ async fn a_gateway_refusing_the_number_fails_the_case_and_tells_the_administrato
 
     let row = delivery.wait_for_status(CASE, "failed").await;
     assert!(
-        row.sealed_credentials.is_some(),
-        "the sealed copy stays for the administrator's decision"
+        row.sealed_credentials.is_none(),
+        "a failed delivery destroys its sealed copy"
     );
     assert_eq!(row.attempts, 1);
     assert!(row.last_error.unwrap().contains("400"));
@@ -706,7 +707,10 @@ async fn a_relay_refusing_the_rspo_mailbox_fails_the_case_and_no_sms_goes_out() 
     delivery.publish(&event, Some(event.id.to_string())).await;
 
     let row = delivery.wait_for_status(CASE, "failed").await;
-    assert!(row.sealed_credentials.is_some());
+    assert!(
+        row.sealed_credentials.is_none(),
+        "destroyed with the failure"
+    );
     assert!(row.last_error.unwrap().contains("550"));
     let failed = delivery
         .wait_for_event(subjects::DELIVERY_DISPATCH_FAILED, CASE)
@@ -926,7 +930,7 @@ async fn a_genuine_credential_event_republished_with_another_recipient_or_mode_o
     .await;
     for letter in &letters {
         assert!(
-            letter.starts_with("deadletter.delivery.accounts.credential.issued")
+            letter.starts_with("deadletter.delivery.credentials.sealed")
                 && letter.contains("do not open"),
             "{letter}"
         );

@@ -116,9 +116,17 @@ pub fn messages() -> Vec<MessageSpec> {
         MessageSpec {
             name: "CredentialIssued",
             address: subjects::ACCOUNTS_CREDENTIAL_ISSUED,
-            summary: "New credentials, sealed to the delivery service's public key",
+            summary: "New credentials were issued for a case (the announcement: no sealed copy)",
             publishers: &["accounts"],
-            consumers: &["delivery", "intake", "revocation", "audit"],
+            consumers: &["intake", "revocation", "audit"],
+            schema: schema_of::<Envelope<CredentialIssued>>,
+        },
+        MessageSpec {
+            name: "CredentialsSealed",
+            address: subjects::CREDENTIALS_SEALED,
+            summary: "The new credentials sealed to delivery's public key, bound to their recipient; on a work-queue stream, gone once delivery has them",
+            publishers: &["accounts"],
+            consumers: &["delivery"],
             schema: schema_of::<Envelope<CredentialIssued>>,
         },
         MessageSpec {

@@ -122,8 +122,15 @@ pub struct CredentialIssued {
     pub login: String,
     pub delivery: DeliveryMode,
     pub recipient: Recipient,
-    /// Base64 of the sealed credentials; only delivery can open it.
+    /// Base64 of the sealed credentials; only delivery can open it. Present only on
+    /// `credentials.sealed` (for delivery); the `accounts.credential.issued` announcement
+    /// that everyone else reads carries none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sealed_credentials: String,
+    /// The id of delivery's key it was sealed to (`kit::seal::key_id`), so a rotated key is
+    /// kept only until the last credential sealed to it has expired.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub seal_key_id: String,
     pub expires_at: DateTime<Utc>,
     pub portal_url: String,
     /// For collection in person: the proxy authorised with F-01, if the requester named one.

@@ -135,6 +135,9 @@ pub fn permissions(identity: Identity) -> Permissions {
         }
     }
     match identity {
+        Identity::Accounts => {
+            publish.push(subjects::CREDENTIALS_ALL.to_owned());
+        }
         Identity::Intake => {
             publish.push(subjects::SEOD_STATUS_ALL.to_owned());
             subscribe.push(subjects::QUERY_INTAKE_CASE.to_owned());
@@ -239,7 +242,7 @@ mod tests {
         ));
         assert!(!may_publish(
             Identity::Seod,
-            "$JS.API.CONSUMER.MSG.NEXT.ACCOUNTS.delivery-credentials"
+            "$JS.API.CONSUMER.MSG.NEXT.CREDENTIALS.delivery-credentials"
         ));
         assert_eq!(
             seod.subscribe,
@@ -257,7 +260,7 @@ mod tests {
             assert_eq!(
                 may_publish(
                     identity,
-                    "$JS.API.CONSUMER.MSG.NEXT.ACCOUNTS.delivery-credentials"
+                    "$JS.API.CONSUMER.MSG.NEXT.CREDENTIALS.delivery-credentials"
                 ),
                 !theirs,
                 "{identity:?}"

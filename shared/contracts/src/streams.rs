@@ -10,6 +10,9 @@ pub struct StreamSpec {
     pub subjects: &'static [&'static str],
     pub description: &'static str,
     pub max_age: Duration,
+    /// A message is gone once its one consumer acknowledged it (JetStream's work-queue
+    /// retention), or at `max_age`.
+    pub work_queue: bool,
 }
 
 const DAY: u64 = 24 * 60 * 60;
@@ -19,42 +22,61 @@ pub const SEOD_FORMS: StreamSpec = StreamSpec {
     subjects: &[subjects::SEOD_FORMS_ALL],
     description: "Forms published by SEOD",
     max_age: Duration::from_secs(365 * DAY),
+    work_queue: false,
 };
 pub const SEOD_STATUS: StreamSpec = StreamSpec {
     name: "SEOD_STATUS",
     subjects: &[subjects::SEOD_STATUS_ALL],
     description: "Statuses of SEOD documents, for SEOD",
     max_age: Duration::from_secs(365 * DAY),
+    work_queue: false,
 };
 pub const INTAKE: StreamSpec = StreamSpec {
     name: "INTAKE",
     subjects: &[subjects::INTAKE_ALL],
     description: "Events of the intake service",
     max_age: Duration::from_secs(365 * DAY),
+    work_queue: false,
 };
 pub const ACCOUNTS: StreamSpec = StreamSpec {
     name: "ACCOUNTS",
     subjects: &[subjects::ACCOUNTS_ALL],
     description: "Events of the accounts service",
     max_age: Duration::from_secs(365 * DAY),
+    work_queue: false,
 };
 pub const DELIVERY: StreamSpec = StreamSpec {
     name: "DELIVERY",
     subjects: &[subjects::DELIVERY_ALL],
     description: "Events of the delivery service",
     max_age: Duration::from_secs(365 * DAY),
+    work_queue: false,
 };
 pub const REVOCATION: StreamSpec = StreamSpec {
     name: "REVOCATION",
     subjects: &[subjects::REVOCATION_ALL],
     description: "Events of the revocation service",
     max_age: Duration::from_secs(365 * DAY),
+    work_queue: false,
 };
 pub const DEAD_LETTER: StreamSpec = StreamSpec {
     name: "DEAD_LETTER",
     subjects: &[subjects::DEAD_LETTER_ALL],
     description: "Messages that kept failing, with their error",
     max_age: Duration::from_secs(365 * DAY),
+    work_queue: false,
+};
+
+/// Sealed credentials on their way from accounts to delivery, and nowhere else: gone from
+/// the bus once delivery has taken them (work-queue retention), or when the longest
+/// starting password would have expired. Only delivery reads it; audit records the
+/// `accounts.credential.issued` announcement instead, which carries no sealed copy.
+pub const CREDENTIALS: StreamSpec = StreamSpec {
+    name: "CREDENTIALS",
+    subjects: &[subjects::CREDENTIALS_ALL],
+    description: "Sealed credentials for delivery, until it takes them",
+    max_age: Duration::from_secs(8 * DAY),
+    work_queue: true,
 };
 
 /// audit's own stream: its signed checkpoints, the record's anchor outside its database.
@@ -63,6 +85,7 @@ pub const AUDIT: StreamSpec = StreamSpec {
     subjects: &[subjects::AUDIT_ALL],
     description: "Signed checkpoints of the audit chain",
     max_age: Duration::from_secs(10 * 365 * DAY),
+    work_queue: false,
 };
 
 pub const ALL: &[StreamSpec] = &[
@@ -74,6 +97,7 @@ pub const ALL: &[StreamSpec] = &[
     REVOCATION,
     DEAD_LETTER,
     AUDIT,
+    CREDENTIALS,
 ];
 
 /// A durable pull consumer a service owns.
@@ -132,8 +156,8 @@ pub mod consumers {
     pub const DELIVERY_CREDENTIALS: ConsumerSpec = ConsumerSpec {
         service: "delivery",
         durable: "delivery-credentials",
-        stream: ACCOUNTS,
-        filter_subjects: &[subjects::ACCOUNTS_CREDENTIAL_ISSUED],
+        stream: CREDENTIALS,
+        filter_subjects: &[subjects::CREDENTIALS_SEALED],
         concurrency: 1,
         batched: true,
     };
@@ -236,6 +260,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_delivery_reads_the_sealed_credentials() {
+        let readers: Vec<_> = consumers::SERVICES
+            .iter()
+            .chain(consumers::AUDIT)
+            .filter(|c| c.stream.name == CREDENTIALS.name)
+            .map(|c| c.service)
+            .collect();
+        assert_eq!(readers, ["delivery"]);
+    }
+
+    #[test]
     fn no_two_streams_claim_the_same_subject() {
         let mut all: Vec<_> = ALL.iter().flat_map(|s| s.subjects.iter()).collect();
         let n = all.len();
@@ -245,8 +280,11 @@ mod tests {
     }
 
     #[test]
-    fn audit_reads_every_stream_but_its_own() {
-        for stream in ALL.iter().filter(|s| s.name != AUDIT.name) {
+    fn audit_reads_every_stream_but_its_own_and_the_sealed_credentials() {
+        for stream in ALL
+            .iter()
+            .filter(|s| s.name != AUDIT.name && s.name != CREDENTIALS.name)
+        {
             assert!(
                 consumers::AUDIT
                     .iter()

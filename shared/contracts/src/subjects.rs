@@ -43,6 +43,10 @@ pub const ACCOUNTS_PASSWORD_CHANGED: &str = "accounts.password.changed";
 pub const ACCOUNTS_SESSIONS_ENDED: &str = "accounts.sessions.ended";
 pub const ACCOUNTS_ALL: &str = "accounts.>";
 
+/// accounts' sealed credentials for delivery (on the CREDENTIALS stream only).
+pub const CREDENTIALS_SEALED: &str = "credentials.sealed";
+pub const CREDENTIALS_ALL: &str = "credentials.>";
+
 pub const DELIVERY_DISPATCH_COMPLETED: &str = "delivery.dispatch.completed";
 /// Delivery could not deliver for good (the reason says why); an administrator must act.
 pub const DELIVERY_DISPATCH_FAILED: &str = "delivery.dispatch.failed";

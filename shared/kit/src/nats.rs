@@ -61,7 +61,11 @@ pub fn stream_config(spec: &StreamSpec, replicas: usize) -> stream::Config {
         subjects: spec.subjects.iter().map(|s| (*s).to_owned()).collect(),
         max_age: spec.max_age,
         storage: stream::StorageType::File,
-        retention: stream::RetentionPolicy::Limits,
+        retention: if spec.work_queue {
+            stream::RetentionPolicy::WorkQueue
+        } else {
+            stream::RetentionPolicy::Limits
+        },
         num_replicas: replicas,
         duplicate_window: Duration::from_secs(10 * 60),
         ..Default::default()

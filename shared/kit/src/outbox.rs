@@ -40,6 +40,22 @@ pub async fn outbox_insert(
     Ok(())
 }
 
+/// Records an event that carries a sealed secret: like `outbox_insert`, but the row is
+/// deleted, not kept, once the bus has it.
+pub async fn outbox_insert_transient_json<T: Serialize>(
+    conn: &mut PgConnection,
+    id: Uuid,
+    subject: &str,
+    message: &T,
+) -> Result<(), sqlx::Error> {
+    outbox_insert_json(conn, id, subject, message).await?;
+    sqlx::query("UPDATE kit_outbox SET transient = true WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Serialises `message` as JSON and records it with `outbox_insert`.
 pub async fn outbox_insert_json<T: Serialize>(
     conn: &mut PgConnection,
@@ -181,6 +197,11 @@ impl Relay {
         }
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
         sqlx::query("UPDATE kit_outbox SET published_at = now() WHERE seq = ANY($1)")
+            .bind(&seqs)
+            .execute(&mut *tx)
+            .await?;
+        // A sealed secret stays no longer than it takes the bus to have it.
+        sqlx::query("DELETE FROM kit_outbox WHERE seq = ANY($1) AND transient")
             .bind(&seqs)
             .execute(&mut *tx)
             .await?;

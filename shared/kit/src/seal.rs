@@ -48,6 +48,12 @@ pub fn keypair() -> Result<(Zeroizing<[u8; 32]>, [u8; 32]), SealError> {
     Ok((secret, public))
 }
 
+/// A recipient key's id: the first 16 hex digits of the SHA-256 of its public key.
+pub fn key_id(public: &[u8; 32]) -> String {
+    use sha2::Digest;
+    hex::encode(&Sha256::digest(public)[..8])
+}
+
 pub fn public_of(secret: &[u8; 32]) -> [u8; 32] {
     PublicKey::from(&StaticSecret::from(*secret)).to_bytes()
 }

@@ -107,6 +107,7 @@ impl Issuer {
             delivery: request.delivery,
             recipient,
             sealed_credentials: String::new(),
+            seal_key_id: String::new(),
             expires_at,
             portal_url: self.portal_url.clone(),
             proxy: request.proxy.clone(),
@@ -120,9 +121,9 @@ impl Issuer {
         );
         let sealed = kit::seal::seal(&self.delivery_key, &plain, &data.binding().context())
             .map_err(|e| HandleError::Retryable(e.to_string()))?;
-        let event = Envelope {
+        let envelope = |kind: &str, data: CredentialIssued| Envelope {
             id: Uuid::now_v7(),
-            kind: subjects::ACCOUNTS_CREDENTIAL_ISSUED.to_owned(),
+            kind: kind.to_owned(),
             version: 1,
             occurred_at: now,
             actor: Actor {
@@ -132,12 +133,33 @@ impl Issuer {
             },
             institution_rspo_id: Some(request.institution_rspo_id.clone()),
             case_number: Some(request.case_number.clone()),
-            data: CredentialIssued {
-                sealed_credentials: base64::engine::general_purpose::STANDARD.encode(sealed),
-                ..data
-            },
+            data,
         };
-        outbox_insert_json(conn, event.id, subjects::ACCOUNTS_CREDENTIAL_ISSUED, &event).await?;
+        // The sealed copy goes to delivery alone, on a stream it empties, from an outbox row
+        // deleted once published; everyone else hears of the issue without it.
+        let sealed = envelope(
+            subjects::CREDENTIALS_SEALED,
+            CredentialIssued {
+                sealed_credentials: base64::engine::general_purpose::STANDARD.encode(sealed),
+                seal_key_id: kit::seal::key_id(&self.delivery_key),
+                ..data.clone()
+            },
+        );
+        kit::outbox::outbox_insert_transient_json(
+            conn,
+            sealed.id,
+            subjects::CREDENTIALS_SEALED,
+            &sealed,
+        )
+        .await?;
+        let announced = envelope(subjects::ACCOUNTS_CREDENTIAL_ISSUED, data);
+        outbox_insert_json(
+            conn,
+            announced.id,
+            subjects::ACCOUNTS_CREDENTIAL_ISSUED,
+            &announced,
+        )
+        .await?;
         tracing::info!(case_number = %request.case_number, sessions_ended = ended, "new starting password issued");
         Ok(())
     }

@@ -21,15 +21,14 @@ use sqlx::PgConnection;
 use crate::domain::credentials::open_credentials;
 use crate::domain::status::DeliveryStatus;
 use crate::store::deliveries::{NewDelivery, delivery_insert_in_txn};
-use secrecy::zeroize::Zeroizing;
 
 pub struct CredentialsHandler {
     clock: Arc<dyn Clock>,
-    seal_key: Zeroizing<[u8; 32]>,
+    seal_key: crate::domain::credentials::SealKeys,
 }
 
 impl CredentialsHandler {
-    pub fn new(clock: Arc<dyn Clock>, seal_key: Zeroizing<[u8; 32]>) -> Self {
+    pub fn new(clock: Arc<dyn Clock>, seal_key: crate::domain::credentials::SealKeys) -> Self {
         Self { clock, seal_key }
     }
 }

@@ -125,7 +125,7 @@ pub struct Dispatcher {
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
     sms: Arc<dyn SmsGateway>,
-    seal_key: Zeroizing<[u8; 32]>,
+    seal_key: crate::domain::credentials::SealKeys,
     config: DispatchConfig,
     outbox_wake: Arc<Notify>,
     /// Cipher passwords of e-mails this process sent and whose SMS is still owed, by case.
@@ -174,7 +174,7 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         mailer: Arc<dyn Mailer>,
         sms: Arc<dyn SmsGateway>,
-        seal_key: Zeroizing<[u8; 32]>,
+        seal_key: crate::domain::credentials::SealKeys,
         config: DispatchConfig,
         outbox_wake: Arc<Notify>,
     ) -> Self {

@@ -5,6 +5,7 @@
 
 use contracts::events::SealBinding;
 use secrecy::SecretString;
+use secrecy::zeroize::Zeroizing;
 use serde::Deserialize;
 
 /// What the sealed copy holds. `Debug` shows the password as redacted.
@@ -29,16 +30,52 @@ pub enum CredentialsError {
     Malformed { line: usize, column: usize },
 }
 
-/// Opens `sealed` (raw bytes, not base64) with delivery's private key, for `binding` only;
-/// the sealed login must be the bound one.
+/// delivery's private sealing keys: the current one, and after a rotation the previous
+/// ones, kept only until the last credential sealed to them has expired (the starting
+/// password's expiry, 7 days by default).
+#[derive(Clone)]
+pub struct SealKeys {
+    keys: Vec<Zeroizing<[u8; 32]>>,
+}
+
+impl SealKeys {
+    pub fn new(current: Zeroizing<[u8; 32]>, previous: Vec<Zeroizing<[u8; 32]>>) -> Self {
+        let mut keys = vec![current];
+        keys.extend(previous);
+        Self { keys }
+    }
+
+    /// The current public key's id, as accounts names it in `seal_key_id`.
+    pub fn current_id(&self) -> String {
+        kit::seal::key_id(&kit::seal::public_of(&self.keys[0]))
+    }
+}
+
+impl std::fmt::Debug for SealKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SealKeys({} keys, current {})",
+            self.keys.len(),
+            self.current_id()
+        )
+    }
+}
+
+/// Opens `sealed` (raw bytes, not base64) with delivery's private keys, for `binding` only;
+/// the sealed login must be the bound one. Each key is tried (the seal's tag tells the
+/// right one; a wrong key opens nothing).
 pub fn open_credentials(
-    key: &[u8; 32],
+    keys: &SealKeys,
     sealed: &[u8],
     binding: &SealBinding<'_>,
 ) -> Result<Credentials, CredentialsError> {
-    let opened = secrecy::zeroize::Zeroizing::new(
-        kit::seal::open(key, sealed, &binding.context())
-            .map_err(|_| CredentialsError::Unopenable)?,
+    let context = binding.context();
+    let opened = Zeroizing::new(
+        keys.keys
+            .iter()
+            .find_map(|key| kit::seal::open(key, sealed, &context).ok())
+            .ok_or(CredentialsError::Unopenable)?,
     );
     let credentials: Credentials =
         serde_json::from_slice(&opened).map_err(|e| CredentialsError::Malformed {
@@ -75,6 +112,7 @@ mod tests {
     #[test]
     fn a_copy_sealed_to_delivery_for_this_case_opens() {
         let (secret, public) = kit::seal::keypair().unwrap();
+        let secret = SealKeys::new(secret, Vec::new());
         let sealed = kit::seal::seal(
             &public,
             br#"{"login":"lukasz.zak","starting_password":"Xy7#kQ-2mP_9aZ"}"#,
@@ -93,6 +131,7 @@ mod tests {
     #[test]
     fn a_copy_sealed_for_another_case_or_recipient_does_not_open() {
         let (secret, public) = kit::seal::keypair().unwrap();
+        let secret = SealKeys::new(secret, Vec::new());
         let plain = br#"{"login":"lukasz.zak","starting_password":"Xy7#kQ-2mP_9aZ"}"#;
         let sealed = kit::seal::seal(
             &public,
@@ -114,6 +153,7 @@ mod tests {
     #[test]
     fn a_copy_whose_login_is_not_the_bound_one_does_not_open() {
         let (secret, public) = kit::seal::keypair().unwrap();
+        let secret = SealKeys::new(secret, Vec::new());
         let sealed = kit::seal::seal(
             &public,
             br#"{"login":"dyrektor","starting_password":"Xy7#kQ-2mP_9aZ"}"#,
@@ -129,6 +169,7 @@ mod tests {
     #[test]
     fn a_malformed_copy_is_refused_without_quoting_it() {
         let (secret, public) = kit::seal::keypair().unwrap();
+        let secret = SealKeys::new(secret, Vec::new());
         let sealed = kit::seal::seal(
             &public,
             br#"{"login":"x","starting_password":12345}"#,
@@ -138,5 +179,38 @@ mod tests {
         let error = open_credentials(&secret, &sealed, &binding(CASE, EMAIL)).unwrap_err();
         assert!(matches!(error, CredentialsError::Malformed { .. }));
         assert!(!error.to_string().contains("12345"));
+    }
+}
+
+#[cfg(test)]
+mod rotation_tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_sealed_to_the_previous_key_still_opens_after_a_rotation() {
+        let (old_secret, old_public) = kit::seal::keypair().unwrap();
+        let (new_secret, _) = kit::seal::keypair().unwrap();
+        let binding = SealBinding {
+            case_number: "ZSZO-05/2026/000001",
+            procedure: "ZSZO-05",
+            login: "lzak",
+            delivery: "electronic",
+            rspo_email: "sp7@edu.krakow.pl",
+            director_mobile: "48600100200",
+            expires_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        };
+        let sealed = kit::seal::seal(
+            &old_public,
+            br#"{"login":"lzak","starting_password":"Xy7#kQ-2mP_9aZ"}"#,
+            &binding.context(),
+        )
+        .unwrap();
+        let rotated = SealKeys::new(new_secret.clone(), vec![old_secret]);
+        assert!(open_credentials(&rotated, &sealed, &binding).is_ok());
+        let retired = SealKeys::new(new_secret, Vec::new());
+        assert_eq!(
+            open_credentials(&retired, &sealed, &binding).unwrap_err(),
+            CredentialsError::Unopenable
+        );
     }
 }

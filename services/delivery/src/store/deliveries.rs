@@ -239,7 +239,8 @@ pub async fn delivery_retry_later(
     Ok(updated == 1)
 }
 
-/// Delivery gives up: `failed`, the sealed copy kept for an administrator's decision.
+/// Delivery gives up: `failed`, and the sealed copy is destroyed (a new starting password is
+/// an administrator's decision, and makes a new one).
 /// `count_attempt` is false when the attempts were exhausted before this try began.
 #[tracing::instrument(skip_all, fields(case_number = %case_number))]
 pub async fn delivery_fail_in_txn(
@@ -251,7 +252,7 @@ pub async fn delivery_fail_in_txn(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE deliveries SET status = 'failed', last_error = $3,
+        "UPDATE deliveries SET status = 'failed', last_error = $3, sealed_credentials = NULL,
              attempts = attempts + CASE WHEN $4 THEN 1 ELSE 0 END,
              claim_token = NULL, updated_at = $5
          WHERE case_number = $1 AND claim_token = $2",

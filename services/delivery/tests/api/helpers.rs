@@ -184,7 +184,7 @@ impl TestDelivery {
             serde_json::json!({ "login": LOGIN, "starting_password": STARTING_PASSWORD });
         let mut issued = Envelope {
             id: uuid::Uuid::new_v4(),
-            kind: subjects::ACCOUNTS_CREDENTIAL_ISSUED.to_owned(),
+            kind: subjects::CREDENTIALS_SEALED.to_owned(),
             version: 1,
             occurred_at: at("2026-11-23T10:00:00Z"),
             actor: Actor::system("accounts"),
@@ -204,6 +204,7 @@ impl TestDelivery {
                     director_name: Some("Jan Kowalski".into()),
                 },
                 sealed_credentials: String::new(),
+                seal_key_id: String::new(),
                 expires_at: at(expires_at),
                 portal_url: "https://portal.zszo.example.pl/logowanie".into(),
                 proxy: Some(contracts::events::AuthorisedProxy {
@@ -276,7 +277,7 @@ impl TestDelivery {
 
     pub async fn issue(&self, event: &Envelope<CredentialIssued>) {
         self.publish(
-            subjects::ACCOUNTS_CREDENTIAL_ISSUED,
+            subjects::CREDENTIALS_SEALED,
             event,
             Some(event.id.to_string()),
         )
