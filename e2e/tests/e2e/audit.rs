@@ -508,3 +508,72 @@ async fn a_realised_reset_opens_one_starting_password_loss_incident_linked_to_it
     let (status, report) = verify(&system).await;
     assert_eq!(status, 200, "{report}");
 }
+
+#[tokio::test]
+async fn audits_own_role_cannot_update_delete_or_forge_a_prune() {
+    let system = System::start(SystemOptions::default()).await;
+    let n = some_history(&system).await;
+    let db = &system.databases["audit"];
+    let mut own = sqlx::PgConnection::connect_with(&db.app_options())
+        .await
+        .unwrap();
+    let who: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut own)
+        .await
+        .unwrap();
+    assert_eq!(
+        who,
+        db.app_username(),
+        "audit's own role, as the service runs"
+    );
+    let attempts = [
+        "UPDATE audit_records SET body = '{}' WHERE position = 1",
+        "DELETE FROM audit_records WHERE position = 1",
+        "TRUNCATE audit_records",
+        "UPDATE audit_retention_policy SET days = 0",
+        "INSERT INTO audit_pruned_segments (upto_position, hash, pruned_at, export_sha256, records)
+             VALUES (3, '\\x00', now(), 'forged', 3)",
+    ];
+    for attempt in attempts {
+        let refused = sqlx::query(sqlx::AssertSqlSafe(attempt))
+            .execute(&mut own)
+            .await;
+        assert!(refused.is_err(), "audit's role may not: {attempt}");
+    }
+    // The prune path is not opened by a session setting, and the prune function refuses a
+    // segment younger than the retention policy (five years by default).
+    let forged = async {
+        sqlx::query("SELECT set_config('klucznik.prune_upto', '3', false)")
+            .execute(&mut own)
+            .await?;
+        sqlx::query("SELECT set_config('klucznik.pruning', 'audit_prune', false)")
+            .execute(&mut own)
+            .await?;
+        sqlx::query("DELETE FROM audit_records WHERE position <= 3")
+            .execute(&mut own)
+            .await
+    }
+    .await;
+    assert!(forged.is_err(), "a session setting opens nothing");
+    let hash: String =
+        sqlx::query_scalar("SELECT encode(hash, 'hex') FROM audit_records WHERE position = 3")
+            .fetch_one(&mut own)
+            .await
+            .unwrap();
+    let through_the_function =
+        sqlx::query("SELECT audit_prune(3, $1, 3, 'forged', 'intruz', now())")
+            .bind(&hash)
+            .execute(&mut own)
+            .await;
+    let error = through_the_function
+        .expect_err("too recent to prune")
+        .to_string();
+    assert!(
+        error.contains("younger than the retention period"),
+        "{error}"
+    );
+
+    assert_eq!(recorded_count(&system).await, n, "nothing was removed");
+    let (status, report) = verify(&system).await;
+    assert_eq!(status, 200, "{report}");
+}

@@ -198,6 +198,34 @@ async fn segment_upto(pool: &PgPool, upto: i64) -> Result<Segment, RetentionErro
     })
 }
 
+fn pruned_record(
+    upto: i64,
+    records: i64,
+    export_sha256: &str,
+    by: &str,
+    at: DateTime<Utc>,
+) -> crate::domain::record::EventRecord {
+    crate::domain::record::EventRecord {
+        stream: contracts::streams::AUDIT.name.to_owned(),
+        // Written by audit itself, not read from a stream.
+        stream_seq: 0,
+        message_id: format!("pruned:{upto}"),
+        subject: "audit.segment.pruned".to_owned(),
+        event_type: "audit.segment.pruned".to_owned(),
+        occurred_at: at,
+        actor_kind: Some("person".to_owned()),
+        actor_id: Some(by.to_owned()),
+        institution_rspo_id: None,
+        case_number: None,
+        document_id: None,
+        subject_login: None,
+        pesel_hash: None,
+        revocation_request_id: None,
+        trace_id: None,
+        body: serde_json::json!({ "upto_position": upto, "records": records, "export_sha256": export_sha256 }),
+    }
+}
+
 /// Prunes the segment up to `upto` if it is old enough, intact, and exported as `sha256` says.
 pub async fn prune(
     pool: &PgPool,
@@ -226,6 +254,13 @@ pub async fn prune(
         export_sha256,
         segment.records,
         by,
+        now,
+    )
+    .await?;
+    // The prune is itself a record of the chain: who removed which segment, under which export.
+    crate::ledger::append_in_txn(
+        &mut tx,
+        pruned_record(upto, segment.records, export_sha256, by, now),
         now,
     )
     .await?;

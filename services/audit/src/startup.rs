@@ -145,6 +145,14 @@ impl Service {
         }
         let platform =
             Platform::start(crate::SERVICE, settings.platform, &MIGRATIONS, streams::ALL).await?;
+        // The retention policy the prune function enforces is the owner's to set: audit's own
+        // role can only read it.
+        crate::store::retention::retention_policy_set(
+            &platform.owner,
+            i64::from(settings.audit.retention_days),
+        )
+        .await
+        .map_err(|e| StartupError::Service(format!("setting the retention policy: {e}")))?;
         Ok(Self {
             platform,
             audit: settings.audit,

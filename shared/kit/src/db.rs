@@ -47,3 +47,39 @@ pub async fn migrate(pool: &PgPool, service: &Migrator) -> Result<(), StartupErr
     }
     Ok(())
 }
+
+/// Migrates as the owner when one is configured (then grants the service's own role what it
+/// needs, `kit_grant_app`), otherwise with the service's own pool. Answers a pool of the
+/// owner (one connection) for what only the owner may do at start, or the service's pool.
+pub async fn migrate_as_owner(
+    settings: &DatabaseSettings,
+    pool: &PgPool,
+    service: &Migrator,
+) -> Result<PgPool, StartupError> {
+    let Some(options) = settings
+        .migration_options()
+        .map_err(StartupError::Settings)?
+    else {
+        migrate(pool, service).await?;
+        return Ok(pool.clone());
+    };
+    let owner = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(settings.connect_timeout_secs))
+        .connect_with(options)
+        .await
+        .map_err(|e| StartupError::Database {
+            target: format!("{} (as the migration owner)", settings.describe()),
+            reason: e.to_string(),
+        })?;
+    migrate(&owner, service).await?;
+    sqlx::query("SELECT kit_grant_app($1)")
+        .bind(&settings.username)
+        .execute(&owner)
+        .await
+        .map_err(|e| StartupError::Migration {
+            owner: "kit",
+            reason: format!("granting {} its rights: {e}", settings.username),
+        })?;
+    Ok(owner)
+}

@@ -49,6 +49,9 @@ pub struct Platform {
     pub nats: async_nats::Client,
     pub js: jetstream::Context,
     pub outbox_wake: Arc<Notify>,
+    /// The database's owner (the service's own pool when no separate owner is configured),
+    /// for what only the owner may do at start.
+    pub owner: PgPool,
     listener: TcpListener,
 }
 
@@ -68,7 +71,7 @@ impl Platform {
                 reason: e.to_string(),
             })?;
         let pool = crate::db::connect(&settings.database).await?;
-        crate::db::migrate(&pool, migrations).await?;
+        let owner = crate::db::migrate_as_owner(&settings.database, &pool, migrations).await?;
         let nats = crate::nats::connect(&settings.nats, service).await?;
         let js = jetstream::new(nats.clone());
         for stream in streams {
@@ -86,6 +89,7 @@ impl Platform {
             nats,
             js,
             outbox_wake: Arc::new(Notify::new()),
+            owner,
             listener,
         })
     }

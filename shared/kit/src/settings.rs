@@ -181,6 +181,8 @@ pub enum SslMode {
     Disable,
     Prefer,
     Require,
+    /// TLS, the server's certificate checked against `ssl_root_cert` and its name.
+    VerifyFull,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,27 +196,65 @@ pub struct DatabaseSettings {
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     pub ssl_mode: SslMode,
+    /// The CA certificate that signed the server's (for `verify_full`).
+    #[serde(default)]
+    pub ssl_root_cert: Option<PathBuf>,
     pub max_connections: u32,
     pub connect_timeout_secs: u64,
+    /// The role that owns the schema and runs the migrations, when the service itself runs
+    /// as a role of lesser rights (`username`); after migrating, it grants that role what
+    /// the service needs (`kit_grant_app`). Unset: the service's role migrates itself.
+    #[serde(default)]
+    pub migration_username: Option<String>,
+    #[serde(default)]
+    pub migration_password: Option<SecretString>,
+    #[serde(default)]
+    pub migration_password_file: Option<PathBuf>,
 }
 
 impl DatabaseSettings {
     pub fn connect_options(&self) -> Result<sqlx::postgres::PgConnectOptions, SettingsError> {
+        let password = secret_from("database.password", &self.password, &self.password_file)?;
+        self.options_for(&self.username, password)
+    }
+
+    /// How the owner connects to run the migrations, when one is configured.
+    pub fn migration_options(
+        &self,
+    ) -> Result<Option<sqlx::postgres::PgConnectOptions>, SettingsError> {
+        let Some(owner) = &self.migration_username else {
+            return Ok(None);
+        };
+        let password = secret_from(
+            "database.migration_password",
+            &self.migration_password,
+            &self.migration_password_file,
+        )?;
+        self.options_for(owner, password).map(Some)
+    }
+
+    fn options_for(
+        &self,
+        username: &str,
+        password: Option<SecretString>,
+    ) -> Result<sqlx::postgres::PgConnectOptions, SettingsError> {
         use sqlx::postgres::{PgConnectOptions, PgSslMode};
         let mut options = PgConnectOptions::new()
             .host(&self.host)
             .port(self.port)
-            .username(&self.username)
+            .username(username)
             .database(&self.name)
             .application_name("klucznik")
             .ssl_mode(match self.ssl_mode {
                 SslMode::Disable => PgSslMode::Disable,
                 SslMode::Prefer => PgSslMode::Prefer,
                 SslMode::Require => PgSslMode::Require,
+                SslMode::VerifyFull => PgSslMode::VerifyFull,
             });
-        if let Some(password) =
-            secret_from("database.password", &self.password, &self.password_file)?
-        {
+        if let Some(root) = &self.ssl_root_cert {
+            options = options.ssl_root_cert(root);
+        }
+        if let Some(password) = password {
             options = options.password(password.expose_secret());
         }
         Ok(options)

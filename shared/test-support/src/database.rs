@@ -24,7 +24,24 @@ impl TestDatabase {
             .execute(&mut conn)
             .await
             .expect("create the test database");
+        // A role of lesser rights for a service that runs apart from its schema's owner.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE ROLE \"{name}_app\" LOGIN"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("create the test database's service role");
         Self { name, admin_url }
+    }
+
+    /// The role a service runs as when its migrations run as the owner (`username()`).
+    pub fn app_username(&self) -> String {
+        format!("{}_app", self.name)
+    }
+
+    /// Connection options of the service's own role.
+    pub fn app_options(&self) -> PgConnectOptions {
+        self.options().username(&self.app_username())
     }
 
     pub fn options(&self) -> PgConnectOptions {
@@ -65,6 +82,10 @@ impl Drop for TestDatabase {
                 runtime.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
                         let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                            .execute(&mut conn)
+                            .await;
+                        let drop = format!("DROP ROLE IF EXISTS \"{name}_app\"");
                         let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
                             .execute(&mut conn)
                             .await;

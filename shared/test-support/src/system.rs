@@ -473,6 +473,12 @@ pub fn service_env(
         }
     }
     if service == "audit" {
+        // audit runs as a role that may only append and read its record; the owner migrates.
+        env.insert("KLUCZNIK_DATABASE__USERNAME".to_owned(), db.app_username());
+        env.insert(
+            "KLUCZNIK_DATABASE__MIGRATION_USERNAME".to_owned(),
+            db.username(),
+        );
         env.insert(
             "KLUCZNIK_AUDIT__CHECKPOINT_KEY".to_owned(),
             TEST_CHECKPOINT_KEY.to_owned(),

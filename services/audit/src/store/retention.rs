@@ -16,8 +16,9 @@ pub async fn prunable_upto(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<i64, 
     .await
 }
 
-/// Records the pruned segment and deletes it; the append-only trigger lets these rows go
-/// only because the segment is recorded first and `klucznik.prune_upto` names it.
+/// Records the pruned segment and deletes it, through `audit_prune()`: audit's own role may
+/// not delete records, and the function (running as the owner) checks the segment is whole,
+/// old enough for the retention policy, and ends with the exported hash.
 pub async fn segment_prune_in_txn(
     conn: &mut PgConnection,
     upto: i64,
@@ -27,26 +28,23 @@ pub async fn segment_prune_in_txn(
     by: &str,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_pruned_segments (upto_position, hash, pruned_at, export_sha256, records,
-             pruned_by)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(upto)
-    .bind(hash)
-    .bind(at)
-    .bind(export_sha256)
-    .bind(records)
-    .bind(by)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("SELECT set_config('klucznik.prune_upto', $1, true)")
-        .bind(upto.to_string())
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM audit_records WHERE position <= $1")
+    sqlx::query("SELECT audit_prune($1, $2, $3, $4, $5, $6)")
         .bind(upto)
+        .bind(hex::encode(hash))
+        .bind(records)
+        .bind(export_sha256)
+        .bind(by)
+        .bind(at)
         .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The retention policy the prune function enforces; set by the owner of the database.
+pub async fn retention_policy_set(pool: &PgPool, days: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit_retention_policy SET days = $1")
+        .bind(days as i32)
+        .execute(pool)
         .await?;
     Ok(())
 }
