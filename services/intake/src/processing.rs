@@ -194,7 +194,10 @@ pub async fn take_in_txn(
         actor: person(by),
         institution_rspo_id: Some(case.institution_rspo_id),
         case_number: Some(case_number.to_owned()),
-        data: serde_json::json!({ "case_number": case_number, "taken_by": by }),
+        data: contracts::events::CaseTaken {
+            case_number: case_number.to_owned(),
+            taken_by: by.to_owned(),
+        },
     };
     outbox_insert_json(tx, event.id, subjects::INTAKE_CASE_TAKEN, &event).await?;
     Ok(())

@@ -5,7 +5,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::envelope::Envelope;
 use crate::events::{
-    AccessRefused, AuditCheckpoint, CaseRegistered, CollectionRefused, CredentialIssued,
+    AccessRefused, AuditCheckpoint, CaseRegistered, CaseTaken, CollectionRefused, CredentialIssued,
     DeliveryAgreed, DispatchCompleted, DispatchFailed, FormRejected, LoginFailed, PasswordChanged,
     RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided, SessionsEnded,
 };
@@ -80,6 +80,14 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["intake"],
             consumers: &["accounts", "audit"],
             schema: schema_of::<Envelope<RealisationRequested>>,
+        },
+        MessageSpec {
+            name: "CaseTaken",
+            address: subjects::INTAKE_CASE_TAKEN,
+            summary: "An administrator took a case from the queue to realise it",
+            publishers: &["intake"],
+            consumers: &["accounts", "audit"],
+            schema: schema_of::<Envelope<CaseTaken>>,
         },
         MessageSpec {
             name: "DeliveryAgreed",

@@ -57,6 +57,13 @@ pub struct FormRejected {
     pub rejection: Rejection,
 }
 
+/// `intake.case.taken`: an administrator took a case from the queue to realise it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseTaken {
+    pub case_number: String,
+    pub taken_by: String,
+}
+
 /// `intake.case.realisation-requested`: generate a new starting password for this case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RealisationRequested {

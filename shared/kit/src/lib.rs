@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod totp;
 
 pub use main_support::run_service;
 pub use platform::{Platform, StartupError, Workers};

@@ -243,12 +243,12 @@ impl System {
     /// The current TOTP code of a staff member.
     pub fn totp_code(&self, login: &str) -> String {
         let secret = &self.totp_secrets[login];
-        let bytes = accounts::domain::totp::base32_decode(secret).expect("a base32 secret");
+        let bytes = kit::totp::base32_decode(secret).expect("a base32 secret");
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        accounts::domain::totp::code(&bytes, now)
+        kit::totp::code(&bytes, now)
     }
 
     async fn sign_in_staff(&self, login: &str) -> String {
