@@ -35,6 +35,9 @@ pub async fn connect(
     if let Some(identity) = Identity::parse(party) {
         options = options.custom_inbox_prefix(identity.inbox_prefix());
     }
+    if let Some(ca) = &settings.tls_ca_file {
+        options = options.require_tls(true).add_root_certificates(ca.clone());
+    }
     let options = options
         .name(party)
         .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))

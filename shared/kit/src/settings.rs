@@ -152,6 +152,10 @@ pub struct NatsSettings {
     pub nkey_seed: Option<SecretString>,
     #[serde(default)]
     pub nkey_seed_file: Option<PathBuf>,
+    /// The CA certificate that signed the NATS servers' (TLS required when set; the URL's
+    /// host is checked against the certificate).
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
     /// Connect without an identity. Only for a NATS that has no authentication at all; a
     /// service started so warns that every client may then publish anything.
     #[serde(default)]
