@@ -59,8 +59,19 @@ pub enum HandleError {
 }
 
 impl From<sqlx::Error> for HandleError {
+    /// A broken integrity constraint (SQLSTATE class 23: unique, foreign key, check, not
+    /// null) fails the same way every time: permanent, dead-lettered at once rather than
+    /// retried until `max_deliver`. Anything else (a lost connection, a deadlock) may pass.
     fn from(e: sqlx::Error) -> Self {
-        HandleError::Retryable(format!("database: {e}"))
+        let constraint = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code.starts_with("23"));
+        if constraint {
+            HandleError::Permanent(format!("database constraint: {e}"))
+        } else {
+            HandleError::Retryable(format!("database: {e}"))
+        }
     }
 }
 

@@ -192,7 +192,13 @@ impl Handler for Scripted {
             *n
         };
         // The effect shares the inbox's transaction.
-        sqlx::query("SELECT 1").execute(conn).await?;
+        sqlx::query("SELECT 1").execute(&mut *conn).await?;
+        if body == "constraint" {
+            // A NOT NULL violation: the same every time, so never worth a retry.
+            sqlx::query("INSERT INTO kit_inbox (consumer) VALUES ('x')")
+                .execute(&mut *conn)
+                .await?;
+        }
         match body.as_str() {
             "ok" | "seen" => Ok(()),
             "flaky" if n == 1 => Err(HandleError::Retryable("flaky: first try fails".into())),
@@ -232,7 +238,7 @@ async fn a_consumer_handles_each_message_once_retries_and_dead_letters_what_keep
         .execute(&pool)
         .await
         .unwrap();
-    for body in ["ok", "flaky", "bad", "always", "seen"] {
+    for body in ["ok", "flaky", "bad", "always", "seen", "constraint"] {
         js.send_publish(
             subjects::INTAKE_CASE_REGISTERED,
             PublishMessage::build()
@@ -248,9 +254,9 @@ async fn a_consumer_handles_each_message_once_retries_and_dead_letters_what_keep
     let stop = CancellationToken::new();
     let running = tokio::spawn(consumer.run(Arc::clone(&handler), stop.clone()));
 
-    let dead = eventually(Duration::from_secs(20), "two dead letters", || async {
+    let dead = eventually(Duration::from_secs(20), "three dead letters", || async {
         let dead = read_all(&js, streams::DEAD_LETTER.name).await;
-        (dead.len() == 2).then_some(dead)
+        (dead.len() == 3).then_some(dead)
     })
     .await;
     stop.cancel();
@@ -268,6 +274,11 @@ async fn a_consumer_handles_each_message_once_retries_and_dead_letters_what_keep
         "a permanent failure is not retried"
     );
     assert_eq!(calls.get("always"), Some(&3), "retried up to max_deliver");
+    assert_eq!(
+        calls.get("constraint"),
+        Some(&1),
+        "a broken constraint is permanent, not retried"
+    );
     assert_eq!(
         calls.get("seen"),
         None,
@@ -289,8 +300,10 @@ async fn a_consumer_handles_each_message_once_retries_and_dead_letters_what_keep
         .collect();
     errors.sort();
     assert_eq!(errors[0].0, "deadletter.accounts.intake.case.registered");
-    assert!(errors[0].1.contains("database unavailable"), "{errors:?}");
-    assert!(errors[1].1.contains("cannot ever work"), "{errors:?}");
+    let said = |what: &str| errors.iter().any(|(_, e)| e.contains(what));
+    assert!(said("database unavailable"), "{errors:?}");
+    assert!(said("cannot ever work"), "{errors:?}");
+    assert!(said("database constraint"), "{errors:?}");
     let payloads: Vec<&[u8]> = dead.iter().map(|m| m.payload.as_ref()).collect();
     assert!(payloads.contains(&b"bad".as_slice()) && payloads.contains(&b"always".as_slice()));
 
