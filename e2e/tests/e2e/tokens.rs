@@ -100,7 +100,7 @@ async fn a_token_signed_by_the_previous_key_is_accepted_after_a_rotation_and_a_s
             key,
             &kit::auth::Claims {
                 sub: "admin.ek04".into(),
-                role: "administrator".into(),
+                role: kit::auth::Role::Administrator,
                 institution: None,
                 iat: now,
                 exp: now + 600,

@@ -3,6 +3,7 @@
 //! itself recorded in the chain, in the same transaction.
 
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use kit::auth::Role;
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::chain::StoredRecord;
@@ -130,7 +131,7 @@ pub async fn change_status_in_txn(
     conn: &mut PgConnection,
     number: IncidentNumber,
     change: &StatusChange,
-    role: &str,
+    role: Role,
     now: DateTime<Utc>,
 ) -> Result<Incident, StatusChangeError> {
     records::chain_head_lock_in_txn(conn).await?;
@@ -161,7 +162,7 @@ async fn refuse_closing_by_a_party(
     conn: &mut PgConnection,
     number: IncidentNumber,
     by: &str,
-    role: &str,
+    role: Role,
 ) -> Result<(), StatusChangeError> {
     let incident = store::incident_find_in_txn(conn, number)
         .await?
@@ -169,7 +170,7 @@ async fn refuse_closing_by_a_party(
     if !incident.opened_automatically || incident.case_numbers.is_empty() {
         return Ok(());
     }
-    if role != "auditor" {
+    if role != Role::Auditor {
         return Err(StatusChangeError::Duty(format!(
             "Incydent {number} otwarty automatycznie dla sprawy {} zamyka audytor.",
             incident.case_numbers.join(", ")
@@ -190,7 +191,7 @@ pub async fn change_status(
     pool: &PgPool,
     number: IncidentNumber,
     change: &StatusChange,
-    role: &str,
+    role: Role,
     now: DateTime<Utc>,
 ) -> Result<Incident, StatusChangeError> {
     let mut tx = pool.begin().await?;

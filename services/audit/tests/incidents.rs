@@ -195,7 +195,7 @@ impl Audit {
             &self.pool,
             IncidentNumber::parse(number).unwrap(),
             &StatusChange::new(status, by, note).unwrap(),
-            "auditor",
+            kit::auth::Role::Auditor,
             self.clock.now(),
         )
         .await
@@ -693,7 +693,7 @@ fn staff_token(audit: &Audit, login: &str, role: &str) -> String {
         &staff_key(),
         &kit::auth::Claims {
             sub: login.to_owned(),
-            role: role.to_owned(),
+            role: kit::auth::Role::parse(role).expect("a role"),
             institution: None,
             iat: now,
             exp: now + 900,

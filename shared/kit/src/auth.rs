@@ -31,8 +31,7 @@ const PREFIX: &str = "kt1.";
 pub struct Claims {
     /// The acting person's login.
     pub sub: String,
-    /// administrator, operator, auditor, director, user.
-    pub role: String,
+    pub role: Role,
     /// The person's institution (RSPO id), for roles tied to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub institution: Option<String>,
@@ -45,6 +44,53 @@ pub struct Claims {
     /// The signing key's id ([`key_id`]); set by [`sign`].
     #[serde(default)]
     pub kid: String,
+}
+
+/// What a person may do, as accounts records it and every service checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The department's EK-04 administrators: the queue, realisation.
+    Administrator,
+    /// The collection desk; registers requests that did not come through SEOD.
+    Operator,
+    Auditor,
+    Director,
+    User,
+    /// A portal session good only for setting one's own password.
+    PasswordChange,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+            Role::Director => "director",
+            Role::User => "user",
+            Role::PasswordChange => "password_change",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [
+            Role::Administrator,
+            Role::Operator,
+            Role::Auditor,
+            Role::Director,
+            Role::User,
+            Role::PasswordChange,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,13 +224,14 @@ pub struct PortalActor(pub Claims);
 
 impl Actor {
     /// Refuses (403) unless the actor has one of `roles`.
-    pub fn require(&self, roles: &[&str]) -> Result<(), Problem> {
-        if roles.contains(&self.0.role.as_str()) {
+    pub fn require(&self, roles: &[Role]) -> Result<(), Problem> {
+        if roles.contains(&self.0.role) {
             Ok(())
         } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
             Err(
                 Problem::new(StatusCode::FORBIDDEN, "forbidden", "Brak uprawnień")
-                    .detail(format!("Ta czynność wymaga roli: {}.", roles.join(" lub "))),
+                    .detail(format!("Ta czynność wymaga roli: {}.", names.join(" lub "))),
             )
         }
     }
@@ -269,7 +316,7 @@ mod tests {
     fn claims(exp: i64) -> Claims {
         Claims {
             sub: "admin.ek04".into(),
-            role: "administrator".into(),
+            role: Role::Administrator,
             institution: None,
             iat: 0,
             exp,
@@ -334,7 +381,7 @@ mod tests {
         );
         let forged_body = URL_SAFE_NO_PAD.encode(
             serde_json::to_vec(&Claims {
-                role: "auditor".into(),
+                role: Role::Auditor,
                 ..signed_claims(&key, 100)
             })
             .unwrap(),

@@ -12,7 +12,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Duration;
 use contracts::{Actor as EventActor, Envelope, subjects};
-use kit::auth::{Audience, Claims, PortalActor};
+use kit::auth::{Audience, Claims, PortalActor, Role};
 use kit::problem::Problem;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -21,9 +21,6 @@ use uuid::Uuid;
 use super::{AppState, gate, internal, refused};
 use crate::domain::passwords::policy_violation;
 use crate::store::credentials;
-
-/// The role of a token that may only set a new password.
-pub const PASSWORD_CHANGE: &str = "password_change";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -93,9 +90,12 @@ async fn login(
             .into_response();
     }
     let role = if row.must_change {
-        PASSWORD_CHANGE.to_owned()
+        Role::PasswordChange
     } else {
-        row.role.clone()
+        match Role::parse(&row.role) {
+            Some(role) => role,
+            None => return refused(),
+        }
     };
     let ttl = if row.must_change {
         Duration::minutes(10)

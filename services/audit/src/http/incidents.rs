@@ -226,8 +226,8 @@ async fn change_status(
         Ok(change) => change,
         Err(problem) => return problem.into_response(),
     };
-    let role = actor.0.role.clone();
-    match crate::incidents::change_status(&state.pool, number, &change, &role, state.clock.now())
+    let role = actor.0.role;
+    match crate::incidents::change_status(&state.pool, number, &change, role, state.clock.now())
         .await
     {
         Ok(incident) => Json(incident).into_response(),

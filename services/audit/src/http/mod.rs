@@ -37,7 +37,8 @@ pub struct AppState {
 }
 
 /// Who may read the record, open and move incidents, sign checkpoints and prune.
-pub(crate) const AUDIT_STAFF: &[&str] = &["auditor", "administrator"];
+pub(crate) const AUDIT_STAFF: &[kit::auth::Role] =
+    &[kit::auth::Role::Auditor, kit::auth::Role::Administrator];
 
 pub fn router(state: AppState) -> Router {
     let staff_only = Router::new()

@@ -10,13 +10,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kit::auth::Actor;
+use kit::auth::{Actor, Role};
 use kit::problem::Problem;
 
 use crate::collection::{CollectionError, Desk, Operator};
 use crate::domain::collection::parse_collection;
 
-const DESK_ROLES: &[&str] = &["operator"];
+const DESK_ROLES: &[Role] = &[Role::Operator];
 
 pub fn routes() -> Router<Arc<Desk>> {
     Router::new().route("/api/collections", get(list)).route(
@@ -62,7 +62,7 @@ async fn collect(
     let case = format!("{procedure}/{year}/{sequence}");
     let operator = Operator {
         login: actor.login().to_owned(),
-        role: actor.0.role.clone(),
+        role: actor.0.role.to_string(),
     };
     match desk.collect(&case, &collection, &operator).await {
         Ok(mut letter) => {

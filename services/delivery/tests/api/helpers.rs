@@ -399,7 +399,7 @@ pub fn token(login: &str, role: &str) -> String {
         &ed25519_dalek::SigningKey::from_bytes(&TOKEN_SEED),
         &kit::auth::Claims {
             sub: login.to_owned(),
-            role: role.to_owned(),
+            role: kit::auth::Role::parse(role).expect("a role"),
             institution: None,
             iat: now,
             exp: now + 900,

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use kit::auth::Role;
 use kit::problem::Problem;
 use sqlx::PgPool;
 
@@ -26,7 +27,7 @@ async fn case(
     Path((procedure, year, sequence)): Path<(String, String, String)>,
 ) -> Response {
     // A case names a school and a person's login: for the department's staff only.
-    if let Err(problem) = actor.require(&["administrator", "operator", "auditor"]) {
+    if let Err(problem) = actor.require(&[Role::Administrator, Role::Operator, Role::Auditor]) {
         return problem.into_response();
     }
     let number = format!("{procedure}/{year}/{sequence}");

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use contracts::forms::DeliveryMode;
-use kit::auth::Actor;
+use kit::auth::{Actor, Role};
 use kit::clock::{Clock, SystemClock};
 use kit::problem::Problem;
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 use crate::processing::{self, ProcessingError};
 
-const ADMINISTRATOR: &[&str] = &["administrator"];
+const ADMINISTRATOR: &[Role] = &[Role::Administrator];
 
 pub fn routes() -> Router<PgPool> {
     Router::new()
@@ -64,7 +64,7 @@ async fn agree_delivery(
     Path((p, y, s)): Path<(String, String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(problem) = actor.require(&["administrator", "operator"]) {
+    if let Err(problem) = actor.require(&[Role::Administrator, Role::Operator]) {
         return problem.into_response();
     }
     let request: AgreementRequest = match serde_json::from_slice(&body) {
@@ -119,7 +119,7 @@ async fn agree_delivery(
 }
 
 async fn queue(State(pool): State<PgPool>, actor: Actor) -> Response {
-    if let Err(p) = actor.require(&["administrator", "operator"]) {
+    if let Err(p) = actor.require(&[Role::Administrator, Role::Operator]) {
         return p.into_response();
     }
     match crate::store::cases::queue_list(&pool).await {

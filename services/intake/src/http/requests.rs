@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use kit::auth::Actor;
+use kit::auth::{Actor, Role};
 use kit::clock::{Clock, SystemClock};
 use kit::problem::Problem;
 use sqlx::PgPool;
@@ -18,7 +18,7 @@ pub fn routes() -> Router<PgPool> {
 
 /// `POST /api/requests` (an operator or administrator) → 201 `{case_number}`.
 async fn register(State(pool): State<PgPool>, actor: Actor, body: axum::body::Bytes) -> Response {
-    if let Err(problem) = actor.require(&["operator", "administrator"]) {
+    if let Err(problem) = actor.require(&[Role::Operator, Role::Administrator]) {
         return problem.into_response();
     }
     let now = SystemClock.now();
