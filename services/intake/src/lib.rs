@@ -6,6 +6,7 @@ pub mod bus;
 pub mod domain;
 pub mod http;
 pub mod processing;
+pub mod registration;
 pub mod startup;
 pub mod store;
 

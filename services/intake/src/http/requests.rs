@@ -39,7 +39,7 @@ async fn register(State(pool): State<PgPool>, actor: Actor, body: axum::body::By
     let result = async {
         let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
         let number =
-            crate::bus::forms::register(&mut tx, &request, &form, now, Some(actor.login()))
+            crate::registration::register(&mut tx, &request, &form, now, Some(actor.login()))
                 .await
                 .map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;

@@ -1,0 +1,170 @@
+//! A request becomes a numbered case, or a rejection naming the field and the reason: the
+//! one place that registers requests, whether a SEOD form came on the bus (`bus::forms`) or
+//! an operator registered one over HTTP (`http::requests`). Either way SEOD hears back on
+//! `seod.status.<document_id>` (for its own forms) and audit on `intake.*`.
+
+use chrono::{DateTime, Datelike, Utc};
+use contracts::events::{CaseRegistered, FormRejected};
+use contracts::forms::{self, PasswordResetRequest};
+use contracts::seod_status::{CaseStatus, Rejection, SeodStatus};
+use contracts::{Actor, Envelope, subjects};
+use kit::consumer::HandleError;
+use kit::outbox::outbox_insert_json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::case_number;
+use crate::store::cases;
+
+/// Records a valid request as a numbered case; SEOD hears `registered` for its own forms.
+pub async fn register(
+    conn: &mut PgConnection,
+    request: &PasswordResetRequest,
+    form: &serde_json::Value,
+    now: DateTime<Utc>,
+    operator: Option<&str>,
+) -> Result<Option<String>, HandleError> {
+    let document_id = request.document_id.as_str();
+    if let Some((existing, existing_form, status)) =
+        cases::case_find_by_document_in_txn(conn, document_id).await?
+    {
+        if &existing_form == form {
+            // SEOD sent it again (it may have missed our answer): tell it where the case is.
+            tracing::info!(case_number = %existing, "this SEOD document is already a case");
+            if request.source == forms::RequestSource::Seod {
+                let again = SeodStatus {
+                    document_id: document_id.to_owned(),
+                    case_number: Some(existing.clone()),
+                    status: CaseStatus::parse(&status).unwrap_or(CaseStatus::Registered),
+                    rejection: None,
+                    at: now,
+                };
+                outbox_insert_json(
+                    conn,
+                    Uuid::now_v7(),
+                    &subjects::seod_status(document_id),
+                    &again,
+                )
+                .await?;
+            }
+            return Ok(Some(existing));
+        }
+        let rejection = Rejection {
+            field: "document_id".into(),
+            code: "duplicate_document_id".into(),
+            message: format!(
+                "Dokument o tym identyfikatorze został już zarejestrowany jako sprawa {existing} z inną treścią."
+            ),
+            detail: None,
+        };
+        return reject(conn, document_id, subject_of(request), rejection, now)
+            .await
+            .map(|()| None);
+    }
+    let sequence =
+        cases::case_counter_next_in_txn(conn, request.procedure.code(), now.year()).await?;
+    let number = case_number(request.procedure, now, sequence);
+    cases::case_insert_in_txn(conn, &number, request, form, now, operator).await?;
+    let number_for_caller = number.clone();
+    let from_seod = request.source == forms::RequestSource::Seod;
+    tracing::info!(case_number = %number, procedure = request.procedure.code(), "case registered");
+
+    let status = SeodStatus {
+        document_id: document_id.to_owned(),
+        case_number: Some(number.clone()),
+        status: CaseStatus::Registered,
+        rejection: None,
+        at: now,
+    };
+    if from_seod {
+        outbox_insert_json(
+            conn,
+            Uuid::now_v7(),
+            &subjects::seod_status(document_id),
+            &status,
+        )
+        .await?;
+    }
+    let event = Envelope {
+        id: Uuid::now_v7(),
+        kind: subjects::INTAKE_CASE_REGISTERED.to_owned(),
+        version: 1,
+        occurred_at: now,
+        actor: if from_seod {
+            Actor::seod(request.requester_login.as_str())
+        } else {
+            Actor {
+                kind: contracts::envelope::ActorKind::Person,
+                id: Some(operator.unwrap_or("operator").to_owned()),
+                role: Some("operator".to_owned()),
+            }
+        },
+        institution_rspo_id: Some(request.institution_rspo_id.to_string()),
+        case_number: Some(number.clone()),
+        data: CaseRegistered {
+            case_number: number,
+            procedure: request.procedure,
+            document_id: document_id.to_owned(),
+            institution_rspo_id: request.institution_rspo_id.to_string(),
+            institution_name: request.institution_name.clone(),
+            requester_login: request.requester_login.to_string(),
+            target_login: request.target_login.to_string(),
+            rspo_email: request.rspo_email.to_string(),
+            director_mobile: request.director_mobile.to_string(),
+            delivery: request.delivery,
+            submitted_at: request.submitted_at,
+            source: request.source,
+            reply_email: request.reply_email.as_ref().map(|e| e.to_string()),
+        },
+    };
+    outbox_insert_json(conn, event.id, subjects::INTAKE_CASE_REGISTERED, &event).await?;
+    Ok(Some(number_for_caller))
+}
+
+fn subject_of(request: &PasswordResetRequest) -> &'static str {
+    match request.procedure {
+        forms::Procedure::Zszo05 => subjects::SEOD_FORM_ZSZO_PASSWORD_RESET,
+        forms::Procedure::Pzo01 => subjects::SEOD_FORM_PZO_PASSWORD_RESET,
+    }
+}
+
+pub async fn reject(
+    conn: &mut PgConnection,
+    correlation: &str,
+    subject: &str,
+    rejection: Rejection,
+    now: DateTime<Utc>,
+) -> Result<(), HandleError> {
+    tracing::info!(correlation, field = %rejection.field, code = %rejection.code, "form rejected");
+    cases::rejected_form_insert_in_txn(conn, correlation, subject, &rejection, now).await?;
+    let status = SeodStatus {
+        document_id: correlation.to_owned(),
+        case_number: None,
+        status: CaseStatus::Rejected,
+        rejection: Some(rejection.clone()),
+        at: now,
+    };
+    outbox_insert_json(
+        conn,
+        Uuid::now_v7(),
+        &subjects::seod_status(correlation),
+        &status,
+    )
+    .await?;
+    let event = Envelope {
+        id: Uuid::now_v7(),
+        kind: subjects::INTAKE_FORM_REJECTED.to_owned(),
+        version: 1,
+        occurred_at: now,
+        actor: Actor::system(crate::SERVICE),
+        institution_rspo_id: None,
+        case_number: None,
+        data: FormRejected {
+            correlation: correlation.to_owned(),
+            subject: subject.to_owned(),
+            rejection,
+        },
+    };
+    outbox_insert_json(conn, event.id, subjects::INTAKE_FORM_REJECTED, &event).await?;
+    Ok(())
+}
