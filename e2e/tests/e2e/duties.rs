@@ -9,23 +9,9 @@ use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
 use crate::helpers::{
-    agree_in_person, call, pool_of, statuses_until, submit_zszo, take_and_realise_refused,
+    agree_in_person, call, statuses_until, submit_zszo, take_and_realise_refused, verified,
     zszo_form,
 };
-
-async fn verified(system: &System, case: &str) {
-    let intake = pool_of(system, "intake").await;
-    eventually(Duration::from_secs(20), "accounts to verify", || async {
-        let verified: bool =
-            sqlx::query_scalar("SELECT verified_at IS NOT NULL FROM cases WHERE case_number = $1")
-                .bind(case)
-                .fetch_one(&intake)
-                .await
-                .ok()?;
-        verified.then_some(())
-    })
-    .await;
-}
 
 fn type_of(problem: &Value) -> &str {
     problem["type"]

@@ -253,8 +253,9 @@ pub async fn agree_in_person(system: &System, case: &str, proxy: Option<Value>) 
     assert_eq!(status, 202, "{answer}");
 }
 
-/// An administrator takes the case as soon as it is in the queue and realises it.
-pub async fn take_and_realise(system: &System, case: &str, delivery: &str) {
+/// The administrator takes the case as soon as it is in the queue and asks to realise it
+/// with `delivery`; what intake answered.
+pub async fn take_and_ask_to_realise(system: &System, case: &str, delivery: &str) -> (u16, Value) {
     let admin = system.staff_token("admin.ek04").await;
     let path = |action: &str| format!("/api/cases/{case}/{action}");
     test_support::eventually(Duration::from_secs(20), "the case in the queue", || async {
@@ -262,35 +263,46 @@ pub async fn take_and_realise(system: &System, case: &str, delivery: &str) {
         (status == 202).then_some(())
     })
     .await;
-    let (status, body) = call(
+    call(
         system,
         "intake",
         Some(&admin),
         &path("realise"),
         json!({ "delivery": delivery }),
     )
-    .await;
+    .await
+}
+
+/// An administrator takes the case as soon as it is in the queue and realises it.
+pub async fn take_and_realise(system: &System, case: &str, delivery: &str) {
+    let (status, body) = take_and_ask_to_realise(system, case, delivery).await;
     assert_eq!(status, 202, "{body}");
 }
 
 /// The administrator takes the case, but realising it with `delivery` is refused (409).
 pub async fn take_and_realise_refused(system: &System, case: &str, delivery: &str) {
-    let admin = system.staff_token("admin.ek04").await;
-    let path = |action: &str| format!("/api/cases/{case}/{action}");
-    test_support::eventually(Duration::from_secs(20), "the case in the queue", || async {
-        let (status, _) = call(system, "intake", Some(&admin), &path("take"), json!({})).await;
-        (status == 202).then_some(())
-    })
-    .await;
-    let (status, body) = call(
-        system,
-        "intake",
-        Some(&admin),
-        &path("realise"),
-        json!({ "delivery": delivery }),
+    let (status, body) = take_and_ask_to_realise(system, case, delivery).await;
+    assert_eq!(status, 409, "{body}");
+}
+
+/// Waits until accounts has verified the case (intake knows who may ask for it).
+pub async fn verified(system: &System, case: &str) {
+    let intake = pool_of(system, "intake").await;
+    test_support::eventually(
+        Duration::from_secs(20),
+        "accounts to verify the case",
+        || async {
+            let verified: bool = sqlx::query_scalar(
+                "SELECT verified_at IS NOT NULL FROM cases WHERE case_number = $1",
+            )
+            .bind(case)
+            .fetch_one(&intake)
+            .await
+            .ok()?;
+            verified.then_some(())
+        },
     )
     .await;
-    assert_eq!(status, 409, "{body}");
 }
 
 /// The statuses SEOD heard for `document`, once they include `until`.

@@ -23,22 +23,7 @@ async fn verified_case(system: &System, document_id: &str) -> String {
         .await
         .case_number
         .unwrap();
-    let intake = pool_of(system, "intake").await;
-    eventually(
-        Duration::from_secs(20),
-        "accounts to verify the case",
-        || async {
-            let verified: bool = sqlx::query_scalar(
-                "SELECT verified_at IS NOT NULL FROM cases WHERE case_number = $1",
-            )
-            .bind(&case)
-            .fetch_one(&intake)
-            .await
-            .ok()?;
-            verified.then_some(())
-        },
-    )
-    .await;
+    crate::helpers::verified(system, &case).await;
     case
 }
 

@@ -104,17 +104,7 @@ async fn a_realisation_naming_another_account_or_coming_twice_is_refused_by_acco
     let system = System::start(SystemOptions::default()).await;
     let form = zszo_form("SEOD-2026-REAL-1");
     let case = submit_zszo(&system, &form).await.case_number.unwrap();
-    let intake = pool_of(&system, "intake").await;
-    eventually(Duration::from_secs(20), "accounts to verify", || async {
-        let verified: bool =
-            sqlx::query_scalar("SELECT verified_at IS NOT NULL FROM cases WHERE case_number = $1")
-                .bind(&case)
-                .fetch_one(&intake)
-                .await
-                .ok()?;
-        verified.then_some(())
-    })
-    .await;
+    crate::helpers::verified(&system, &case).await;
     let director_before = password_hash(&system, "jkowalski").await;
 
     // The case was verified for lzak; a request naming the director's login is refused.

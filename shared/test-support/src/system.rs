@@ -25,17 +25,19 @@ pub const TEST_ACCOUNTS_SIGNING_KEY: &str =
 pub const TEST_ACCOUNTS_TOTP_KEY: &str =
     "746f74702d6b65792d666f722d746573747320303030303030303030303031aa";
 
-/// The public key the services check tokens with, in tests.
-pub fn test_accounts_public_key() -> String {
-    let seed: [u8; 32] = hex::decode(TEST_ACCOUNTS_SIGNING_KEY)
-        .unwrap()
-        .try_into()
-        .unwrap();
+/// The Ed25519 public key (64 hex) of a seed given as 64 hex.
+fn public_of_seed(seed_hex: &str) -> String {
+    let seed: [u8; 32] = hex::decode(seed_hex).unwrap().try_into().unwrap();
     hex::encode(
         ed25519_dalek::SigningKey::from_bytes(&seed)
             .verifying_key()
             .as_bytes(),
     )
+}
+
+/// The public key the services check tokens with, in tests.
+pub fn test_accounts_public_key() -> String {
+    public_of_seed(TEST_ACCOUNTS_SIGNING_KEY)
 }
 
 /// The department's staff in the sample directory, and the password tests give them.
@@ -47,15 +49,7 @@ pub const TEST_CHECKPOINT_KEY: &str =
     "4b6c7563a7a16e696b2d746573742d636865636b706f696e742d6b65792d3031";
 /// audit's checkpoint public key in tests (64 hex), as an operator would get it out of band.
 pub fn test_checkpoint_public_key() -> String {
-    let seed: [u8; 32] = hex::decode(TEST_CHECKPOINT_KEY)
-        .unwrap()
-        .try_into()
-        .unwrap();
-    hex::encode(
-        ed25519_dalek::SigningKey::from_bytes(&seed)
-            .verifying_key()
-            .as_bytes(),
-    )
+    public_of_seed(TEST_CHECKPOINT_KEY)
 }
 pub const TEST_PESEL_KEY: &str = "klucznik-test-pesel-key-0123456789abcdef";
 
