@@ -7,6 +7,7 @@
 use std::io::Read;
 use std::process::ExitCode;
 
+use accounts::domain::account::AccountStatus;
 use kit::clock::Clock;
 use secrecy::SecretString;
 
@@ -35,11 +36,10 @@ async fn main() -> ExitCode {
         ["enroll-totp", login] => {
             admin(|settings, pool| async move { enroll_totp(&settings, &pool, login).await }).await
         }
-        [
-            "set-status",
-            login,
-            status @ ("active" | "locked" | "disabled"),
-        ] => admin(|_, pool| async move { set_status(&pool, login, status).await }).await,
+        ["set-status", login, status] if AccountStatus::parse(status).is_some() => {
+            let status = AccountStatus::parse(status).expect("checked above");
+            admin(|_, pool| async move { set_status(&pool, login, status).await }).await
+        }
         ["public-key"] => {
             match settings().and_then(|s| s.accounts.signing_key().map_err(|e| e.to_string())) {
                 Ok(key) => {
@@ -108,7 +108,7 @@ async fn import(pool: &sqlx::PgPool, file: &str) -> Result<(), String> {
 }
 
 /// Locks, disables or reactivates an account; a locked or disabled one's sessions end.
-async fn set_status(pool: &sqlx::PgPool, login: &str, status: &str) -> Result<(), String> {
+async fn set_status(pool: &sqlx::PgPool, login: &str, status: AccountStatus) -> Result<(), String> {
     use accounts::store::credentials;
     let now = kit::clock::SystemClock.now();
     let result = async {
@@ -116,7 +116,7 @@ async fn set_status(pool: &sqlx::PgPool, login: &str, status: &str) -> Result<()
         if !credentials::account_status_set_in_txn(&mut tx, login, status, now).await? {
             return Ok(None);
         }
-        let ended = if status == "active" {
+        let ended = if status == AccountStatus::Active {
             0
         } else {
             credentials::sessions_end_in_txn(&mut tx, login, None, "account_locked", now).await?
@@ -127,7 +127,10 @@ async fn set_status(pool: &sqlx::PgPool, login: &str, status: &str) -> Result<()
     .await;
     match result {
         Ok(Some(ended)) => {
-            println!("konto {login}: {status}; zakończono sesji: {ended}");
+            println!(
+                "konto {login}: {}; zakończono sesji: {ended}",
+                status.as_str()
+            );
             Ok(())
         }
         Ok(None) => Err(format!("nie ma konta {login}")),

@@ -7,6 +7,8 @@
 use contracts::forms::Procedure;
 use contracts::seod_status::Rejection;
 
+use crate::domain::account::{AccountKind, AccountStatus};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Institution {
     pub rspo_id: String,
@@ -21,9 +23,9 @@ pub struct Institution {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub login: String,
-    pub kind: String,
+    pub kind: AccountKind,
     pub institution_rspo_id: Option<String>,
-    pub status: String,
+    pub status: AccountStatus,
 }
 
 /// What the request says, as intake registered it.
@@ -127,7 +129,7 @@ pub fn check(
     };
     let own = target.institution_rspo_id.as_deref() == Some(institution.rspo_id.as_str());
     match request.procedure {
-        Procedure::Zszo05 if target.kind != "zszo" => Err(refuse(
+        Procedure::Zszo05 if target.kind != AccountKind::Zszo => Err(refuse(
             field,
             "not_zszo_account",
             "Wskazane konto nie jest kontem użytkownika ZSZO.".to_owned(),
@@ -137,17 +139,17 @@ pub fn check(
             "account_of_another_institution",
             "Konto nie należy do placówki wnioskodawcy.".to_owned(),
         )),
-        Procedure::Pzo01 if target.kind == "pzo_admin" && !own => Err(refuse(
+        Procedure::Pzo01 if target.kind == AccountKind::PzoAdmin && !own => Err(refuse(
             field,
             "pzo_of_another_institution",
             "Wskazany identyfikator PZO należy do innej placówki.".to_owned(),
         )),
-        Procedure::Pzo01 if target.kind != "pzo_admin" => Err(refuse(
+        Procedure::Pzo01 if target.kind != AccountKind::PzoAdmin => Err(refuse(
             field,
             "not_pzo_admin_account",
             "Wskazany identyfikator nie jest kontem administratora PZO placówki.".to_owned(),
         )),
-        _ if target.status == "disabled" => Err(refuse(
+        _ if target.status == AccountStatus::Disabled => Err(refuse(
             field,
             "account_disabled",
             "Konto jest wyłączone; nowe hasło startowe nie może być wygenerowane.".to_owned(),
@@ -215,9 +217,13 @@ mod tests {
     fn account(login: &str, kind: &str, rspo: &str) -> Account {
         Account {
             login: login.into(),
-            kind: kind.into(),
+            kind: match kind {
+                "zszo" => AccountKind::Zszo,
+                "pzo_admin" => AccountKind::PzoAdmin,
+                _ => AccountKind::Staff,
+            },
             institution_rspo_id: Some(rspo.into()),
-            status: "active".into(),
+            status: AccountStatus::Active,
         }
     }
 

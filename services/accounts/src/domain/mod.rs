@@ -1,5 +1,6 @@
 //! accounts' rules, without I/O.
 
+pub mod account;
 pub mod authority;
 pub mod passwords;
 pub mod sign_in;

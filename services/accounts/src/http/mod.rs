@@ -16,6 +16,7 @@ use kit::problem::Problem;
 use serde::Deserialize;
 use sqlx::PgPool;
 
+use crate::domain::account::{AccountKind, AccountStatus};
 use crate::domain::passwords::Hasher;
 use crate::domain::{sign_in, totp};
 use crate::store::credentials;
@@ -116,7 +117,7 @@ async fn staff_login(
         Err(response) => return response,
     };
     let totp_step = row.as_ref().and_then(|r| {
-        if r.kind != "staff" || r.status != "active" {
+        if r.kind != AccountKind::Staff || r.status != AccountStatus::Active {
             return None;
         }
         let (stored, code) = (r.totp_secret.as_ref()?, request.totp.as_ref()?);

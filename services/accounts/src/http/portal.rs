@@ -19,6 +19,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{AppState, gate, internal, refused};
+use crate::domain::account::{AccountKind, AccountStatus};
 use crate::domain::passwords::policy_violation;
 use crate::store::credentials;
 
@@ -64,7 +65,7 @@ async fn login(
         Ok(attempt) => attempt,
         Err(response) => return response,
     };
-    let row = row.filter(|r| r.kind != "staff" && r.status == "active");
+    let row = row.filter(|r| r.kind != AccountKind::Staff && r.status == AccountStatus::Active);
     let ok = match gate::verify_password(
         &state,
         &request.password,
@@ -171,7 +172,9 @@ async fn change_password(
         None => return session_ended(),
     }
     let row = match credentials::sign_in_row(&state.pool, &login).await {
-        Ok(Some(row)) if row.status == "active" && row.kind != "staff" => row,
+        Ok(Some(row)) if row.status == AccountStatus::Active && row.kind != AccountKind::Staff => {
+            row
+        }
         Ok(_) => return refused(),
         Err(error) => return internal(error),
     };

@@ -4,17 +4,19 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::account::{AccountKind, AccountStatus};
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SignInRow {
     pub login: String,
-    pub kind: String,
+    pub kind: AccountKind,
     pub role: String,
     pub institution_rspo_id: Option<String>,
     pub password_hash: Option<String>,
     pub must_change: bool,
     pub starting_expires_at: Option<DateTime<Utc>>,
     pub totp_secret: Option<String>,
-    pub status: String,
+    pub status: AccountStatus,
 }
 
 pub async fn sign_in_row(pool: &PgPool, login: &str) -> Result<Option<SignInRow>, sqlx::Error> {
@@ -230,7 +232,7 @@ async fn announce_sessions_ended_in_txn(
 pub async fn account_status_set_in_txn(
     conn: &mut PgConnection,
     login: &str,
-    status: &str,
+    status: AccountStatus,
     at: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE accounts SET status = $2, updated_at = $3 WHERE login = $1")

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::domain::account::{AccountKind, AccountStatus};
 use crate::domain::authority::{Account, Institution};
 
 #[derive(sqlx::FromRow)]
@@ -41,7 +42,7 @@ pub async fn account_find_in_txn(
     conn: &mut PgConnection,
     login: &str,
 ) -> Result<Option<Account>, sqlx::Error> {
-    let row: Option<(String, String, Option<String>, String)> = sqlx::query_as(
+    let row: Option<(String, AccountKind, Option<String>, AccountStatus)> = sqlx::query_as(
         "SELECT login, kind, institution_rspo_id, status FROM accounts WHERE login = $1",
     )
     .bind(login)
