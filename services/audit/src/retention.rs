@@ -206,23 +206,14 @@ fn pruned_record(
     at: DateTime<Utc>,
 ) -> crate::domain::record::EventRecord {
     crate::domain::record::EventRecord {
-        stream: contracts::streams::AUDIT.name.to_owned(),
-        // Written by audit itself, not read from a stream.
-        stream_seq: 0,
-        message_id: format!("pruned:{upto}"),
-        subject: "audit.segment.pruned".to_owned(),
-        event_type: "audit.segment.pruned".to_owned(),
-        occurred_at: at,
         actor_kind: Some("person".to_owned()),
         actor_id: Some(by.to_owned()),
-        institution_rspo_id: None,
-        case_number: None,
-        document_id: None,
-        subject_login: None,
-        pesel_hash: None,
-        revocation_request_id: None,
-        trace_id: None,
-        body: serde_json::json!({ "upto_position": upto, "records": records, "export_sha256": export_sha256 }),
+        ..crate::domain::record::own_record(
+            format!("pruned:{upto}"),
+            "audit.segment.pruned",
+            at,
+            serde_json::json!({ "upto_position": upto, "records": records, "export_sha256": export_sha256 }),
+        )
     }
 }
 

@@ -240,8 +240,6 @@ impl TestDelivery {
         delivery: DeliveryMode,
         expires_at: &str,
     ) -> Envelope<CredentialIssued> {
-        let credentials =
-            serde_json::json!({ "login": LOGIN, "starting_password": STARTING_PASSWORD });
         let occurred_at = at("2026-11-23T10:00:00Z");
         let mut issued = Envelope {
             id: uuid::Uuid::new_v4(),
@@ -271,17 +269,12 @@ impl TestDelivery {
                 proxy: None,
             },
         };
-        let sealed = kit::seal::seal(
-            &self.seal_public,
-            credentials.to_string().as_bytes(),
-            &issued.data.binding().context(),
-        )
-        .unwrap();
-        issued.data.sealed_credentials = base64::engine::general_purpose::STANDARD.encode(sealed);
+        self.reseal(&mut issued);
         issued
     }
 
-    /// Seals the credentials again for what the event now says, as accounts would have.
+    /// Seals the credentials for what the event says (again, after a test changed it), as
+    /// accounts would have.
     fn reseal(&self, issued: &mut Envelope<CredentialIssued>) {
         let credentials =
             serde_json::json!({ "login": LOGIN, "starting_password": STARTING_PASSWORD });

@@ -498,7 +498,7 @@ pub fn opened_record(number: IncidentNumber, new: &NewIncident, at: DateTime<Utc
         actor_id: Some(new.opened_by.clone()),
         case_number: new.case_numbers.first().cloned(),
         subject_login: new.subject_login.clone(),
-        ..incident_record(
+        ..super::record::own_record(
             format!("{number}:opened"),
             EVENT_INCIDENT_OPENED,
             at,
@@ -528,7 +528,7 @@ pub fn status_changed_record(
         actor_id: Some(change.by.clone()),
         case_number: incident.case_numbers.first().cloned(),
         subject_login: incident.subject_login.clone(),
-        ..incident_record(
+        ..super::record::own_record(
             format!("{}:{}", incident.number, change.status),
             EVENT_INCIDENT_STATUS_CHANGED,
             at,
@@ -540,34 +540,6 @@ pub fn status_changed_record(
                 "note": change.note,
             }),
         )
-    }
-}
-
-/// A record audit writes about its own register, on its own stream.
-fn incident_record(
-    message_id: String,
-    event_type: &str,
-    at: DateTime<Utc>,
-    body: Value,
-) -> EventRecord {
-    EventRecord {
-        stream: contracts::streams::AUDIT.name.to_owned(),
-        // Written by audit itself, not read from a stream.
-        stream_seq: 0,
-        message_id,
-        subject: event_type.to_owned(),
-        event_type: event_type.to_owned(),
-        occurred_at: at,
-        actor_kind: None,
-        actor_id: None,
-        institution_rspo_id: None,
-        case_number: None,
-        document_id: None,
-        subject_login: None,
-        pesel_hash: None,
-        revocation_request_id: None,
-        trace_id: None,
-        body,
     }
 }
 

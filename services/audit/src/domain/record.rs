@@ -29,6 +29,34 @@ pub struct EventRecord {
     pub body: Value,
 }
 
+/// A record audit writes about itself (its incident register, a prune), on its own stream:
+/// read from no stream, so its stream sequence is 0 and its message id names it.
+pub fn own_record(
+    message_id: String,
+    event_type: &str,
+    at: DateTime<Utc>,
+    body: Value,
+) -> EventRecord {
+    EventRecord {
+        stream: contracts::streams::AUDIT.name.to_owned(),
+        stream_seq: 0,
+        message_id,
+        subject: event_type.to_owned(),
+        event_type: event_type.to_owned(),
+        occurred_at: at,
+        actor_kind: None,
+        actor_id: None,
+        institution_rspo_id: None,
+        case_number: None,
+        document_id: None,
+        subject_login: None,
+        pesel_hash: None,
+        revocation_request_id: None,
+        trace_id: None,
+        body,
+    }
+}
+
 impl EventRecord {
     /// The record as the chain stores it, at `position` after a record hashed `prev`.
     pub fn chain(self, position: i64, prev: &[u8], recorded_at: DateTime<Utc>) -> StoredRecord {
