@@ -18,13 +18,17 @@ async fn verify(system: &System) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
-async fn sign_checkpoint(system: &System) {
-    let response = reqwest::Client::new()
+async fn post_checkpoint(system: &System) -> reqwest::Response {
+    reqwest::Client::new()
         .post(format!("{}/api/checkpoints", system.url("audit")))
         .bearer_auth(system.auditor_token().await)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn sign_checkpoint(system: &System) {
+    let response = post_checkpoint(system).await;
     assert!(response.status().is_success(), "{}", response.status());
 }
 
@@ -143,6 +147,18 @@ async fn verify_names_a_changed_a_removed_and_an_inserted_record_and_cut_off_new
     .await
     .unwrap();
     db.execute("DELETE FROM audit_checkpoints").await.unwrap();
+    assert_problem(&system, n - 1, "truncated").await;
+    // audit will not sign the shorter chain, which would hide the cut.
+    let refused = post_checkpoint(&system).await;
+    assert_eq!(refused.status(), 409);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(
+        problem["type"]
+            .as_str()
+            .map(|t| t.ends_with("chain-does-not-extend-checkpoint")),
+        Some(true),
+        "{problem}"
+    );
     assert_problem(&system, n - 1, "truncated").await;
 }
 

@@ -1,11 +1,16 @@
 //! Signs the chain head periodically and when the service stops; each checkpoint is kept in
 //! the database, published on the AUDIT stream (through the outbox) and, when configured,
 //! written to a file.
+//!
+//! A checkpoint is never signed over a chain that does not extend the newest checkpoint kept
+//! outside the database: an intruder who cut off the newest records and rewound the head
+//! would otherwise have audit itself sign the shorter chain and overwrite the evidence.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::jetstream;
 use contracts::subjects;
 use ed25519_dalek::SigningKey;
 use kit::clock::Clock;
@@ -17,6 +22,7 @@ use uuid::Uuid;
 
 use crate::domain::checkpoint::{Checkpoint, Signed};
 use crate::store::{checkpoints, records};
+use crate::verification::newest_published_checkpoint;
 
 pub struct Checkpointer {
     pub pool: PgPool,
@@ -25,6 +31,19 @@ pub struct Checkpointer {
     pub interval: Duration,
     pub export_file: Option<PathBuf>,
     pub outbox_wake: Arc<Notify>,
+    /// Where the newest published checkpoint is read back from.
+    pub js: jetstream::Context,
+}
+
+/// Why no checkpoint was signed.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(
+        "the chain no longer extends the checkpoint kept outside the database at position {outside}: {why}"
+    )]
+    ChainDoesNotExtend { outside: i64, why: &'static str },
 }
 
 impl Checkpointer {
@@ -43,15 +62,21 @@ impl Checkpointer {
         match self.checkpoint().await {
             Ok(Some(cp)) => tracing::info!(position = cp.position, "audit chain checkpoint signed"),
             Ok(None) => {}
+            Err(error @ CheckpointError::ChainDoesNotExtend { .. }) => {
+                tracing::error!(%error, "audit refuses to sign a checkpoint; run /verify")
+            }
             Err(error) => tracing::error!(%error, "signing an audit checkpoint failed"),
         }
     }
 
     /// Signs the current head unless it is already signed.
-    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, sqlx::Error> {
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, CheckpointError> {
         let (position, hash) = records::chain_head(&self.pool).await?;
         if position == 0 || position <= checkpoints::checkpoint_newest_position(&self.pool).await? {
             return Ok(None);
+        }
+        if let Some(outside) = self.newest_outside().await {
+            self.check_extends(&outside, position).await?;
         }
         let cp = Checkpoint::sign(&self.key, position, &hash, self.clock.now());
         let mut tx = self.pool.begin().await?;
@@ -69,6 +94,45 @@ impl Checkpointer {
             export(path, &cp).await;
         }
         Ok(Some(cp))
+    }
+
+    /// The newest of our own checkpoints on the bus and in the file.
+    async fn newest_outside(&self) -> Option<Checkpoint> {
+        let trusted = self.key.verifying_key();
+        let on_bus = newest_published_checkpoint(&self.js).await;
+        let in_file = match &self.export_file {
+            Some(path) => tokio::fs::read(path)
+                .await
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Checkpoint>(&bytes).ok()),
+            None => None,
+        };
+        [on_bus, in_file]
+            .into_iter()
+            .flatten()
+            .filter(|cp| cp.is_signed_by(&trusted))
+            .max_by_key(|cp| cp.position)
+    }
+
+    async fn check_extends(&self, outside: &Checkpoint, head: i64) -> Result<(), CheckpointError> {
+        let refuse = |why| CheckpointError::ChainDoesNotExtend {
+            outside: outside.position,
+            why,
+        };
+        if head < outside.position {
+            return Err(refuse("the head is behind it"));
+        }
+        match records::record_hash_at(&self.pool, outside.position).await? {
+            Some(hash) if hex::encode(&hash) == outside.hash => Ok(()),
+            Some(_) => Err(refuse("its record has another hash")),
+            None => {
+                let pruned = checkpoints::pruned_newest(&self.pool).await?;
+                match pruned {
+                    Some((upto, _)) if upto >= outside.position => Ok(()),
+                    _ => Err(refuse("its record is missing")),
+                }
+            }
+        }
     }
 }
 

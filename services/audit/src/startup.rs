@@ -180,6 +180,7 @@ impl Service {
             interval: Duration::from_secs(audit.checkpoint_interval_secs),
             export_file: audit.checkpoint_file.clone(),
             outbox_wake: Arc::clone(&platform.outbox_wake),
+            js: platform.js.clone(),
         });
 
         let mut workers = Workers::default();

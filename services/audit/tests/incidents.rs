@@ -644,6 +644,7 @@ async fn the_register_is_listed_by_status_category_and_case_a_page_at_a_time() {
 async fn serve(audit: &Audit, nats: &test_support::NatsServer) -> String {
     kit::main_support::install_crypto_provider();
     let js = async_nats::jetstream::new(nats.client().await);
+    let checkpoint_js = js.clone();
     let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
     let clock: Arc<dyn Clock> = Arc::clone(&audit.clock) as Arc<dyn Clock>;
     let state = audit::http::AppState {
@@ -658,6 +659,7 @@ async fn serve(audit: &Audit, nats: &test_support::NatsServer) -> String {
             interval: std::time::Duration::from_secs(3600),
             export_file: None,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            js: checkpoint_js,
         }),
         clock: Arc::clone(&clock),
         retention: chrono::Duration::days(365),

@@ -25,12 +25,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use contracts::Actor;
 use contracts::envelope::ActorKind;
 use contracts::events::{CollectionRefused, DispatchCompleted, DispatchFailed};
 use contracts::forms::{DeliveryMode, Procedure};
-use contracts::{Actor, subjects};
 use kit::clock::Clock;
-use kit::outbox::outbox_insert_json;
+use kit::outbox::outbox_insert_event;
 use secrecy::zeroize::Zeroizing;
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -166,7 +166,6 @@ impl Desk {
             let event = envelope_by(
                 actor,
                 &row,
-                subjects::DELIVERY_COLLECTION_REFUSED,
                 now,
                 CollectionRefused {
                     case_number: case_number.to_owned(),
@@ -174,13 +173,7 @@ impl Desk {
                     reason: refusal.reason.clone(),
                 },
             );
-            outbox_insert_json(
-                &mut tx,
-                event.id,
-                subjects::DELIVERY_COLLECTION_REFUSED,
-                &event,
-            )
-            .await?;
+            outbox_insert_event(&mut tx, &event).await?;
             tx.commit().await?;
             self.outbox_wake.notify_one();
             tracing::warn!(case_number, operator = %operator.login, code = refusal.code, "collection refused");
@@ -196,7 +189,6 @@ impl Desk {
         let event = envelope_by(
             actor,
             &row,
-            subjects::DELIVERY_DISPATCH_COMPLETED,
             now,
             DispatchCompleted {
                 case_number: case_number.to_owned(),
@@ -204,13 +196,7 @@ impl Desk {
                 completed_at: now,
             },
         );
-        outbox_insert_json(
-            &mut tx,
-            event.id,
-            subjects::DELIVERY_DISPATCH_COMPLETED,
-            &event,
-        )
-        .await?;
+        outbox_insert_event(&mut tx, &event).await?;
         tx.commit().await?;
         self.outbox_wake.notify_one();
         tracing::info!(
@@ -334,20 +320,13 @@ impl Desk {
             let event = envelope_by(
                 Actor::system(crate::SERVICE),
                 row,
-                subjects::DELIVERY_DISPATCH_FAILED,
                 now,
                 DispatchFailed {
                     case_number: row.case_number.clone(),
                     reason: UNCOLLECTED_REASON.to_owned(),
                 },
             );
-            outbox_insert_json(
-                &mut tx,
-                event.id,
-                subjects::DELIVERY_DISPATCH_FAILED,
-                &event,
-            )
-            .await?;
+            outbox_insert_event(&mut tx, &event).await?;
         }
         tx.commit().await?;
         if !rows.is_empty() {

@@ -6,7 +6,7 @@ use contracts::events::ReplyRequested;
 use contracts::forms::{DeliveryMode, Procedure};
 use contracts::seod_status::{CaseStatus, Rejection, SeodStatus};
 use contracts::{Actor, Envelope, subjects};
-use kit::outbox::outbox_insert_json;
+use kit::outbox::{outbox_insert_event, outbox_insert_json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -72,15 +72,10 @@ pub async fn announce(
     let Some(procedure) = Procedure::parse(&case.procedure) else {
         return Ok(());
     };
-    let event = Envelope {
-        id: Uuid::now_v7(),
-        kind: subjects::INTAKE_REPLY_REQUESTED.to_owned(),
-        version: 1,
-        occurred_at: now,
-        actor: Actor::system(crate::SERVICE),
-        institution_rspo_id: Some(case.institution_rspo_id),
-        case_number: Some(case_number.to_owned()),
-        data: ReplyRequested {
+    let event = Envelope::new(
+        Actor::system(crate::SERVICE),
+        now,
+        ReplyRequested {
             case_number: case_number.to_owned(),
             procedure,
             institution_name: case.institution_name,
@@ -91,13 +86,15 @@ pub async fn announce(
             rejection,
             at: now,
         },
-    };
+    )
+    .institution(case.institution_rspo_id)
+    .case(case_number.to_owned());
     tracing::info!(
         case_number,
         status = status.as_str(),
         "the requester is told by e-mail"
     );
-    outbox_insert_json(conn, event.id, subjects::INTAKE_REPLY_REQUESTED, &event).await
+    outbox_insert_event(conn, &event).await
 }
 
 #[cfg(test)]

@@ -11,10 +11,9 @@ use chrono::{DateTime, Utc};
 use contracts::events::RealisationRequested;
 use contracts::forms::{DeliveryMode, Procedure};
 use contracts::seod_status::CaseStatus;
-use contracts::{Actor, Envelope, subjects};
-use kit::outbox::outbox_insert_json;
+use contracts::{Actor, Envelope};
+use kit::outbox::outbox_insert_event;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use crate::store::cases;
 
@@ -109,33 +108,24 @@ pub async fn agree_delivery(
         .map(|p| (p.name.as_str(), p.f01_reference.as_str()));
     cases::case_delivery_agreement_in_txn(&mut tx, case_number, by, &agreement.how, proxy, now)
         .await?;
-    let event = Envelope {
-        id: Uuid::now_v7(),
-        kind: subjects::INTAKE_CASE_DELIVERY_AGREED.to_owned(),
-        version: 1,
-        occurred_at: now,
-        actor: Actor {
+    let event = Envelope::new(
+        Actor {
             kind: contracts::envelope::ActorKind::Person,
             id: Some(by.to_owned()),
             role: None,
         },
-        institution_rspo_id: Some(case.institution_rspo_id),
-        case_number: Some(case_number.to_owned()),
-        data: contracts::events::DeliveryAgreed {
+        now,
+        contracts::events::DeliveryAgreed {
             case_number: case_number.to_owned(),
             delivery: DeliveryMode::InPerson,
             how: agreement.how.clone(),
             proxy: agreement.proxy.clone(),
             recorded_by: by.to_owned(),
         },
-    };
-    outbox_insert_json(
-        &mut tx,
-        event.id,
-        subjects::INTAKE_CASE_DELIVERY_AGREED,
-        &event,
     )
-    .await?;
+    .institution(case.institution_rspo_id)
+    .case(case_number);
+    outbox_insert_event(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -186,20 +176,17 @@ pub async fn take_in_txn(
         now,
     )
     .await?;
-    let event = Envelope {
-        id: Uuid::now_v7(),
-        kind: subjects::INTAKE_CASE_TAKEN.to_owned(),
-        version: 1,
-        occurred_at: now,
-        actor: person(by),
-        institution_rspo_id: Some(case.institution_rspo_id),
-        case_number: Some(case_number.to_owned()),
-        data: contracts::events::CaseTaken {
+    let event = Envelope::new(
+        person(by),
+        now,
+        contracts::events::CaseTaken {
             case_number: case_number.to_owned(),
             taken_by: by.to_owned(),
         },
-    };
-    outbox_insert_json(tx, event.id, subjects::INTAKE_CASE_TAKEN, &event).await?;
+    )
+    .institution(case.institution_rspo_id)
+    .case(case_number);
+    outbox_insert_event(tx, &event).await?;
     Ok(())
 }
 
@@ -280,30 +267,21 @@ pub async fn realise_in_txn(
     let procedure = Procedure::parse(&case.procedure)
         .ok_or_else(|| conflict(format!("Nieznana procedura {}.", case.procedure)))?;
     cases::case_realisation_requested_in_txn(tx, case_number, by, delivery.as_str(), now).await?;
-    let event = Envelope {
-        id: Uuid::now_v7(),
-        kind: subjects::INTAKE_CASE_REALISATION_REQUESTED.to_owned(),
-        version: 1,
-        occurred_at: now,
-        actor: person(by),
-        institution_rspo_id: Some(case.institution_rspo_id.clone()),
-        case_number: Some(case_number.to_owned()),
-        data: RealisationRequested {
+    let event = Envelope::new(
+        person(by),
+        now,
+        RealisationRequested {
             case_number: case_number.to_owned(),
             procedure,
-            institution_rspo_id: case.institution_rspo_id,
+            institution_rspo_id: case.institution_rspo_id.clone(),
             target_login: case.target_login,
             delivery,
             requested_by: by.to_owned(),
             proxy,
         },
-    };
-    outbox_insert_json(
-        tx,
-        event.id,
-        subjects::INTAKE_CASE_REALISATION_REQUESTED,
-        &event,
     )
-    .await?;
+    .institution(case.institution_rspo_id)
+    .case(case_number);
+    outbox_insert_event(tx, &event).await?;
     Ok(())
 }

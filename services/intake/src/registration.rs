@@ -8,8 +8,9 @@ use contracts::events::{CaseRegistered, FormRejected};
 use contracts::forms::{self, PasswordResetRequest};
 use contracts::seod_status::{CaseStatus, Rejection, SeodStatus};
 use contracts::{Actor, Envelope, subjects};
+use kit::auth::Role;
 use kit::consumer::HandleError;
-use kit::outbox::outbox_insert_json;
+use kit::outbox::{outbox_insert_event, outbox_insert_json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -85,24 +86,15 @@ pub async fn register(
         )
         .await?;
     }
-    let event = Envelope {
-        id: Uuid::now_v7(),
-        kind: subjects::INTAKE_CASE_REGISTERED.to_owned(),
-        version: 1,
-        occurred_at: now,
-        actor: if from_seod {
+    let event = Envelope::new(
+        if from_seod {
             Actor::seod(request.requester_login.as_str())
         } else {
-            Actor {
-                kind: contracts::envelope::ActorKind::Person,
-                id: Some(operator.unwrap_or("operator").to_owned()),
-                role: Some("operator".to_owned()),
-            }
+            Actor::person(operator.unwrap_or("operator"), Role::Operator.as_str())
         },
-        institution_rspo_id: Some(request.institution_rspo_id.to_string()),
-        case_number: Some(number.clone()),
-        data: CaseRegistered {
-            case_number: number,
+        now,
+        CaseRegistered {
+            case_number: number.clone(),
             procedure: request.procedure,
             document_id: document_id.to_owned(),
             institution_rspo_id: request.institution_rspo_id.to_string(),
@@ -116,8 +108,10 @@ pub async fn register(
             source: request.source,
             reply_email: request.reply_email.as_ref().map(|e| e.to_string()),
         },
-    };
-    outbox_insert_json(conn, event.id, subjects::INTAKE_CASE_REGISTERED, &event).await?;
+    )
+    .institution(request.institution_rspo_id.to_string())
+    .case(number);
+    outbox_insert_event(conn, &event).await?;
     Ok(Some(number_for_caller))
 }
 
@@ -151,20 +145,15 @@ pub async fn reject(
         &status,
     )
     .await?;
-    let event = Envelope {
-        id: Uuid::now_v7(),
-        kind: subjects::INTAKE_FORM_REJECTED.to_owned(),
-        version: 1,
-        occurred_at: now,
-        actor: Actor::system(crate::SERVICE),
-        institution_rspo_id: None,
-        case_number: None,
-        data: FormRejected {
+    let event = Envelope::new(
+        Actor::system(crate::SERVICE),
+        now,
+        FormRejected {
             correlation: correlation.to_owned(),
             subject: subject.to_owned(),
             rejection,
         },
-    };
-    outbox_insert_json(conn, event.id, subjects::INTAKE_FORM_REJECTED, &event).await?;
+    );
+    outbox_insert_event(conn, &event).await?;
     Ok(())
 }

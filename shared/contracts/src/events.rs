@@ -4,8 +4,12 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use std::borrow::Cow;
+
+use crate::envelope::{Event, event_types};
 use crate::forms::{DeliveryMode, Procedure, RequestSource};
 use crate::seod_status::{CaseStatus, Rejection};
+use crate::subjects;
 
 /// `intake.case.registered`: a valid request became a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -202,6 +206,9 @@ impl SealBinding<'_> {
 /// (401 or 403); nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccessRefused {
+    /// The service that refused it.
+    #[serde(default)]
+    pub service: String,
     pub method: String,
     /// The path, without the query (at most 256 characters).
     pub path: String,
@@ -325,6 +332,48 @@ pub struct PasswordChanged {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     pub sessions_ended: u32,
+}
+
+event_types! {
+    CaseRegistered => subjects::INTAKE_CASE_REGISTERED,
+    ReplyRequested => subjects::INTAKE_REPLY_REQUESTED,
+    FormRejected => subjects::INTAKE_FORM_REJECTED,
+    CaseTaken => subjects::INTAKE_CASE_TAKEN,
+    RealisationRequested => subjects::INTAKE_CASE_REALISATION_REQUESTED,
+    DeliveryAgreed => subjects::INTAKE_CASE_DELIVERY_AGREED,
+    SessionsEnded => subjects::ACCOUNTS_SESSIONS_ENDED,
+    LoginFailed => subjects::ACCOUNTS_LOGIN_FAILED,
+    PasswordChanged => subjects::ACCOUNTS_PASSWORD_CHANGED,
+    CollectionRefused => subjects::DELIVERY_COLLECTION_REFUSED,
+    DispatchFailed => subjects::DELIVERY_DISPATCH_FAILED,
+    DispatchCompleted => subjects::DELIVERY_DISPATCH_COMPLETED,
+    RevocationDecided => subjects::REVOCATION_REQUEST_DECIDED,
+}
+
+impl Event for CredentialIssued {
+    /// The sealed copy is for delivery alone; the announcement carries no seal.
+    fn event_type(&self) -> Cow<'static, str> {
+        Cow::Borrowed(if self.sealed_credentials.is_empty() {
+            subjects::ACCOUNTS_CREDENTIAL_ISSUED
+        } else {
+            subjects::CREDENTIALS_SEALED
+        })
+    }
+}
+
+impl Event for RequestChecked {
+    fn event_type(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self.outcome {
+            RequestOutcome::Verified => subjects::ACCOUNTS_REQUEST_VERIFIED,
+            RequestOutcome::Refused => subjects::ACCOUNTS_REQUEST_REFUSED,
+        })
+    }
+}
+
+impl Event for AccessRefused {
+    fn event_type(&self) -> Cow<'static, str> {
+        Cow::Owned(subjects::access_refused(&self.service))
+    }
 }
 
 #[cfg(test)]

@@ -13,4 +13,4 @@ pub mod streams;
 pub mod subjects;
 pub mod values;
 
-pub use envelope::{Actor, Envelope};
+pub use envelope::{Actor, Envelope, Event};

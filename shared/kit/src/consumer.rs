@@ -42,6 +42,15 @@ impl Incoming {
         self.headers.as_ref()?.get(name).map(|v| v.as_str())
     }
 
+    /// The event this message carries; a body that is not one, or whose type is not the
+    /// subject it came on, fails the same way every time.
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<contracts::Envelope<T>, HandleError> {
+        contracts::Envelope::decode(&self.subject, &self.payload)
+            .map_err(|e| HandleError::Permanent(e.to_string()))
+    }
+
     /// The publisher's `Nats-Msg-Id`, if it set one.
     pub fn publisher_message_id(&self) -> Option<&str> {
         self.header(headers::MSG_ID)
@@ -449,10 +458,7 @@ impl<T: serde::de::DeserializeOwned + 'static> Handler for AcceptEnvelope<T> {
         _conn: &mut PgConnection,
         message: &Incoming,
     ) -> Result<(), HandleError> {
-        let envelope: contracts::Envelope<T> =
-            serde_json::from_slice(&message.payload).map_err(|e| {
-                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
-            })?;
+        let envelope: contracts::Envelope<T> = message.decode()?;
         tracing::info!(event_id = %envelope.id, kind = %envelope.kind, "event accepted");
         Ok(())
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, message::PublishMessage};
+use contracts::{Envelope, Event};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
@@ -40,23 +41,30 @@ pub async fn outbox_insert(
     Ok(())
 }
 
-/// Records an event that carries a sealed secret: like `outbox_insert`, but the row is
-/// deleted, not kept, once the bus has it.
-pub async fn outbox_insert_transient_json<T: Serialize>(
+/// Records an event, on the subject its type names, with its id as `Nats-Msg-Id`.
+pub async fn outbox_insert_event<T: Event>(
     conn: &mut PgConnection,
-    id: Uuid,
-    subject: &str,
-    message: &T,
+    event: &Envelope<T>,
 ) -> Result<(), sqlx::Error> {
-    outbox_insert_json(conn, id, subject, message).await?;
+    outbox_insert_json(conn, event.id, event.subject(), event).await
+}
+
+/// Records an event that carries a sealed secret: like `outbox_insert_event`, but the row
+/// is deleted, not kept, once the bus has it.
+pub async fn outbox_insert_transient_event<T: Event>(
+    conn: &mut PgConnection,
+    event: &Envelope<T>,
+) -> Result<(), sqlx::Error> {
+    outbox_insert_event(conn, event).await?;
     sqlx::query("UPDATE kit_outbox SET transient = true WHERE id = $1")
-        .bind(id)
+        .bind(event.id)
         .execute(conn)
         .await?;
     Ok(())
 }
 
-/// Serialises `message` as JSON and records it with `outbox_insert`.
+/// Serialises `message` as JSON and records it with `outbox_insert`; for messages that are
+/// not events (SEOD's statuses, audit's checkpoints).
 pub async fn outbox_insert_json<T: Serialize>(
     conn: &mut PgConnection,
     id: Uuid,

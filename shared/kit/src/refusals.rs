@@ -51,32 +51,29 @@ pub async fn record_refusals(
     let status = response.status();
     let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
     if refused && response.extensions().get::<AlreadyRecorded>().is_none() {
-        let event = Envelope {
-            id: uuid::Uuid::now_v7(),
-            kind: contracts::subjects::access_refused(recorder.service),
-            version: 1,
-            occurred_at: crate::clock::Clock::now(&crate::clock::SystemClock),
-            actor: match &login {
-                Some(login) => Actor {
-                    kind: contracts::envelope::ActorKind::Person,
-                    id: Some(login.clone()),
-                    role: None,
-                },
-                None => Actor::system(recorder.service),
+        let actor = match &login {
+            Some(login) => Actor {
+                kind: contracts::envelope::ActorKind::Person,
+                id: Some(login.clone()),
+                role: None,
             },
-            institution_rspo_id: None,
-            case_number: None,
-            data: AccessRefused {
+            None => Actor::system(recorder.service),
+        };
+        let event = Envelope::new(
+            actor,
+            crate::clock::Clock::now(&crate::clock::SystemClock),
+            AccessRefused {
+                service: recorder.service.to_owned(),
                 method: method.to_string(),
                 path,
                 status: status.as_u16(),
                 login,
                 address,
             },
-        };
+        );
         let recorded = async {
             let mut tx = recorder.pool.begin().await?;
-            crate::outbox::outbox_insert_json(&mut tx, event.id, &event.kind, &event).await?;
+            crate::outbox::outbox_insert_event(&mut tx, &event).await?;
             tx.commit().await
         }
         .await;

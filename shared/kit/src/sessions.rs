@@ -13,10 +13,7 @@ pub struct EndedSessions;
 
 impl Handler for EndedSessions {
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
-        let event: Envelope<SessionsEnded> =
-            serde_json::from_slice(&message.payload).map_err(|e| {
-                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
-            })?;
+        let event: Envelope<SessionsEnded> = message.decode()?;
         let (sids, until): (Vec<String>, Vec<chrono::DateTime<Utc>>) = event
             .data
             .sessions

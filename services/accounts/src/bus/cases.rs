@@ -7,9 +7,8 @@ use contracts::events::{CaseRegistered, RealisationRequested, RequestChecked, Re
 use contracts::{Actor, Envelope, subjects};
 use kit::clock::Clock;
 use kit::consumer::{HandleError, Handler, Incoming};
-use kit::outbox::outbox_insert_json;
+use kit::outbox::outbox_insert_event;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::domain::authority::{self, Request};
 use crate::store::{directory, requests};
@@ -24,13 +23,7 @@ impl Handler for CasesHandler {
         match message.subject.as_str() {
             subjects::INTAKE_CASE_REGISTERED => self.check(conn, message).await,
             subjects::INTAKE_CASE_REALISATION_REQUESTED => {
-                let event: Envelope<RealisationRequested> =
-                    serde_json::from_slice(&message.payload).map_err(|e| {
-                        HandleError::Permanent(format!(
-                            "not a valid {} event: {e}",
-                            message.subject
-                        ))
-                    })?;
+                let event: Envelope<RealisationRequested> = message.decode()?;
                 self.issuer
                     .realise_in_txn(conn, &event.data, self.clock.now())
                     .await
@@ -43,10 +36,7 @@ impl Handler for CasesHandler {
 
 impl CasesHandler {
     async fn check(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
-        let event: Envelope<CaseRegistered> =
-            serde_json::from_slice(&message.payload).map_err(|e| {
-                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
-            })?;
+        let event: Envelope<CaseRegistered> = message.decode()?;
         let case = event.data;
         let request = Request {
             procedure: case.procedure,
@@ -75,29 +65,23 @@ impl CasesHandler {
         {
             return Ok(());
         }
-        let (subject, outcome) = match &verdict {
-            Ok(()) => (
-                subjects::ACCOUNTS_REQUEST_VERIFIED,
-                RequestOutcome::Verified,
-            ),
-            Err(_) => (subjects::ACCOUNTS_REQUEST_REFUSED, RequestOutcome::Refused),
+        let outcome = match &verdict {
+            Ok(()) => RequestOutcome::Verified,
+            Err(_) => RequestOutcome::Refused,
         };
         tracing::info!(case_number = %case.case_number, outcome = ?outcome, refusal = ?code, "request checked");
-        let answer = Envelope {
-            id: Uuid::now_v7(),
-            kind: subject.to_owned(),
-            version: 1,
-            occurred_at: now,
-            actor: Actor::system(crate::SERVICE),
-            institution_rspo_id: Some(case.institution_rspo_id),
-            case_number: Some(case.case_number.clone()),
-            data: RequestChecked {
-                case_number: case.case_number,
+        let answer = Envelope::new(
+            Actor::system(crate::SERVICE),
+            now,
+            RequestChecked {
+                case_number: case.case_number.clone(),
                 outcome,
                 rejection: verdict.err(),
             },
-        };
-        outbox_insert_json(conn, answer.id, subject, &answer).await?;
+        )
+        .institution(case.institution_rspo_id)
+        .case(case.case_number);
+        outbox_insert_event(conn, &answer).await?;
         Ok(())
     }
 }

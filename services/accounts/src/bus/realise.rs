@@ -7,12 +7,12 @@ use std::sync::Arc;
 use base64::Engine;
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use contracts::events::{CredentialIssued, RealisationRequested};
-use contracts::{Actor, Envelope, subjects};
+use contracts::{Actor, Envelope};
+use kit::auth::Role;
 use kit::consumer::HandleError;
-use kit::outbox::outbox_insert_json;
+use kit::outbox::outbox_insert_event;
 use secrecy::ExposeSecret;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::domain::passwords::{self, Hasher};
 use crate::startup::StartingPasswordSettings;
@@ -121,45 +121,24 @@ impl Issuer {
         );
         let sealed = kit::seal::seal(&self.delivery_key, &plain, &data.binding().context())
             .map_err(|e| HandleError::Retryable(e.to_string()))?;
-        let envelope = |kind: &str, data: CredentialIssued| Envelope {
-            id: Uuid::now_v7(),
-            kind: kind.to_owned(),
-            version: 1,
-            occurred_at: now,
-            actor: Actor {
-                kind: contracts::envelope::ActorKind::Person,
-                id: Some(request.requested_by.clone()),
-                role: Some("administrator".to_owned()),
-            },
-            institution_rspo_id: Some(request.institution_rspo_id.clone()),
-            case_number: Some(request.case_number.clone()),
-            data,
+        let envelope = |data: CredentialIssued| {
+            Envelope::new(
+                Actor::person(&request.requested_by, Role::Administrator.as_str()),
+                now,
+                data,
+            )
+            .institution(&request.institution_rspo_id)
+            .case(&request.case_number)
         };
         // The sealed copy goes to delivery alone, on a stream it empties, from an outbox row
         // deleted once published; everyone else hears of the issue without it.
-        let sealed = envelope(
-            subjects::CREDENTIALS_SEALED,
-            CredentialIssued {
-                sealed_credentials: base64::engine::general_purpose::STANDARD.encode(sealed),
-                seal_key_id: kit::seal::key_id(&self.delivery_key),
-                ..data.clone()
-            },
-        );
-        kit::outbox::outbox_insert_transient_json(
-            conn,
-            sealed.id,
-            subjects::CREDENTIALS_SEALED,
-            &sealed,
-        )
-        .await?;
-        let announced = envelope(subjects::ACCOUNTS_CREDENTIAL_ISSUED, data);
-        outbox_insert_json(
-            conn,
-            announced.id,
-            subjects::ACCOUNTS_CREDENTIAL_ISSUED,
-            &announced,
-        )
-        .await?;
+        let sealed = envelope(CredentialIssued {
+            sealed_credentials: base64::engine::general_purpose::STANDARD.encode(sealed),
+            seal_key_id: kit::seal::key_id(&self.delivery_key),
+            ..data.clone()
+        });
+        kit::outbox::outbox_insert_transient_event(conn, &sealed).await?;
+        outbox_insert_event(conn, &envelope(data)).await?;
         tracing::info!(case_number = %request.case_number, sessions_ended = ended, "new starting password issued");
         Ok(())
     }

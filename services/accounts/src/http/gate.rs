@@ -9,10 +9,9 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use contracts::events::LoginFailed;
-use contracts::{Actor, Envelope, subjects};
+use contracts::{Actor, Envelope};
 use kit::problem::Problem;
 use tokio::sync::Semaphore;
-use uuid::Uuid;
 
 use super::{AppState, internal};
 use crate::domain::sign_in::{self, PER_ACCOUNT, PER_ADDRESS};
@@ -157,24 +156,18 @@ pub async fn succeeded(state: &AppState, attempt: &Attempt) -> Result<(), Respon
 /// The attempt failed: told to audit (which opens an incident past a threshold).
 pub async fn failed(state: &AppState, attempt: &Attempt, portal: bool) -> Result<(), Response> {
     let now = state.clock.now();
-    let event = Envelope {
-        id: Uuid::now_v7(),
-        kind: subjects::ACCOUNTS_LOGIN_FAILED.to_owned(),
-        version: 1,
-        occurred_at: now,
-        actor: Actor::system(crate::SERVICE),
-        institution_rspo_id: None,
-        case_number: None,
-        data: LoginFailed {
+    let event = Envelope::new(
+        Actor::system(crate::SERVICE),
+        now,
+        LoginFailed {
             login: attempt.recorded_login.clone(),
             address: attempt.address.clone(),
             portal,
         },
-    };
+    );
     let result = async {
         let mut tx = state.pool.begin().await?;
-        kit::outbox::outbox_insert_json(&mut tx, event.id, subjects::ACCOUNTS_LOGIN_FAILED, &event)
-            .await?;
+        kit::outbox::outbox_insert_event(&mut tx, &event).await?;
         tx.commit().await
     }
     .await;

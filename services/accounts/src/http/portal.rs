@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Duration;
-use contracts::{Actor as EventActor, Envelope, subjects};
+use contracts::{Actor as EventActor, Envelope};
 use kit::auth::{Audience, Claims, PortalActor, Role};
 use kit::problem::Problem;
 use secrecy::SecretString;
@@ -215,31 +215,17 @@ async fn change_password(
         let ended =
             credentials::sessions_end_in_txn(&mut tx, &login, keep, "password_changed", now)
                 .await?;
-        let event = Envelope {
-            id: Uuid::now_v7(),
-            kind: subjects::ACCOUNTS_PASSWORD_CHANGED.to_owned(),
-            version: 1,
-            occurred_at: now,
-            actor: EventActor {
-                kind: contracts::envelope::ActorKind::Person,
-                id: Some(login.clone()),
-                role: Some(row.role.clone()),
-            },
-            institution_rspo_id: row.institution_rspo_id.clone(),
-            case_number: None,
-            data: contracts::events::PasswordChanged {
+        let mut event = Envelope::new(
+            EventActor::person(&login, &row.role),
+            now,
+            contracts::events::PasswordChanged {
                 login: login.clone(),
                 email: credentials::account_email_in_txn(&mut tx, &login).await?,
                 sessions_ended: ended as u32,
             },
-        };
-        kit::outbox::outbox_insert_json(
-            &mut tx,
-            event.id,
-            subjects::ACCOUNTS_PASSWORD_CHANGED,
-            &event,
-        )
-        .await?;
+        );
+        event.institution_rspo_id = row.institution_rspo_id.clone();
+        kit::outbox::outbox_insert_event(&mut tx, &event).await?;
         tx.commit().await
     }
     .await;

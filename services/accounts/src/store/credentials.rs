@@ -201,19 +201,14 @@ async fn announce_sessions_ended_in_txn(
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    use contracts::{Actor, Envelope, subjects};
+    use contracts::{Actor, Envelope};
     if ended.is_empty() {
         return Ok(());
     }
-    let event = Envelope {
-        id: Uuid::now_v7(),
-        kind: subjects::ACCOUNTS_SESSIONS_ENDED.to_owned(),
-        version: 1,
-        occurred_at: at,
-        actor: Actor::system(crate::SERVICE),
-        institution_rspo_id: None,
-        case_number: None,
-        data: contracts::events::SessionsEnded {
+    let event = Envelope::new(
+        Actor::system(crate::SERVICE),
+        at,
+        contracts::events::SessionsEnded {
             login: login.to_owned(),
             sessions: ended
                 .iter()
@@ -224,8 +219,8 @@ async fn announce_sessions_ended_in_txn(
                 .collect(),
             reason: reason.to_owned(),
         },
-    };
-    kit::outbox::outbox_insert_json(conn, event.id, subjects::ACCOUNTS_SESSIONS_ENDED, &event).await
+    );
+    kit::outbox::outbox_insert_event(conn, &event).await
 }
 
 /// Sets an account's status (active, locked, disabled); false when there is no such account.

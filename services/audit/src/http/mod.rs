@@ -21,7 +21,7 @@ use kit::problem::Problem;
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use crate::checkpointer::Checkpointer;
+use crate::checkpointer::{CheckpointError, Checkpointer};
 use crate::domain::minimise::Minimiser;
 use crate::store::records::{RecordFilter, records_find};
 
@@ -244,7 +244,16 @@ async fn sign_checkpoint(State(state): State<AppState>) -> Response {
     match state.checkpointer.checkpoint().await {
         Ok(Some(cp)) => (StatusCode::CREATED, Json(cp)).into_response(),
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
-        Err(error) => internal(error),
+        Err(CheckpointError::Database(error)) => internal(error),
+        Err(CheckpointError::ChainDoesNotExtend { outside, .. }) => Problem::new(
+            StatusCode::CONFLICT,
+            "chain-does-not-extend-checkpoint",
+            "Łańcuch nie przedłuża ostatniego punktu kontrolnego",
+        )
+        .detail(format!(
+            "Łańcuch w bazie danych nie przedłuża punktu kontrolnego na pozycji {outside}, przechowywanego poza bazą. Nowego punktu nie podpisano; sprawdź łańcuch (/verify)."
+        ))
+        .into_response(),
     }
 }
 

@@ -22,6 +22,13 @@ pub async fn chain_head(pool: &PgPool) -> Result<(i64, Vec<u8>), sqlx::Error> {
         .await
 }
 
+pub async fn record_hash_at(pool: &PgPool, position: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT hash FROM audit_records WHERE position = $1")
+        .bind(position)
+        .fetch_optional(pool)
+        .await
+}
+
 pub async fn chain_head_update_in_txn(
     conn: &mut PgConnection,
     position: i64,

@@ -35,10 +35,7 @@ impl CredentialsHandler {
 
 impl Handler for CredentialsHandler {
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
-        let envelope: Envelope<CredentialIssued> = serde_json::from_slice(&message.payload)
-            .map_err(|e| {
-                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
-            })?;
+        let envelope: Envelope<CredentialIssued> = message.decode()?;
         let issued = &envelope.data;
         if issued.case_number.trim().is_empty() {
             return Err(HandleError::Permanent(

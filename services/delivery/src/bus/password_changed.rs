@@ -31,10 +31,7 @@ impl PasswordChangedHandler {
 
 impl Handler for PasswordChangedHandler {
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
-        let envelope: Envelope<PasswordChanged> = serde_json::from_slice(&message.payload)
-            .map_err(|e| {
-                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
-            })?;
+        let envelope: Envelope<PasswordChanged> = message.decode()?;
         let changed = &envelope.data;
         let Some(email) = changed
             .email

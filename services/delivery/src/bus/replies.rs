@@ -27,10 +27,7 @@ impl ReplyRequestedHandler {
 
 impl Handler for ReplyRequestedHandler {
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
-        let envelope: Envelope<ReplyRequested> =
-            serde_json::from_slice(&message.payload).map_err(|e| {
-                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
-            })?;
+        let envelope: Envelope<ReplyRequested> = message.decode()?;
         let reply = &envelope.data;
         if reply.to.parse::<lettre::Address>().is_err() {
             return Err(HandleError::Permanent(format!(

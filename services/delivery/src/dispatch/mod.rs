@@ -65,10 +65,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use contracts::events::{DispatchCompleted, DispatchFailed};
 use contracts::forms::{DeliveryMode, Procedure};
-use contracts::{Actor, Envelope, subjects};
+use contracts::{Actor, Envelope, Event};
 use futures::StreamExt;
 use kit::clock::Clock;
-use kit::outbox::outbox_insert_json;
+use kit::outbox::outbox_insert_event;
 use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -472,7 +472,6 @@ impl Dispatcher {
         }
         let event = envelope(
             row,
-            subjects::DELIVERY_DISPATCH_COMPLETED,
             now,
             DispatchCompleted {
                 case_number: row.case_number.clone(),
@@ -480,13 +479,7 @@ impl Dispatcher {
                 completed_at: now,
             },
         );
-        outbox_insert_json(
-            &mut tx,
-            event.id,
-            subjects::DELIVERY_DISPATCH_COMPLETED,
-            &event,
-        )
-        .await?;
+        outbox_insert_event(&mut tx, &event).await?;
         tx.commit().await?;
         self.outbox_wake.notify_one();
         self.forget_cipher(&row.case_number);
@@ -525,14 +518,13 @@ impl Dispatcher {
     ) -> Result<(), sqlx::Error> {
         let event = envelope(
             row,
-            subjects::DELIVERY_DISPATCH_FAILED,
             now,
             DispatchFailed {
                 case_number: row.case_number.clone(),
                 reason,
             },
         );
-        outbox_insert_json(tx, event.id, subjects::DELIVERY_DISPATCH_FAILED, &event).await
+        outbox_insert_event(tx, &event).await
     }
 
     fn after_passing_failure(&self, failed_before: i32) -> AfterFailure {
@@ -629,27 +621,20 @@ impl Dispatcher {
     }
 }
 
-fn envelope<T>(row: &DeliveryRow, kind: &str, now: DateTime<Utc>, data: T) -> Envelope<T> {
-    envelope_by(Actor::system(crate::SERVICE), row, kind, now, data)
+fn envelope<T: Event>(row: &DeliveryRow, now: DateTime<Utc>, data: T) -> Envelope<T> {
+    envelope_by(Actor::system(crate::SERVICE), row, now, data)
 }
 
 /// An event about `row`'s case, caused by `actor`.
-pub(crate) fn envelope_by<T>(
+pub(crate) fn envelope_by<T: Event>(
     actor: Actor,
     row: &DeliveryRow,
-    kind: &str,
     now: DateTime<Utc>,
     data: T,
 ) -> Envelope<T> {
     Envelope {
-        id: Uuid::now_v7(),
-        kind: kind.to_owned(),
-        version: 1,
-        occurred_at: now,
-        actor,
         institution_rspo_id: row.institution_rspo_id.clone(),
-        case_number: Some(row.case_number.clone()),
-        data,
+        ..Envelope::new(actor, now, data).case(&row.case_number)
     }
 }
 

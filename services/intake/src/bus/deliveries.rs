@@ -18,17 +18,12 @@ pub struct DeliveriesHandler {
     pub clock: Arc<dyn Clock>,
 }
 
-fn decode<T: serde::de::DeserializeOwned>(message: &Incoming) -> Result<Envelope<T>, HandleError> {
-    serde_json::from_slice(&message.payload)
-        .map_err(|e| HandleError::Permanent(format!("not a valid {} event: {e}", message.subject)))
-}
-
 impl Handler for DeliveriesHandler {
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
         let now = self.clock.now();
         match message.subject.as_str() {
             subjects::DELIVERY_DISPATCH_COMPLETED => {
-                let done: Envelope<DispatchCompleted> = decode(message)?;
+                let done: Envelope<DispatchCompleted> = message.decode()?;
                 let case = done.data.case_number;
                 let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case).await?
                 else {
@@ -49,7 +44,7 @@ impl Handler for DeliveriesHandler {
                 Ok(())
             }
             subjects::DELIVERY_DISPATCH_FAILED => {
-                let failed: Envelope<DispatchFailed> = decode(message)?;
+                let failed: Envelope<DispatchFailed> = message.decode()?;
                 let case = failed.data.case_number;
                 let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case).await?
                 else {

@@ -75,10 +75,7 @@ impl RequestChecksHandler {
 
     /// The new starting password exists: the case is realised.
     async fn issued(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
-        let event: Envelope<contracts::events::CredentialIssued> =
-            serde_json::from_slice(&message.payload).map_err(|e| {
-                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
-            })?;
+        let event: Envelope<contracts::events::CredentialIssued> = message.decode()?;
         let case_number = event.data.case_number;
         let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case_number).await? else {
             return Err(HandleError::Permanent(format!("no case {case_number}")));
@@ -105,10 +102,7 @@ impl RequestChecksHandler {
         conn: &mut PgConnection,
         message: &Incoming,
     ) -> Result<(), HandleError> {
-        let event: Envelope<RequestChecked> =
-            serde_json::from_slice(&message.payload).map_err(|e| {
-                HandleError::Permanent(format!("not a valid {} event: {e}", message.subject))
-            })?;
+        let event: Envelope<RequestChecked> = message.decode()?;
         let check = event.data;
         let Some((document_id, status)) = cases::case_lock_in_txn(conn, &check.case_number).await?
         else {
