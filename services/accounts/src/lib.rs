@@ -4,6 +4,7 @@
 
 pub mod bus;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod import;
 pub mod startup;

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::domain::checkpoint::{Checkpoint, Signed};
+use crate::error::Error;
 use crate::store::{checkpoints, records};
 use crate::verification::newest_published_checkpoint;
 
@@ -33,17 +34,6 @@ pub struct Checkpointer {
     pub outbox_wake: Arc<Notify>,
     /// Where the newest published checkpoint is read back from.
     pub js: jetstream::Context,
-}
-
-/// Why no checkpoint was signed.
-#[derive(Debug, thiserror::Error)]
-pub enum CheckpointError {
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(
-        "the chain no longer extends the checkpoint kept outside the database at position {outside}: {why}"
-    )]
-    ChainDoesNotExtend { outside: i64, why: &'static str },
 }
 
 impl Checkpointer {
@@ -62,7 +52,7 @@ impl Checkpointer {
         match self.checkpoint().await {
             Ok(Some(cp)) => tracing::info!(position = cp.position, "audit chain checkpoint signed"),
             Ok(None) => {}
-            Err(error @ CheckpointError::ChainDoesNotExtend { .. }) => {
+            Err(error @ Error::ChainDoesNotExtend { .. }) => {
                 tracing::error!(%error, "audit refuses to sign a checkpoint; run /verify")
             }
             Err(error) => tracing::error!(%error, "signing an audit checkpoint failed"),
@@ -70,7 +60,7 @@ impl Checkpointer {
     }
 
     /// Signs the current head unless it is already signed.
-    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, CheckpointError> {
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, Error> {
         let (position, hash) = records::chain_head(&self.pool).await?;
         if position == 0 || position <= checkpoints::checkpoint_newest_position(&self.pool).await? {
             return Ok(None);
@@ -114,8 +104,8 @@ impl Checkpointer {
             .max_by_key(|cp| cp.position)
     }
 
-    async fn check_extends(&self, outside: &Checkpoint, head: i64) -> Result<(), CheckpointError> {
-        let refuse = |why| CheckpointError::ChainDoesNotExtend {
+    async fn check_extends(&self, outside: &Checkpoint, head: i64) -> Result<(), Error> {
+        let refuse = |why| Error::ChainDoesNotExtend {
             outside: outside.position,
             why,
         };

@@ -9,8 +9,8 @@ use sqlx::{PgConnection, PgPool};
 use crate::domain::chain::StoredRecord;
 use crate::domain::incidents::{
     self, AutomaticIncident, Incident, IncidentNumber, IncidentStatus, NewIncident, StatusChange,
-    TransitionError,
 };
+use crate::error::Error;
 use crate::ledger;
 use crate::store::incidents as store;
 use crate::store::records;
@@ -109,22 +109,6 @@ pub async fn open(
     Ok(incident)
 }
 
-/// Why a status change did not happen.
-#[derive(Debug)]
-pub enum StatusChangeError {
-    NotFound,
-    Refused(TransitionError),
-    /// Duties are separated: this person may not close this incident (the reason, in Polish).
-    Duty(String),
-    Database(sqlx::Error),
-}
-
-impl From<sqlx::Error> for StatusChangeError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Database(e)
-    }
-}
-
 /// Moves the incident's status forward, records the change in the chain, and returns the
 /// incident as it now is.
 pub async fn change_status_in_txn(
@@ -133,19 +117,21 @@ pub async fn change_status_in_txn(
     change: &StatusChange,
     role: Role,
     now: DateTime<Utc>,
-) -> Result<Incident, StatusChangeError> {
+) -> Result<Incident, Error> {
     records::chain_head_lock_in_txn(conn).await?;
     let current = store::incident_status_lock_in_txn(conn, number)
         .await?
-        .ok_or(StatusChangeError::NotFound)?;
-    change.check(current).map_err(StatusChangeError::Refused)?;
+        .ok_or(Error::IncidentNotFound(number))?;
+    change
+        .check(current)
+        .map_err(|refusal| Error::Refused { number, refusal })?;
     if change.status == IncidentStatus::Closed {
         refuse_closing_by_a_party(conn, number, &change.by, role).await?;
     }
     store::incident_status_update_in_txn(conn, number, change, now).await?;
     let incident = store::incident_find_in_txn(conn, number)
         .await?
-        .ok_or(StatusChangeError::NotFound)?;
+        .ok_or(Error::IncidentNotFound(number))?;
     ledger::append_in_txn(
         conn,
         incidents::status_changed_record(&incident, current, change, now),
@@ -163,21 +149,21 @@ async fn refuse_closing_by_a_party(
     number: IncidentNumber,
     by: &str,
     role: Role,
-) -> Result<(), StatusChangeError> {
+) -> Result<(), Error> {
     let incident = store::incident_find_in_txn(conn, number)
         .await?
-        .ok_or(StatusChangeError::NotFound)?;
+        .ok_or(Error::IncidentNotFound(number))?;
     if !incident.opened_automatically || incident.case_numbers.is_empty() {
         return Ok(());
     }
     if role != Role::Auditor {
-        return Err(StatusChangeError::Duty(format!(
+        return Err(Error::Duty(format!(
             "Incydent {number} otwarty automatycznie dla sprawy {} zamyka audytor.",
             incident.case_numbers.join(", ")
         )));
     }
     if records::actor_in_cases_in_txn(conn, by, &incident.case_numbers).await? {
-        return Err(StatusChangeError::Duty(format!(
+        return Err(Error::Duty(format!(
             "{by} brał(a) udział w sprawie {}; incydent {number} musi zamknąć audytor, który \
              w niej nie uczestniczył.",
             incident.case_numbers.join(", ")
@@ -193,7 +179,7 @@ pub async fn change_status(
     change: &StatusChange,
     role: Role,
     now: DateTime<Utc>,
-) -> Result<Incident, StatusChangeError> {
+) -> Result<Incident, Error> {
     let mut tx = pool.begin().await?;
     let incident = change_status_in_txn(&mut tx, number, change, role, now).await?;
     tx.commit().await?;

@@ -6,6 +6,7 @@
 pub mod bus;
 pub mod checkpointer;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod incidents;
 pub mod ledger;

@@ -12,21 +12,8 @@ use sqlx::PgPool;
 
 use crate::domain::chain::{StoredRecord, record_hash};
 use crate::domain::checkpoint::{Checkpoint, Signed};
+use crate::error::Error;
 use crate::store::{checkpoints, records, retention};
-
-#[derive(Debug, thiserror::Error)]
-pub enum RetentionError {
-    #[error("nothing is old enough to prune")]
-    NothingToPrune,
-    #[error("record {0} is not older than the retention period")]
-    TooRecent(i64),
-    #[error("the export's SHA-256 does not match the segment up to record {0}")]
-    ExportMismatch(i64),
-    #[error("the chain up to record {0} does not verify; nothing is pruned")]
-    ChainBroken(i64),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
 
 /// One exported record: every stored field, hashes in hex, so the segment can be verified
 /// on its own.
@@ -147,19 +134,19 @@ pub async fn segment(
     pool: &PgPool,
     retention: Duration,
     now: DateTime<Utc>,
-) -> Result<Segment, RetentionError> {
+) -> Result<Segment, Error> {
     let upto = retention::prunable_upto(pool, now - retention).await?;
     segment_upto(pool, upto).await
 }
 
-async fn segment_upto(pool: &PgPool, upto: i64) -> Result<Segment, RetentionError> {
+async fn segment_upto(pool: &PgPool, upto: i64) -> Result<Segment, Error> {
     let start = checkpoints::pruned_newest(pool).await?;
     let (mut expected_prev, first) = match start {
         Some((p, hash)) => (hash, p),
         None => (crate::domain::chain::GENESIS.to_vec(), 0),
     };
     if upto <= first {
-        return Err(RetentionError::NothingToPrune);
+        return Err(Error::NothingToPrune);
     }
     let mut export = String::new();
     let mut after = first;
@@ -174,7 +161,7 @@ async fn segment_upto(pool: &PgPool, upto: i64) -> Result<Segment, RetentionErro
                 || r.prev_hash != expected_prev
                 || record_hash(&r.prev_hash, &r).as_slice() != r.hash.as_slice()
             {
-                return Err(RetentionError::ChainBroken(expected_position));
+                return Err(Error::ChainBroken(expected_position));
             }
             expected_prev = r.hash.clone();
             export.push_str(&export_line(&r));
@@ -182,7 +169,7 @@ async fn segment_upto(pool: &PgPool, upto: i64) -> Result<Segment, RetentionErro
         }
     }
     if first + count != upto {
-        return Err(RetentionError::ChainBroken(first + count + 1));
+        return Err(Error::ChainBroken(first + count + 1));
     }
     let digest = Sha256::digest(export.as_bytes());
     let sha256 = digest.iter().fold(String::new(), |mut s, b| {
@@ -226,14 +213,14 @@ pub async fn prune(
     upto: i64,
     export_sha256: &str,
     by: &str,
-) -> Result<Checkpoint, RetentionError> {
+) -> Result<Checkpoint, Error> {
     let allowed = retention::prunable_upto(pool, now - retention).await?;
     if upto > allowed {
-        return Err(RetentionError::TooRecent(upto));
+        return Err(Error::TooRecent(upto));
     }
     let segment = segment_upto(pool, upto).await?;
     if segment.sha256 != export_sha256 {
-        return Err(RetentionError::ExportMismatch(upto));
+        return Err(Error::ExportMismatch(upto));
     }
     let checkpoint = Checkpoint::sign(key, upto, &segment.last_hash, now);
     let mut tx = pool.begin().await?;

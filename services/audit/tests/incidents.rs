@@ -12,7 +12,8 @@ use audit::domain::incidents::{
 };
 use audit::domain::minimise::Minimiser;
 use audit::domain::verify::Verifier;
-use audit::incidents::{IncidentRules, StatusChangeError};
+use audit::error::Error;
+use audit::incidents::IncidentRules;
 use audit::store::incidents::{IncidentFilter, incident_find, incidents_list};
 use audit::store::records;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -190,7 +191,7 @@ impl Audit {
         status: IncidentStatus,
         by: &str,
         note: Option<&str>,
-    ) -> Result<Incident, StatusChangeError> {
+    ) -> Result<Incident, Error> {
         audit::incidents::change_status(
             &self.pool,
             IncidentNumber::parse(number).unwrap(),
@@ -423,19 +424,23 @@ async fn an_incidents_status_only_moves_forward_and_closing_needs_a_note() {
         .await;
     assert!(matches!(
         back,
-        Err(StatusChangeError::Refused(TransitionError::Backwards {
-            from: IncidentStatus::UnderAnalysis,
-            to: IncidentStatus::Registered
-        }))
+        Err(Error::Refused {
+            refusal: TransitionError::Backwards {
+                from: IncidentStatus::UnderAnalysis,
+                to: IncidentStatus::Registered
+            },
+            ..
+        })
     ));
     let without_note = audit
         .change(number, IncidentStatus::Closed, "analityk", Some("  "))
         .await;
     assert!(matches!(
         without_note,
-        Err(StatusChangeError::Refused(
-            TransitionError::ClosingNoteMissing
-        ))
+        Err(Error::Refused {
+            refusal: TransitionError::ClosingNoteMissing,
+            ..
+        })
     ));
     assert_eq!(
         audit.incident(number).await.status,
@@ -484,13 +489,16 @@ async fn an_incidents_status_only_moves_forward_and_closing_needs_a_note() {
         .await;
     assert!(matches!(
         again,
-        Err(StatusChangeError::Refused(TransitionError::AlreadyClosed))
+        Err(Error::Refused {
+            refusal: TransitionError::AlreadyClosed,
+            ..
+        })
     ));
     assert!(matches!(
         audit
             .change("INC/2026/000077", IncidentStatus::Closed, "x", Some("y"))
             .await,
-        Err(StatusChangeError::NotFound)
+        Err(Error::IncidentNotFound(_))
     ));
 
     // Straight from registered to closed is allowed too.

@@ -42,6 +42,7 @@ use crate::domain::collection::{Entitled, check_collector};
 use crate::domain::credentials::open_credentials;
 use crate::domain::status::DeliveryStatus;
 use crate::domain::texts::{UNCOLLECTED_REASON, attachment_name};
+use crate::error::Error;
 use crate::letter::{
     AccountKind, LetterContent, LetterError, PersonName, polish_date_time, render_pdf,
 };
@@ -51,31 +52,8 @@ use crate::store::collections::{
 };
 use crate::store::deliveries::DeliveryRow;
 
-/// Why a letter was not handed over. Messages are Polish, for the operator, and hold no
-/// secret.
-#[derive(Debug, thiserror::Error)]
-pub enum CollectionError {
-    /// delivery holds no credentials for this case.
-    #[error(
-        "Nie ma danych dostępowych do odbioru w sprawie {0}: sprawa nie istnieje albo hasło \
-         startowe nie zostało jeszcze wygenerowane."
-    )]
-    NotFound(String),
-    /// The case is not waiting for collection (collected, expired, electronic, …).
-    #[error("{0}")]
-    Conflict(String),
-    /// The collector is not whom the case names, or the operator realised the case.
-    #[error("{0}")]
-    Refused(String),
-    /// The letter could not be made (a character no font has, …): nothing changed.
-    #[error("the letter cannot be rendered: {0}")]
-    Letter(String),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
-
-fn conflict(message: impl Into<String>) -> CollectionError {
-    CollectionError::Conflict(message.into())
+fn conflict(message: impl Into<String>) -> Error {
+    Error::Conflict(message.into())
 }
 
 /// The operator handing a letter over, from his signed token.
@@ -147,12 +125,12 @@ impl Desk {
         case_number: &str,
         collection: &Collection,
         operator: &Operator,
-    ) -> Result<PrintedLetter, CollectionError> {
+    ) -> Result<PrintedLetter, Error> {
         let now = self.clock.now();
         let mut tx = self.pool.begin().await?;
         let row = delivery_lock_in_txn(&mut tx, case_number)
             .await?
-            .ok_or_else(|| CollectionError::NotFound(case_number.to_owned()))?;
+            .ok_or_else(|| Error::NotFound(case_number.to_owned()))?;
         if let Some(refusal) = self.refusal(&mut tx, &row, now).await? {
             return Err(refusal);
         }
@@ -177,7 +155,7 @@ impl Desk {
             tx.commit().await?;
             self.outbox_wake.notify_one();
             tracing::warn!(case_number, operator = %operator.login, code = refusal.code, "collection refused");
-            return Err(CollectionError::Refused(refusal.reason));
+            return Err(Error::Refused(refusal.reason));
         }
         let pdf = self.render(&row).await?;
         if !collection_record_in_txn(&mut tx, case_number, collection, &operator.login, now).await?
@@ -217,7 +195,7 @@ impl Desk {
         tx: &mut sqlx::PgConnection,
         row: &DeliveryRow,
         now: DateTime<Utc>,
-    ) -> Result<Option<CollectionError>, sqlx::Error> {
+    ) -> Result<Option<Error>, sqlx::Error> {
         let case = &row.case_number;
         let expired = || {
             conflict(format!(
@@ -259,7 +237,7 @@ impl Desk {
     }
 
     /// Opens the sealed copy and renders the plain letter; nothing is written.
-    async fn render(&self, row: &DeliveryRow) -> Result<Zeroizing<Vec<u8>>, CollectionError> {
+    async fn render(&self, row: &DeliveryRow) -> Result<Zeroizing<Vec<u8>>, Error> {
         let case = row.case_number.as_str();
         let unusable = |why: &str| {
             tracing::error!(
@@ -307,8 +285,8 @@ impl Desk {
         let rendered =
             tokio::task::spawn_blocking(move || render_pdf(&content).map(Zeroizing::new))
                 .await
-                .map_err(|e| CollectionError::Letter(format!("the rendering task failed: {e}")))?;
-        rendered.map_err(|e: LetterError| CollectionError::Letter(e.to_string()))
+                .map_err(|e| Error::Letter(format!("the rendering task failed: {e}")))?;
+        rendered.map_err(|e: LetterError| Error::Letter(e.to_string()))
     }
 
     /// Expires the letters nobody collected in time; returns how many.

@@ -8,6 +8,7 @@ pub mod bus;
 pub mod collection;
 pub mod dispatch;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod letter;
 pub mod startup;

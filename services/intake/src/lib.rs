@@ -4,6 +4,7 @@
 pub mod announce;
 pub mod bus;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod processing;
 pub mod registration;

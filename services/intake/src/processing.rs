@@ -15,23 +15,11 @@ use contracts::{Actor, Envelope};
 use kit::outbox::outbox_insert_event;
 use sqlx::{PgConnection, PgPool};
 
+use crate::error::Error;
 use crate::store::cases;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ProcessingError {
-    #[error("Nie ma sprawy o numerze {0}.")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    /// The rule that duties are separated refuses this person this step.
-    #[error("{0}")]
-    Duty(String),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
-
-fn conflict(message: impl Into<String>) -> ProcessingError {
-    ProcessingError::Conflict(message.into())
+fn conflict(message: impl Into<String>) -> Error {
+    Error::Conflict(message.into())
 }
 
 /// The login the automatic realisation policy acts under.
@@ -57,9 +45,9 @@ fn refuse_registrant(
     case: &cases::ProcessingRow,
     case_number: &str,
     by: &str,
-) -> Result<(), ProcessingError> {
+) -> Result<(), Error> {
     if case.registered_by.as_deref() == Some(by) {
-        return Err(ProcessingError::Duty(format!(
+        return Err(Error::Duty(format!(
             "Wniosek {case_number} zarejestrował(a) {by}; sprawę musi zrealizować inna osoba \
              (rozdzielenie obowiązków)."
         )));
@@ -83,11 +71,11 @@ pub async fn agree_delivery(
     by: &str,
     agreement: &DeliveryAgreement,
     now: DateTime<Utc>,
-) -> Result<(), ProcessingError> {
+) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
     let case = cases::case_for_processing_in_txn(&mut tx, case_number)
         .await?
-        .ok_or_else(|| ProcessingError::NotFound(case_number.to_owned()))?;
+        .ok_or_else(|| Error::NotFound(case_number.to_owned()))?;
     let open = [CaseStatus::Registered.as_str(), CaseStatus::Taken.as_str()];
     if !open.contains(&case.status.as_str()) || case.realisation_requested {
         return Err(conflict(format!(
@@ -97,7 +85,7 @@ pub async fn agree_delivery(
         )));
     }
     if case.taken_by.as_deref() == Some(by) {
-        return Err(ProcessingError::Duty(format!(
+        return Err(Error::Duty(format!(
             "Sprawę {case_number} prowadzi {by}; zgodę wnioskodawcy na odbiór osobisty musi \
              odnotować inna osoba (rozdzielenie obowiązków)."
         )));
@@ -135,7 +123,7 @@ pub async fn take(
     case_number: &str,
     by: &str,
     now: DateTime<Utc>,
-) -> Result<(), ProcessingError> {
+) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
     take_in_txn(&mut tx, case_number, by, now).await?;
     tx.commit().await?;
@@ -147,10 +135,10 @@ pub async fn take_in_txn(
     case_number: &str,
     by: &str,
     now: DateTime<Utc>,
-) -> Result<(), ProcessingError> {
+) -> Result<(), Error> {
     let case = cases::case_for_processing_in_txn(tx, case_number)
         .await?
-        .ok_or_else(|| ProcessingError::NotFound(case_number.to_owned()))?;
+        .ok_or_else(|| Error::NotFound(case_number.to_owned()))?;
     if case.status != CaseStatus::Registered.as_str() {
         return Err(match case.taken_by {
             Some(other) => conflict(format!("Sprawę {case_number} prowadzi już {other}.")),
@@ -196,7 +184,7 @@ pub async fn realise(
     by: &str,
     delivery: Option<DeliveryMode>,
     now: DateTime<Utc>,
-) -> Result<(), ProcessingError> {
+) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
     realise_in_txn(&mut tx, case_number, by, delivery, now).await?;
     tx.commit().await?;
@@ -209,10 +197,10 @@ pub async fn realise_in_txn(
     by: &str,
     delivery: Option<DeliveryMode>,
     now: DateTime<Utc>,
-) -> Result<(), ProcessingError> {
+) -> Result<(), Error> {
     let case = cases::case_for_processing_in_txn(tx, case_number)
         .await?
-        .ok_or_else(|| ProcessingError::NotFound(case_number.to_owned()))?;
+        .ok_or_else(|| Error::NotFound(case_number.to_owned()))?;
     if case.status != CaseStatus::Taken.as_str() {
         return Err(conflict(format!(
             "Sprawę {case_number} trzeba najpierw przyjąć do realizacji (ma status {}).",
@@ -247,7 +235,7 @@ pub async fn realise_in_txn(
                 )));
             }
             Some(agreed_by) if agreed_by == by => {
-                return Err(ProcessingError::Duty(format!(
+                return Err(Error::Duty(format!(
                     "Zgodę na odbiór osobisty w sprawie {case_number} odnotował(a) {by}; \
                      realizująca osoba nie może sama zmienić sposobu doręczenia."
                 )));

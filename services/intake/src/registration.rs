@@ -9,12 +9,12 @@ use contracts::forms::{self, PasswordResetRequest};
 use contracts::seod_status::{CaseStatus, Rejection, SeodStatus};
 use contracts::{Actor, Envelope, subjects};
 use kit::auth::Role;
-use kit::consumer::HandleError;
 use kit::outbox::{outbox_insert_event, outbox_insert_json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::case_number;
+use crate::error::Result;
 use crate::store::cases;
 
 /// Records a valid request as a numbered case; SEOD hears `registered` for its own forms.
@@ -24,7 +24,7 @@ pub async fn register(
     form: &serde_json::Value,
     now: DateTime<Utc>,
     operator: Option<&str>,
-) -> Result<Option<String>, HandleError> {
+) -> Result<Option<String>> {
     let document_id = request.document_id.as_str();
     if let Some((existing, existing_form, status)) =
         cases::case_find_by_document_in_txn(conn, document_id).await?
@@ -128,7 +128,7 @@ pub async fn reject(
     subject: &str,
     rejection: Rejection,
     now: DateTime<Utc>,
-) -> Result<(), HandleError> {
+) -> Result<()> {
     tracing::info!(correlation, field = %rejection.field, code = %rejection.code, "form rejected");
     cases::rejected_form_insert_in_txn(conn, correlation, subject, &rejection, now).await?;
     let status = SeodStatus {

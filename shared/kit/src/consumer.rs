@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::error::Retryable;
 use crate::propagation;
 use crate::settings::ConsumerSettings;
 
@@ -46,9 +47,8 @@ impl Incoming {
     /// subject it came on, fails the same way every time.
     pub fn decode<T: serde::de::DeserializeOwned>(
         &self,
-    ) -> Result<contracts::Envelope<T>, HandleError> {
+    ) -> Result<contracts::Envelope<T>, contracts::envelope::DecodeError> {
         contracts::Envelope::decode(&self.subject, &self.payload)
-            .map_err(|e| HandleError::Permanent(e.to_string()))
     }
 
     /// The publisher's `Nats-Msg-Id`, if it set one.
@@ -67,31 +67,28 @@ pub enum HandleError {
     Permanent(String),
 }
 
-impl From<sqlx::Error> for HandleError {
-    /// A broken integrity constraint (SQLSTATE class 23: unique, foreign key, check, not
-    /// null) fails the same way every time: permanent, dead-lettered at once rather than
-    /// retried until `max_deliver`. Anything else (a lost connection, a deadlock) may pass.
-    fn from(e: sqlx::Error) -> Self {
-        let constraint = e
-            .as_database_error()
-            .and_then(|d| d.code())
-            .is_some_and(|code| code.starts_with("23"));
-        if constraint {
-            HandleError::Permanent(format!("database constraint: {e}"))
+impl<E: Retryable> From<E> for HandleError {
+    /// The one place where a service's error becomes a retry or a dead letter.
+    fn from(e: E) -> Self {
+        if e.retryable() {
+            HandleError::Retryable(e.to_string())
         } else {
-            HandleError::Retryable(format!("database: {e}"))
+            HandleError::Permanent(e.to_string())
         }
     }
 }
 
 pub trait Handler: Send + Sync + 'static {
+    /// The service's own error; it becomes a retry or a dead letter through `HandleError`.
+    type Error: Into<HandleError> + Send;
+
     /// Does the message's work inside `conn`'s transaction. Invalid input that deserves an
     /// answer (a rejection event) is a success: the rejection is the work.
     fn handle<'a>(
         &'a self,
         conn: &'a mut PgConnection,
         message: &'a Incoming,
-    ) -> impl Future<Output = Result<(), HandleError>> + Send + 'a;
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'a;
 
     /// Does a batch's work inside one transaction; a batched consumer calls this with the
     /// messages not handled before, in stream order. Override it to do the work in bulk.
@@ -99,7 +96,7 @@ pub trait Handler: Send + Sync + 'static {
         &'a self,
         conn: &'a mut PgConnection,
         messages: &'a [&'a Incoming],
-    ) -> impl Future<Output = Result<(), HandleError>> + Send + 'a {
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'a {
         async move {
             for message in messages {
                 self.handle(conn, message)
@@ -233,7 +230,10 @@ impl Consumer {
                 .span
                 .in_scope(|| tracing::debug!("handled in a batch"));
         }
-        handler.handle_batch(&mut tx, &fresh).await?;
+        handler
+            .handle_batch(&mut tx, &fresh)
+            .await
+            .map_err(Into::into)?;
         tx.commit().await?;
         Ok(())
     }
@@ -385,7 +385,10 @@ impl Consumer {
         if !self.inbox_insert(&mut tx, incoming).await? {
             return Ok(Outcome::Duplicate);
         }
-        handler.handle(&mut tx, incoming).await?;
+        handler
+            .handle(&mut tx, incoming)
+            .await
+            .map_err(Into::into)?;
         tx.commit().await?;
         Ok(Outcome::Done)
     }
@@ -453,6 +456,8 @@ impl<T> Default for AcceptEnvelope<T> {
 }
 
 impl<T: serde::de::DeserializeOwned + 'static> Handler for AcceptEnvelope<T> {
+    type Error = HandleError;
+
     async fn handle(
         &self,
         _conn: &mut PgConnection,

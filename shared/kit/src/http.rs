@@ -28,14 +28,23 @@ pub fn health_routes(health: Health) -> Router {
 }
 
 /// Adds the common layers to a service's routes. Every request body is limited to
-/// `body_limit` bytes unless a route sets its own `DefaultBodyLimit`; a longer one is
-/// refused with 413 and a problem document before any handler reads it.
+/// `body_limit` bytes (a route may set a lower `DefaultBodyLimit`, not a higher one); a
+/// longer one is refused with 413 and a problem document before any handler reads it, and
+/// one announced longer by its `Content-Length` is refused before a byte of it is read.
 pub fn with_layers(router: Router, request_timeout: Duration, body_limit: usize) -> Router {
     router
         .layer(axum::middleware::map_response(
             move |response: Response| async move { too_large_as_problem(response, body_limit) },
         ))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                if announced_length(&request).is_some_and(|length| length > body_limit as u64) {
+                    return too_large(body_limit);
+                }
+                next.run(request).await
+            },
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
@@ -52,6 +61,20 @@ fn too_large_as_problem(response: Response, body_limit: usize) -> Response {
     if response.status() != StatusCode::PAYLOAD_TOO_LARGE || !plain {
         return response;
     }
+    too_large(body_limit)
+}
+
+fn announced_length(request: &axum::extract::Request) -> Option<u64> {
+    request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn too_large(body_limit: usize) -> Response {
     Problem::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body-too-large",

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clock;
 pub mod consumer;
 pub mod db;
+pub mod error;
 pub mod http;
 pub mod main_support;
 pub mod nats;

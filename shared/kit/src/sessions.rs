@@ -12,6 +12,8 @@ use crate::consumer::{HandleError, Handler, Incoming};
 pub struct EndedSessions;
 
 impl Handler for EndedSessions {
+    type Error = HandleError;
+
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
         let event: Envelope<SessionsEnded> = message.decode()?;
         let (sids, until): (Vec<String>, Vec<chrono::DateTime<Utc>>) = event

@@ -183,6 +183,8 @@ struct Scripted {
 }
 
 impl Handler for Scripted {
+    type Error = HandleError;
+
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
         let body = String::from_utf8_lossy(&message.payload).into_owned();
         let n = {
@@ -303,7 +305,7 @@ async fn a_consumer_handles_each_message_once_retries_and_dead_letters_what_keep
     let said = |what: &str| errors.iter().any(|(_, e)| e.contains(what));
     assert!(said("database unavailable"), "{errors:?}");
     assert!(said("cannot ever work"), "{errors:?}");
-    assert!(said("database constraint"), "{errors:?}");
+    assert!(said("violates not-null constraint"), "{errors:?}");
     let payloads: Vec<&[u8]> = dead.iter().map(|m| m.payload.as_ref()).collect();
     assert!(payloads.contains(&b"bad".as_slice()) && payloads.contains(&b"always".as_slice()));
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use contracts::events::{CaseRegistered, RealisationRequested, RequestChecked, RequestOutcome};
 use contracts::{Actor, Envelope, subjects};
 use kit::clock::Clock;
-use kit::consumer::{HandleError, Handler, Incoming};
+use kit::consumer::{Handler, Incoming};
+
+use crate::error::Error;
 use kit::outbox::outbox_insert_event;
 use sqlx::PgConnection;
 
@@ -19,7 +21,9 @@ pub struct CasesHandler {
 }
 
 impl Handler for CasesHandler {
-    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+    type Error = Error;
+
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         match message.subject.as_str() {
             subjects::INTAKE_CASE_REGISTERED => self.check(conn, message).await,
             subjects::INTAKE_CASE_REALISATION_REQUESTED => {
@@ -35,7 +39,7 @@ impl Handler for CasesHandler {
 }
 
 impl CasesHandler {
-    async fn check(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+    async fn check(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         let event: Envelope<CaseRegistered> = message.decode()?;
         let case = event.data;
         let request = Request {

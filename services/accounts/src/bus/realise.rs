@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::error::Error;
 use base64::Engine;
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use contracts::events::{CredentialIssued, RealisationRequested};
 use contracts::{Actor, Envelope};
 use kit::auth::Role;
-use kit::consumer::HandleError;
 use kit::outbox::outbox_insert_event;
 use secrecy::ExposeSecret;
 use sqlx::PgConnection;
@@ -32,7 +32,7 @@ impl Issuer {
         conn: &mut PgConnection,
         request: &RealisationRequested,
         now: DateTime<Utc>,
-    ) -> Result<(), HandleError> {
+    ) -> Result<(), Error> {
         let case = &request.case_number;
         let verified =
             match requests::case_request_realise_in_txn(conn, case, &request.requested_by, now)
@@ -40,7 +40,7 @@ impl Issuer {
             {
                 Ok(verified) => verified,
                 Err(why) => {
-                    return Err(HandleError::Permanent(format!(
+                    return Err(Error::Unusable(format!(
                         "case {case} {}; refusing to realise it",
                         match why {
                             NotRealisable::Unknown => "is not known to accounts",
@@ -56,7 +56,7 @@ impl Issuer {
             || verified.institution_rspo_id != request.institution_rspo_id
             || verified.procedure != request.procedure.code()
         {
-            return Err(HandleError::Permanent(format!(
+            return Err(Error::Unusable(format!(
                 "case {case}: the realisation names another account, institution or procedure \
                  than accounts verified; refusing to realise it"
             )));
@@ -68,20 +68,19 @@ impl Issuer {
         )
         .await?
         else {
-            return Err(HandleError::Permanent(format!(
+            return Err(Error::Unusable(format!(
                 "no account {} at institution {}",
                 request.target_login, request.institution_rspo_id
             )));
         };
-        let password = passwords::generate(self.starting.length)
-            .map_err(|e| HandleError::Retryable(e.to_string()))?;
+        let password = passwords::generate(self.starting.length).map_err(Error::unavailable)?;
         let hasher = Arc::clone(&self.hasher);
         let to_hash = password.clone();
         // argon2 takes tens of milliseconds of CPU: off the async workers.
         let hash = tokio::task::spawn_blocking(move || hasher.hash(&to_hash))
             .await
-            .map_err(|e| HandleError::Retryable(e.to_string()))?
-            .map_err(|e| HandleError::Retryable(e.to_string()))?;
+            .map_err(Error::unavailable)?
+            .map_err(Error::unavailable)?;
         // Whole seconds: the expiry is bound into the seal and kept by delivery's database.
         let expires_at = (now + Duration::days(self.starting.expiry_days)).trunc_subsecs(0);
         credentials::starting_password_set_in_txn(
@@ -117,10 +116,10 @@ impl Issuer {
                 "login": request.target_login,
                 "starting_password": password.expose_secret(),
             }))
-            .map_err(|e| HandleError::Permanent(e.to_string()))?,
+            .map_err(|e| Error::Unusable(e.to_string()))?,
         );
         let sealed = kit::seal::seal(&self.delivery_key, &plain, &data.binding().context())
-            .map_err(|e| HandleError::Retryable(e.to_string()))?;
+            .map_err(Error::unavailable)?;
         let envelope = |data: CredentialIssued| {
             Envelope::new(
                 Actor::person(&request.requested_by, Role::Administrator.as_str()),

@@ -13,7 +13,7 @@ use contracts::{Actor, Envelope};
 use kit::problem::Problem;
 use tokio::sync::Semaphore;
 
-use super::{AppState, internal};
+use super::{AppState, problem};
 use crate::domain::sign_in::{self, PER_ACCOUNT, PER_ADDRESS};
 use crate::store::throttle;
 
@@ -52,7 +52,7 @@ pub struct Attempt {
     address_key: String,
 }
 
-fn retry_after(response: Response, wait: Duration) -> Response {
+pub(crate) fn retry_after(response: Response, wait: Duration) -> Response {
     let mut response = response;
     let seconds = wait.as_secs().max(1) + u64::from(wait.subsec_nanos() > 0);
     if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
@@ -115,7 +115,7 @@ pub async fn admit(
                     wait,
                 ));
             }
-            Err(error) => return Err(internal(error)),
+            Err(error) => return Err(problem(error)),
         }
     }
     Ok(attempt)
@@ -150,7 +150,7 @@ pub async fn verify_password(
 pub async fn succeeded(state: &AppState, attempt: &Attempt) -> Result<(), Response> {
     throttle::throttle_succeeded(&state.pool, &attempt.account_key, &attempt.address_key)
         .await
-        .map_err(internal)
+        .map_err(problem)
 }
 
 /// The attempt failed: told to audit (which opens an incident past a threshold).
@@ -171,5 +171,5 @@ pub async fn failed(state: &AppState, attempt: &Attempt, portal: bool) -> Result
         tx.commit().await
     }
     .await;
-    result.map_err(internal)
+    result.map_err(problem)
 }

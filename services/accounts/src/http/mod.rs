@@ -19,6 +19,7 @@ use sqlx::PgPool;
 use crate::domain::account::{AccountKind, AccountStatus};
 use crate::domain::passwords::Hasher;
 use crate::domain::{sign_in, totp};
+use crate::error::Error;
 use crate::store::credentials;
 
 #[derive(Clone)]
@@ -100,7 +101,7 @@ async fn staff_login(
         };
     let row = match credentials::sign_in_row(&state.pool, &login).await {
         Ok(row) => row,
-        Err(error) => return internal(error),
+        Err(error) => return problem(error),
     };
     let attempt = match gate::admit(&state, &login, row.is_some(), peer, &headers).await {
         Ok(attempt) => attempt,
@@ -130,7 +131,7 @@ async fn staff_login(
         (true, Some(step), Some(r)) => {
             match credentials::totp_step_claim(&state.pool, &r.login, step).await {
                 Ok(fresh) => fresh,
-                Err(error) => return internal(error),
+                Err(error) => return problem(error),
             }
         }
         _ => false,
@@ -152,7 +153,7 @@ async fn staff_login(
     let session = match credentials::session_insert(&state.pool, &row.login, now, expires_at).await
     {
         Ok(id) => id,
-        Err(error) => return internal(error),
+        Err(error) => return problem(error),
     };
     let token = kit::auth::sign(
         &state.signing,
@@ -191,7 +192,7 @@ async fn sign_out(State(state): State<AppState>, actor: kit::auth::Actor) -> Res
             tracing::info!(login = %actor.login(), "staff signed out");
             Json(serde_json::json!({ "signed_out": true })).into_response()
         }
-        Err(error) => internal(error),
+        Err(error) => problem(error),
     }
 }
 
@@ -216,7 +217,24 @@ pub(crate) async fn verify_password(
     .unwrap_or(false)
 }
 
-pub(crate) fn internal(error: sqlx::Error) -> Response {
-    tracing::error!(%error, "sign-in failed on the database");
-    Problem::internal().into_response()
+/// The one place where accounts' error becomes a problem for the person who asked.
+pub(crate) fn problem(error: impl Into<Error>) -> Response {
+    let error = error.into();
+    match error {
+        Error::Unavailable(_) => {
+            tracing::warn!(%error, "an accounts request met a passing failure");
+            let busy = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Usługa jest chwilowo niedostępna",
+            )
+            .detail("Spróbuj ponownie za chwilę.")
+            .into_response();
+            gate::retry_after(busy, std::time::Duration::from_secs(1))
+        }
+        Error::Unusable(_) | Error::Undecodable(_) | Error::Database(_) => {
+            tracing::error!(%error, "an accounts request failed");
+            Problem::internal().into_response()
+        }
+    }
 }

@@ -18,9 +18,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{AppState, gate, internal, refused};
+use super::{AppState, gate, problem, refused};
 use crate::domain::account::{AccountKind, AccountStatus};
 use crate::domain::passwords::policy_violation;
+use crate::error::Error;
 use crate::store::credentials;
 
 pub fn routes() -> Router<AppState> {
@@ -59,7 +60,7 @@ async fn login(
     };
     let row = match credentials::sign_in_row(&state.pool, &login).await {
         Ok(row) => row,
-        Err(error) => return internal(error),
+        Err(error) => return problem(error),
     };
     let attempt = match gate::admit(&state, &login, row.is_some(), peer, &headers).await {
         Ok(attempt) => attempt,
@@ -107,7 +108,7 @@ async fn login(
     let session = match credentials::session_insert(&state.pool, &row.login, now, expires_at).await
     {
         Ok(id) => id,
-        Err(error) => return internal(error),
+        Err(error) => return problem(error),
     };
     let token = kit::auth::sign(
         &state.signing,
@@ -166,7 +167,7 @@ async fn change_password(
             match credentials::session_is_open(&state.pool, session, &login, now).await {
                 Ok(true) => {}
                 Ok(false) => return session_ended(),
-                Err(error) => return internal(error),
+                Err(error) => return problem(error),
             }
         }
         None => return session_ended(),
@@ -176,7 +177,7 @@ async fn change_password(
             row
         }
         Ok(_) => return refused(),
-        Err(error) => return internal(error),
+        Err(error) => return problem(error),
     };
     if row.must_change && row.starting_expires_at.is_none_or(|at| at <= now) {
         return Problem::new(StatusCode::FORBIDDEN, "starting-password-expired", "Hasło startowe wygasło")
@@ -207,7 +208,8 @@ async fn change_password(
     let new = SecretString::from(request.new_password);
     let hash = match tokio::task::spawn_blocking(move || hasher.hash(&new)).await {
         Ok(Ok(hash)) => hash,
-        _ => return Problem::internal().into_response(),
+        Ok(Err(error)) => return problem(Error::unavailable(error)),
+        Err(error) => return problem(Error::unavailable(error)),
     };
     let result = async {
         let mut tx = state.pool.begin().await?;
@@ -231,6 +233,6 @@ async fn change_password(
     .await;
     match result {
         Ok(()) => Json(serde_json::json!({ "changed": true })).into_response(),
-        Err(error) => internal(error),
+        Err(error) => problem(error),
     }
 }

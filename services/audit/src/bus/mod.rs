@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use contracts::subjects::headers;
 use kit::clock::Clock;
-use kit::consumer::{HandleError, Handler, Incoming};
+use kit::consumer::{Handler, Incoming};
 use sqlx::PgConnection;
 
 use crate::domain::minimise::Minimiser;
 use crate::domain::{Observed, record_of};
+use crate::error::Error;
 use crate::incidents::IncidentRules;
 
 pub struct RecordHandler {
@@ -37,7 +38,9 @@ impl RecordHandler {
 }
 
 impl Handler for RecordHandler {
-    async fn handle(&self, conn: &mut PgConnection, m: &Incoming) -> Result<(), HandleError> {
+    type Error = Error;
+
+    async fn handle(&self, conn: &mut PgConnection, m: &Incoming) -> Result<(), Error> {
         let record = self.record(m);
         let now = self.clock.now();
         // A redelivered message is already recorded (None): it opened its incident, if
@@ -53,7 +56,7 @@ impl Handler for RecordHandler {
         &self,
         conn: &mut PgConnection,
         messages: &[&Incoming],
-    ) -> Result<(), HandleError> {
+    ) -> Result<(), Error> {
         let records = messages.iter().map(|m| self.record(m)).collect();
         let now = self.clock.now();
         for stored in crate::ledger::append_many_in_txn(conn, records, now).await? {

@@ -18,9 +18,8 @@ use serde_json::{Map, Value};
 use super::AppState;
 use crate::domain::incidents::{
     FieldError, Incident, IncidentCategory, IncidentNumber, IncidentStatus, NewIncident,
-    StatusChange, TransitionError,
+    StatusChange,
 };
-use crate::incidents::StatusChangeError;
 use crate::store::incidents::{IncidentFilter, incident_find, incidents_list};
 
 const LIMIT_DEFAULT: i64 = 100;
@@ -231,25 +230,7 @@ async fn change_status(
         .await
     {
         Ok(incident) => Json(incident).into_response(),
-        Err(StatusChangeError::NotFound) => not_found(&number.to_string()),
-        Err(StatusChangeError::Refused(TransitionError::ClosingNoteMissing)) => {
-            invalid_field(TransitionError::ClosingNoteMissing.message()).into_response()
-        }
-        Err(StatusChangeError::Refused(refusal)) => Problem::new(
-            StatusCode::CONFLICT,
-            "incident-status-conflict",
-            "Niedozwolona zmiana statusu incydentu",
-        )
-        .detail(format!("{number}: {}", refusal.message()))
-        .into_response(),
-        Err(StatusChangeError::Duty(message)) => Problem::new(
-            StatusCode::FORBIDDEN,
-            "separation-of-duties",
-            "Ten incydent musi zamknąć inna osoba",
-        )
-        .detail(message)
-        .into_response(),
-        Err(StatusChangeError::Database(error)) => internal(error),
+        Err(error) => super::problem(error),
     }
 }
 

@@ -21,8 +21,10 @@ use kit::problem::Problem;
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use crate::checkpointer::{CheckpointError, Checkpointer};
+use crate::checkpointer::Checkpointer;
+use crate::domain::incidents::TransitionError;
 use crate::domain::minimise::Minimiser;
+use crate::error::Error;
 use crate::store::records::{RecordFilter, records_find};
 
 #[derive(Clone)]
@@ -244,20 +246,85 @@ async fn sign_checkpoint(State(state): State<AppState>) -> Response {
     match state.checkpointer.checkpoint().await {
         Ok(Some(cp)) => (StatusCode::CREATED, Json(cp)).into_response(),
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
-        Err(CheckpointError::Database(error)) => internal(error),
-        Err(CheckpointError::ChainDoesNotExtend { outside, .. }) => Problem::new(
-            StatusCode::CONFLICT,
-            "chain-does-not-extend-checkpoint",
-            "Łańcuch nie przedłuża ostatniego punktu kontrolnego",
-        )
-        .detail(format!(
-            "Łańcuch w bazie danych nie przedłuża punktu kontrolnego na pozycji {outside}, przechowywanego poza bazą. Nowego punktu nie podpisano; sprawdź łańcuch (/verify)."
-        ))
-        .into_response(),
+        Err(error) => problem(error),
     }
 }
 
 fn internal(error: sqlx::Error) -> Response {
     tracing::error!(%error, "audit request failed");
     Problem::internal().into_response()
+}
+
+/// The one place where audit's error becomes a problem for the auditor.
+pub(crate) fn problem(error: Error) -> Response {
+    let (status, kind, title, detail) = match &error {
+        Error::IncidentNotFound(number) => (
+            StatusCode::NOT_FOUND,
+            "incident-not-found",
+            "Nie znaleziono incydentu",
+            format!("Nie ma incydentu o numerze {number}."),
+        ),
+        Error::Refused {
+            refusal: TransitionError::ClosingNoteMissing,
+            ..
+        } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+            "Niepoprawne dane żądania",
+            TransitionError::ClosingNoteMissing.message(),
+        ),
+        Error::Refused { number, refusal } => (
+            StatusCode::CONFLICT,
+            "incident-status-conflict",
+            "Niedozwolona zmiana statusu incydentu",
+            format!("{number}: {}", refusal.message()),
+        ),
+        Error::Duty(message) => (
+            StatusCode::FORBIDDEN,
+            "separation-of-duties",
+            "Ten incydent musi zamknąć inna osoba",
+            message.clone(),
+        ),
+        Error::NothingToPrune => (
+            StatusCode::NOT_FOUND,
+            "nothing-to-prune",
+            "Brak rekordów do usunięcia",
+            "Żaden rekord nie jest starszy niż okres przechowywania.".to_owned(),
+        ),
+        Error::TooRecent(p) => (
+            StatusCode::CONFLICT,
+            "too-recent",
+            "Rekordy są zbyt nowe",
+            format!("Rekord {p} nie jest starszy niż okres przechowywania."),
+        ),
+        Error::ExportMismatch(p) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "export-mismatch",
+            "Eksport nie zgadza się z segmentem",
+            format!(
+                "Skrót SHA-256 eksportu nie odpowiada segmentowi do rekordu {p}; pobierz go ponownie."
+            ),
+        ),
+        Error::ChainBroken(p) => (
+            StatusCode::CONFLICT,
+            "chain-broken",
+            "Łańcuch audytu jest naruszony",
+            format!("Łańcuch nie weryfikuje się przy rekordzie {p}; nic nie usunięto."),
+        ),
+        Error::ChainDoesNotExtend { outside, .. } => (
+            StatusCode::CONFLICT,
+            "chain-does-not-extend-checkpoint",
+            "Łańcuch nie przedłuża ostatniego punktu kontrolnego",
+            format!(
+                "Łańcuch w bazie danych nie przedłuża punktu kontrolnego na pozycji {outside}, przechowywanego poza bazą. Nowego punktu nie podpisano; sprawdź łańcuch (/verify)."
+            ),
+        ),
+        Error::Database(_) => {
+            tracing::error!(%error, "an audit request failed");
+            return Problem::internal().into_response();
+        }
+    };
+    Problem::new(status, kind, title)
+        .detail(detail)
+        .into_response()
 }

@@ -10,7 +10,7 @@ use kit::problem::Problem;
 use serde::Deserialize;
 
 use super::AppState;
-use crate::retention::{self, RetentionError};
+use crate::retention;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,7 +44,7 @@ async fn segment(State(state): State<AppState>) -> Response {
             segment.export,
         )
             .into_response(),
-        Err(error) => refused(error),
+        Err(error) => super::problem(error),
     }
 }
 
@@ -84,44 +84,6 @@ async fn prune(
     .await
     {
         Ok(checkpoint) => Json(checkpoint).into_response(),
-        Err(error) => refused(error),
+        Err(error) => super::problem(error),
     }
-}
-
-fn refused(error: RetentionError) -> Response {
-    let (status, kind, title, detail) = match &error {
-        RetentionError::NothingToPrune => (
-            StatusCode::NOT_FOUND,
-            "nothing-to-prune",
-            "Brak rekordów do usunięcia",
-            "Żaden rekord nie jest starszy niż okres przechowywania.".to_owned(),
-        ),
-        RetentionError::TooRecent(p) => (
-            StatusCode::CONFLICT,
-            "too-recent",
-            "Rekordy są zbyt nowe",
-            format!("Rekord {p} nie jest starszy niż okres przechowywania."),
-        ),
-        RetentionError::ExportMismatch(p) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "export-mismatch",
-            "Eksport nie zgadza się z segmentem",
-            format!(
-                "Skrót SHA-256 eksportu nie odpowiada segmentowi do rekordu {p}; pobierz go ponownie."
-            ),
-        ),
-        RetentionError::ChainBroken(p) => (
-            StatusCode::CONFLICT,
-            "chain-broken",
-            "Łańcuch audytu jest naruszony",
-            format!("Łańcuch nie weryfikuje się przy rekordzie {p}; nic nie usunięto."),
-        ),
-        RetentionError::Database(e) => {
-            tracing::error!(error = %e, "retention failed");
-            return Problem::internal().into_response();
-        }
-    };
-    Problem::new(status, kind, title)
-        .detail(detail)
-        .into_response()
 }

@@ -15,11 +15,12 @@ use contracts::Envelope;
 use contracts::events::CredentialIssued;
 use contracts::forms::DeliveryMode;
 use kit::clock::Clock;
-use kit::consumer::{HandleError, Handler, Incoming};
+use kit::consumer::{Handler, Incoming};
 use sqlx::PgConnection;
 
 use crate::domain::credentials::open_credentials;
 use crate::domain::status::DeliveryStatus;
+use crate::error::Error;
 use crate::store::deliveries::{NewDelivery, delivery_insert_in_txn};
 
 pub struct CredentialsHandler {
@@ -34,24 +35,26 @@ impl CredentialsHandler {
 }
 
 impl Handler for CredentialsHandler {
-    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+    type Error = Error;
+
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         let envelope: Envelope<CredentialIssued> = message.decode()?;
         let issued = &envelope.data;
         if issued.case_number.trim().is_empty() {
-            return Err(HandleError::Permanent(
+            return Err(Error::Unusable(
                 "the credentials were issued without a case number".into(),
             ));
         }
         let sealed = base64::engine::general_purpose::STANDARD
             .decode(issued.sealed_credentials.as_bytes())
             .map_err(|_| {
-                HandleError::Permanent(format!(
+                Error::Unusable(format!(
                     "the sealed credentials of case {} are not base64",
                     issued.case_number
                 ))
             })?;
         if let Err(error) = open_credentials(&self.seal_key, &sealed, &issued.binding()) {
-            return Err(HandleError::Permanent(format!(
+            return Err(Error::Unusable(format!(
                 "case {}: {error}; the event's recipient or account is not the one accounts \
                  sealed the credentials for, so nothing is stored or sent",
                 issued.case_number

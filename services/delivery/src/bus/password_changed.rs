@@ -9,9 +9,10 @@ use chrono::Duration;
 use contracts::Envelope;
 use contracts::events::PasswordChanged;
 use kit::clock::Clock;
-use kit::consumer::{HandleError, Handler, Incoming};
+use kit::consumer::{Handler, Incoming};
 use sqlx::PgConnection;
 
+use crate::error::Error;
 use crate::store::notices::{NewNotice, NoticeKind, notice_insert_in_txn};
 
 pub use contracts::streams::consumers::DELIVERY_NOTICES;
@@ -30,7 +31,9 @@ impl PasswordChangedHandler {
 }
 
 impl Handler for PasswordChangedHandler {
-    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+    type Error = Error;
+
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         let envelope: Envelope<PasswordChanged> = message.decode()?;
         let changed = &envelope.data;
         let Some(email) = changed
@@ -45,7 +48,7 @@ impl Handler for PasswordChangedHandler {
         if email.parse::<lettre::Address>().is_err() {
             // Not the message's fault, but nothing will ever send it: kept on the
             // dead-letter subject (and so in audit) for someone to correct the address.
-            return Err(HandleError::Permanent(format!(
+            return Err(Error::Unusable(format!(
                 "the e-mail address of account {} is not a valid address",
                 changed.login
             )));

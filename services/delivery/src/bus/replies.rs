@@ -8,9 +8,10 @@ use chrono::Duration;
 use contracts::Envelope;
 use contracts::events::ReplyRequested;
 use kit::clock::Clock;
-use kit::consumer::{HandleError, Handler, Incoming};
+use kit::consumer::{Handler, Incoming};
 use sqlx::PgConnection;
 
+use crate::error::Error;
 use crate::store::notices::{NewNotice, NoticeKind, notice_insert_in_txn};
 
 pub struct ReplyRequestedHandler {
@@ -26,11 +27,13 @@ impl ReplyRequestedHandler {
 }
 
 impl Handler for ReplyRequestedHandler {
-    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+    type Error = Error;
+
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         let envelope: Envelope<ReplyRequested> = message.decode()?;
         let reply = &envelope.data;
         if reply.to.parse::<lettre::Address>().is_err() {
-            return Err(HandleError::Permanent(format!(
+            return Err(Error::Unusable(format!(
                 "the requester's address in case {} is not a valid address",
                 reply.case_number
             )));

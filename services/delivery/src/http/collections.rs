@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use kit::auth::{Actor, Role};
 use kit::problem::Problem;
 
-use crate::collection::{CollectionError, Desk, Operator};
+use crate::collection::{Desk, Operator};
 use crate::domain::collection::parse_collection;
 
 const DESK_ROLES: &[Role] = &[Role::Operator];
@@ -82,36 +82,6 @@ async fn collect(
             )
                 .into_response()
         }
-        Err(error @ CollectionError::NotFound(_)) => Problem::new(
-            StatusCode::NOT_FOUND,
-            "case-not-found",
-            "Nie znaleziono danych do odbioru",
-        )
-        .detail(error.to_string())
-        .into_response(),
-        Err(CollectionError::Refused(message)) => Problem::new(
-            StatusCode::FORBIDDEN,
-            "collection-refused",
-            "Pisma nie wydano",
-        )
-        .detail(message)
-        .into_response(),
-        Err(CollectionError::Conflict(message)) => Problem::new(
-            StatusCode::CONFLICT,
-            "not-awaiting-collection",
-            "Dane dostępowe nie czekają na odbiór",
-        )
-        .detail(message)
-        .into_response(),
-        Err(CollectionError::Letter(error)) => {
-            tracing::error!(case_number = %case, %error, "the letter could not be rendered; nothing changed");
-            Problem::internal()
-                .detail("Nie udało się przygotować pisma do wydruku; nic nie zostało zmienione.")
-                .into_response()
-        }
-        Err(CollectionError::Database(error)) => {
-            tracing::error!(case_number = %case, %error, "recording a collection failed; nothing changed");
-            Problem::internal().into_response()
-        }
+        Err(error) => super::problem(error, &case),
     }
 }

@@ -8,7 +8,9 @@ use contracts::forms::DeliveryMode;
 use contracts::seod_status::{CaseStatus, Rejection};
 use contracts::{Envelope, subjects};
 use kit::clock::Clock;
-use kit::consumer::{HandleError, Handler, Incoming};
+use kit::consumer::{Handler, Incoming};
+
+use crate::error::Error;
 use sqlx::PgConnection;
 
 use crate::announce::announce;
@@ -19,7 +21,9 @@ pub struct DeliveriesHandler {
 }
 
 impl Handler for DeliveriesHandler {
-    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+    type Error = Error;
+
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         let now = self.clock.now();
         match message.subject.as_str() {
             subjects::DELIVERY_DISPATCH_COMPLETED => {
@@ -27,7 +31,7 @@ impl Handler for DeliveriesHandler {
                 let case = done.data.case_number;
                 let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case).await?
                 else {
-                    return Err(HandleError::Permanent(format!("no case {case}")));
+                    return Err(Error::Unusable(format!("no case {case}")));
                 };
                 if status != CaseStatus::Realised.as_str() {
                     return Ok(());
@@ -48,7 +52,7 @@ impl Handler for DeliveriesHandler {
                 let case = failed.data.case_number;
                 let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case).await?
                 else {
-                    return Err(HandleError::Permanent(format!("no case {case}")));
+                    return Err(Error::Unusable(format!("no case {case}")));
                 };
                 if CaseStatus::parse(&status).is_some_and(CaseStatus::is_terminal) {
                     return Ok(());

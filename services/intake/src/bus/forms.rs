@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use contracts::forms;
 use kit::clock::Clock;
-use kit::consumer::{HandleError, Handler, Incoming};
+use kit::consumer::{Handler, Incoming};
+
+use crate::error::Error;
 use sqlx::PgConnection;
 
 use crate::registration::{register, reject};
@@ -21,16 +23,16 @@ impl FormsHandler {
 }
 
 impl Handler for FormsHandler {
-    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+    type Error = Error;
+
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         let now = self.clock.now();
         let correlation = forms::correlation_id(&message.payload, message.publisher_message_id())
             .unwrap_or_else(|| format!("seq-{}", message.stream_sequence));
         match forms::parse_form(&message.subject, &message.payload) {
             Ok(request) => {
-                let form: serde_json::Value =
-                    serde_json::from_slice(&message.payload).map_err(|e| {
-                        HandleError::Permanent(format!("a parsed form is not JSON: {e}"))
-                    })?;
+                let form: serde_json::Value = serde_json::from_slice(&message.payload)
+                    .map_err(|e| Error::Unusable(format!("a parsed form is not JSON: {e}")))?;
                 register(conn, &request, &form, now, None).await.map(|_| ())
             }
             Err(rejection) => reject(conn, &correlation, &message.subject, rejection, now).await,

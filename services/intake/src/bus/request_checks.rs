@@ -8,7 +8,9 @@ use contracts::events::{RequestChecked, RequestOutcome};
 use contracts::seod_status::CaseStatus;
 use contracts::{Envelope, subjects};
 use kit::clock::Clock;
-use kit::consumer::{HandleError, Handler, Incoming};
+use kit::consumer::{Handler, Incoming};
+
+use crate::error::Error;
 use sqlx::PgConnection;
 
 use crate::store::cases;
@@ -19,7 +21,9 @@ pub struct RequestChecksHandler {
 }
 
 impl Handler for RequestChecksHandler {
-    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+    type Error = Error;
+
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         match message.subject.as_str() {
             subjects::ACCOUNTS_REQUEST_VERIFIED | subjects::ACCOUNTS_REQUEST_REFUSED => {
                 self.checked(conn, message).await
@@ -39,7 +43,7 @@ impl RequestChecksHandler {
         conn: &mut PgConnection,
         case_number: &str,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), HandleError> {
+    ) -> Result<(), Error> {
         let Some((procedure, source)) =
             cases::case_procedure_and_source_in_txn(conn, case_number).await?
         else {
@@ -48,7 +52,7 @@ impl RequestChecksHandler {
         if source != "seod" || !self.auto_realise.applies_to(&procedure) {
             return Ok(());
         }
-        use crate::processing::{AUTOMATIC_POLICY, ProcessingError, realise_in_txn, take_in_txn};
+        use crate::processing::{AUTOMATIC_POLICY, realise_in_txn, take_in_txn};
         let outcome = async {
             take_in_txn(conn, case_number, AUTOMATIC_POLICY, now).await?;
             // The policy may choose electronic delivery, but never switch a case to
@@ -60,25 +64,20 @@ impl RequestChecksHandler {
             realise_in_txn(conn, case_number, AUTOMATIC_POLICY, delivery, now).await
         }
         .await;
-        match outcome {
-            Ok(()) => {
-                tracing::info!(
-                    case_number,
-                    "realised automatically by the configured policy"
-                );
-                Ok(())
-            }
-            Err(ProcessingError::Database(e)) => Err(e.into()),
-            Err(other) => Err(HandleError::Permanent(other.to_string())),
-        }
+        outcome?;
+        tracing::info!(
+            case_number,
+            "realised automatically by the configured policy"
+        );
+        Ok(())
     }
 
     /// The new starting password exists: the case is realised.
-    async fn issued(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandleError> {
+    async fn issued(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         let event: Envelope<contracts::events::CredentialIssued> = message.decode()?;
         let case_number = event.data.case_number;
         let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case_number).await? else {
-            return Err(HandleError::Permanent(format!("no case {case_number}")));
+            return Err(Error::Unusable(format!("no case {case_number}")));
         };
         if status != CaseStatus::Taken.as_str() {
             return Ok(());
@@ -97,19 +96,12 @@ impl RequestChecksHandler {
         Ok(())
     }
 
-    async fn checked(
-        &self,
-        conn: &mut PgConnection,
-        message: &Incoming,
-    ) -> Result<(), HandleError> {
+    async fn checked(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         let event: Envelope<RequestChecked> = message.decode()?;
         let check = event.data;
         let Some((document_id, status)) = cases::case_lock_in_txn(conn, &check.case_number).await?
         else {
-            return Err(HandleError::Permanent(format!(
-                "no case {}",
-                check.case_number
-            )));
+            return Err(Error::Unusable(format!("no case {}", check.case_number)));
         };
         if status != CaseStatus::Registered.as_str() {
             tracing::info!(case_number = %check.case_number, %status, "the case moved on; the check changes nothing");
@@ -124,7 +116,7 @@ impl RequestChecksHandler {
             }
             (RequestOutcome::Refused, rejection) => {
                 let rejection = rejection
-                    .ok_or_else(|| HandleError::Permanent("a refusal without a reason".into()))?;
+                    .ok_or_else(|| Error::Unusable("a refusal without a reason".into()))?;
                 tracing::info!(case_number = %check.case_number, code = %rejection.code, "request refused");
                 cases::case_ended_with_reason_in_txn(
                     conn,

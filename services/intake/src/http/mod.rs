@@ -7,6 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use kit::auth::Role;
 use kit::problem::Problem;
+
+use crate::error::Error;
 use sqlx::PgPool;
 
 mod queue;
@@ -45,4 +47,33 @@ async fn case(
             Problem::internal().into_response()
         }
     }
+}
+
+/// The one place where intake's error becomes a problem for the person who asked.
+pub(crate) fn problem(error: Error) -> Response {
+    match error {
+        Error::NotFound(case) => Problem::new(
+            StatusCode::NOT_FOUND,
+            "case-not-found",
+            "Nie znaleziono sprawy",
+        )
+        .detail(format!("Nie ma sprawy o numerze {case}.")),
+        Error::Conflict(message) => Problem::new(
+            StatusCode::CONFLICT,
+            "case-conflict",
+            "Nie można wykonać tej czynności",
+        )
+        .detail(message),
+        Error::Duty(message) => Problem::new(
+            StatusCode::FORBIDDEN,
+            "separation-of-duties",
+            "Tę czynność musi wykonać inna osoba",
+        )
+        .detail(message),
+        Error::Unusable(_) | Error::Undecodable(_) | Error::Database(_) => {
+            tracing::error!(%error, "an intake request failed");
+            Problem::internal()
+        }
+    }
+    .into_response()
 }

@@ -12,7 +12,8 @@ use kit::problem::Problem;
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use crate::processing::{self, ProcessingError};
+use crate::error::Error;
+use crate::processing;
 
 const ADMINISTRATOR: &[Role] = &[Role::Administrator];
 
@@ -191,37 +192,13 @@ async fn realise(
     )
 }
 
-fn answer(result: Result<(), ProcessingError>, case: &str) -> Response {
+fn answer(result: Result<(), Error>, case: &str) -> Response {
     match result {
         Ok(()) => (
             StatusCode::ACCEPTED,
             Json(serde_json::json!({ "case_number": case })),
         )
             .into_response(),
-        Err(ProcessingError::NotFound(_)) => Problem::new(
-            StatusCode::NOT_FOUND,
-            "case-not-found",
-            "Nie znaleziono sprawy",
-        )
-        .detail(format!("Nie ma sprawy o numerze {case}."))
-        .into_response(),
-        Err(ProcessingError::Conflict(message)) => Problem::new(
-            StatusCode::CONFLICT,
-            "case-conflict",
-            "Nie można wykonać tej czynności",
-        )
-        .detail(message)
-        .into_response(),
-        Err(ProcessingError::Duty(message)) => Problem::new(
-            StatusCode::FORBIDDEN,
-            "separation-of-duties",
-            "Tę czynność musi wykonać inna osoba",
-        )
-        .detail(message)
-        .into_response(),
-        Err(ProcessingError::Database(error)) => {
-            tracing::error!(%error, "processing a case failed");
-            Problem::internal().into_response()
-        }
+        Err(error) => super::problem(error),
     }
 }

@@ -37,13 +37,12 @@ async fn register(State(pool): State<PgPool>, actor: Actor, body: axum::body::By
     };
     let form: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let result = async {
-        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+        let mut tx = pool.begin().await?;
         let number =
             crate::registration::register(&mut tx, &request, &form, now, Some(actor.login()))
-                .await
-                .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
-        Ok::<_, String>(number)
+                .await?;
+        tx.commit().await?;
+        Ok::<_, crate::error::Error>(number)
     }
     .await;
     match result {
@@ -61,9 +60,6 @@ async fn register(State(pool): State<PgPool>, actor: Actor, body: axum::body::By
             "Wniosek już zarejestrowano",
         )
         .into_response(),
-        Err(error) => {
-            tracing::error!(%error, "registering a request failed");
-            Problem::internal().into_response()
-        }
+        Err(error) => super::problem(error),
     }
 }
