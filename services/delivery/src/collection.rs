@@ -204,14 +204,14 @@ impl Desk {
                 polish_date_time(row.expires_at)
             ))
         };
-        Ok(match row.status() {
-            _ if row.delivery_mode != DeliveryMode::InPerson.as_str() => Some(conflict(format!(
+        Ok(match row.status {
+            _ if row.delivery_mode != DeliveryMode::InPerson => Some(conflict(format!(
                 "Dane dostępowe w sprawie {case} są doręczane elektronicznie (zaszyfrowany \
                  e-mail i SMS); nie ma pisma do odbioru osobistego."
             ))),
-            Some(DeliveryStatus::AwaitingCollection) if now >= row.expires_at => Some(expired()),
-            Some(DeliveryStatus::AwaitingCollection) => None,
-            Some(DeliveryStatus::Collected) => {
+            DeliveryStatus::AwaitingCollection if now >= row.expires_at => Some(expired()),
+            DeliveryStatus::AwaitingCollection => None,
+            DeliveryStatus::Collected => {
                 let done = collection_find_in_txn(tx, case).await?;
                 let when = done
                     .map(|d| {
@@ -228,10 +228,10 @@ impl Desk {
                      o hasło startowe."
                 )))
             }
-            Some(DeliveryStatus::Expired) => Some(expired()),
+            DeliveryStatus::Expired => Some(expired()),
             _ => Some(conflict(format!(
                 "Dane dostępowe w sprawie {case} nie czekają na odbiór osobisty (stan: {}).",
-                row.status
+                row.status.polish()
             ))),
         })
     }
@@ -259,8 +259,7 @@ impl Desk {
         if credentials.login != row.login {
             return Err(unusable("the sealed login differs from the case's login"));
         }
-        let procedure =
-            Procedure::parse(&row.procedure).ok_or_else(|| unusable("unknown procedure"))?;
+        let procedure = row.procedure;
         let person = match (&row.first_name, &row.last_name) {
             (Some(first_name), Some(last_name)) => Some(PersonName {
                 first_name: first_name.clone(),

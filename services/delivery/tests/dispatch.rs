@@ -314,7 +314,9 @@ impl TestDelivery {
 
     async fn wait_for_status(&self, case_number: &str, status: &str) -> DeliveryRow {
         eventually(WAIT, &format!("{case_number} to be {status}"), || async {
-            self.row(case_number).await.filter(|r| r.status == status)
+            self.row(case_number)
+                .await
+                .filter(|r| r.status.as_str() == status)
         })
         .await
     }
@@ -515,7 +517,10 @@ async fn issued_credentials_arrive_as_one_encrypted_letter_and_one_sms_that_open
             .len(),
         1
     );
-    assert_eq!(delivery.row(CASE).await.unwrap().status, "completed");
+    assert_eq!(
+        delivery.row(CASE).await.unwrap().status.as_str(),
+        "completed"
+    );
 
     delivery.stop().await;
     delivery
@@ -630,7 +635,7 @@ async fn after_a_restart_between_e_mail_and_sms_a_new_letter_and_password_replac
         delivery
             .row(CASE)
             .await
-            .filter(|r| r.status == "mail_sent" && r.attempts >= 1)
+            .filter(|r| r.status.as_str() == "mail_sent" && r.attempts >= 1)
     })
     .await;
     // The process stops: the cipher password of the first e-mail is gone with it.
@@ -811,7 +816,7 @@ async fn an_unreachable_mail_relay_is_retried_until_it_answers() {
         delivery.row(CASE).await.filter(|r| r.attempts >= 1)
     })
     .await;
-    assert_eq!(row.status, "pending");
+    assert_eq!(row.status.as_str(), "pending");
     assert!(row.last_error.unwrap().contains("SMTP"));
     assert!(delivery.sms().await.is_empty(), "no SMS before the e-mail");
 
@@ -863,7 +868,7 @@ async fn credentials_for_collection_in_person_wait_and_nothing_is_sent() {
 
     let row = delivery.wait_for_status(CASE, "awaiting_collection").await;
     assert!(row.sealed_credentials.is_some(), "kept for printing");
-    assert_eq!(row.delivery_mode, "in_person");
+    assert_eq!(row.delivery_mode, DeliveryMode::InPerson);
     settle().await;
     assert!(delivery.smtp.mails().is_empty());
     assert!(delivery.sms().await.is_empty());

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use contracts::events::ReplyRequested;
-use contracts::forms::{DeliveryMode, Procedure};
+use contracts::forms::DeliveryMode;
 use contracts::seod_status::{CaseStatus, Rejection, SeodStatus};
 use contracts::{Actor, Envelope, subjects};
 use kit::outbox::{outbox_insert_event, outbox_insert_json};
@@ -61,17 +61,11 @@ pub async fn announce(
     let Some(case) = crate::store::cases::case_reply_target_in_txn(conn, case_number).await? else {
         return Ok(());
     };
-    let delivery = if case.delivery_mode == DeliveryMode::InPerson.as_str() {
-        DeliveryMode::InPerson
-    } else {
-        DeliveryMode::Electronic
-    };
+    let delivery = case.delivery_mode;
     if !worth_a_reply(status, delivery) {
         return Ok(());
     }
-    let Some(procedure) = Procedure::parse(&case.procedure) else {
-        return Ok(());
-    };
+    let procedure = case.procedure;
     let event = Envelope::new(
         Actor::system(crate::SERVICE),
         now,

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use contracts::events::RealisationRequested;
-use contracts::forms::{DeliveryMode, Procedure};
+use contracts::forms::DeliveryMode;
 use contracts::seod_status::CaseStatus;
 use contracts::{Actor, Envelope};
 use kit::outbox::outbox_insert_event;
@@ -76,12 +76,12 @@ pub async fn agree_delivery(
     let case = cases::case_for_processing_in_txn(&mut tx, case_number)
         .await?
         .ok_or_else(|| Error::NotFound(case_number.to_owned()))?;
-    let open = [CaseStatus::Registered.as_str(), CaseStatus::Taken.as_str()];
-    if !open.contains(&case.status.as_str()) || case.realisation_requested {
+    let open = [CaseStatus::Registered, CaseStatus::Taken];
+    if !open.contains(&case.status) || case.realisation_requested {
         return Err(conflict(format!(
-            "Sprawa {case_number} ma status {}; zgodę na odbiór osobisty odnotowuje się przed \
+            "Sprawa {case_number} ma status „{}”; zgodę na odbiór osobisty odnotowuje się przed \
              realizacją.",
-            case.status
+            case.status.polish()
         )));
     }
     if case.taken_by.as_deref() == Some(by) {
@@ -139,12 +139,12 @@ pub async fn take_in_txn(
     let case = cases::case_for_processing_in_txn(tx, case_number)
         .await?
         .ok_or_else(|| Error::NotFound(case_number.to_owned()))?;
-    if case.status != CaseStatus::Registered.as_str() {
+    if case.status != CaseStatus::Registered {
         return Err(match case.taken_by {
             Some(other) => conflict(format!("Sprawę {case_number} prowadzi już {other}.")),
             None => conflict(format!(
-                "Sprawa {case_number} ma status {} i nie czeka w kolejce.",
-                case.status
+                "Sprawa {case_number} ma status „{}” i nie czeka w kolejce.",
+                case.status.polish()
             )),
         });
     }
@@ -201,10 +201,10 @@ pub async fn realise_in_txn(
     let case = cases::case_for_processing_in_txn(tx, case_number)
         .await?
         .ok_or_else(|| Error::NotFound(case_number.to_owned()))?;
-    if case.status != CaseStatus::Taken.as_str() {
+    if case.status != CaseStatus::Taken {
         return Err(conflict(format!(
-            "Sprawę {case_number} trzeba najpierw przyjąć do realizacji (ma status {}).",
-            case.status
+            "Sprawę {case_number} trzeba najpierw przyjąć do realizacji (ma status „{}”).",
+            case.status.polish()
         )));
     }
     if case.taken_by.as_deref() != Some(by) {
@@ -219,7 +219,7 @@ pub async fn realise_in_txn(
         )));
     }
     refuse_registrant(&case, case_number, by)?;
-    let asked_in_person = case.delivery_mode == DeliveryMode::InPerson.as_str();
+    let asked_in_person = case.delivery_mode == DeliveryMode::InPerson;
     let delivery = delivery.unwrap_or(if asked_in_person {
         DeliveryMode::InPerson
     } else {
@@ -252,8 +252,7 @@ pub async fn realise_in_txn(
         }
         _ => None,
     };
-    let procedure = Procedure::parse(&case.procedure)
-        .ok_or_else(|| conflict(format!("Nieznana procedura {}.", case.procedure)))?;
+    let procedure = case.procedure;
     cases::case_realisation_requested_in_txn(tx, case_number, by, delivery.as_str(), now).await?;
     let event = Envelope::new(
         person(by),

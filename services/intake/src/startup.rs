@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use contracts::forms::Procedure;
 use contracts::streams::{self, consumers};
 use kit::{Platform, PlatformSettings, StartupError, Workers};
 use serde::Deserialize;
@@ -33,8 +34,8 @@ pub struct AutoRealise {
 }
 
 impl AutoRealise {
-    pub fn applies_to(&self, procedure: &str) -> bool {
-        self.enabled && self.procedures.iter().any(|p| p.code() == procedure)
+    pub fn applies_to(&self, procedure: Procedure) -> bool {
+        self.enabled && self.procedures.contains(&procedure)
     }
 }
 

@@ -77,6 +77,12 @@ impl RequestSource {
             Self::Operator => "operator",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Seod, Self::Operator]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -96,6 +102,40 @@ impl DeliveryMode {
             Self::InPerson => "in_person",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Electronic, Self::InPerson]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A stored text that names no value of its type (the database's CHECK constraints let
+/// none such in).
+#[derive(Debug, thiserror::Error)]
+#[error("{value:?} is not a {kind}")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+/// Lets a service read these straight from a text column (`#[sqlx(try_from = "String")]`).
+macro_rules! from_stored_text {
+    ($($type:ty => $kind:literal),* $(,)?) => {
+        $(impl TryFrom<String> for $type {
+            type Error = UnknownValue;
+            fn try_from(value: String) -> Result<Self, UnknownValue> {
+                <$type>::parse(&value).ok_or(UnknownValue { kind: $kind, value })
+            }
+        })*
+    };
+}
+
+from_stored_text! {
+    Procedure => "procedure",
+    RequestSource => "request source",
+    DeliveryMode => "delivery mode",
+    crate::seod_status::CaseStatus => "case status",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

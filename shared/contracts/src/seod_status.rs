@@ -44,6 +44,21 @@ impl CaseStatus {
     pub fn parse(s: &str) -> Option<Self> {
         serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
     }
+
+    /// The status as a person reads it, in a sentence ("sprawa ma status …").
+    pub fn polish(self) -> &'static str {
+        match self {
+            Self::Registered => "zarejestrowana",
+            Self::Taken => "przyjęta do realizacji",
+            Self::Realised => "zrealizowana",
+            Self::Delivered => "doręczona",
+            Self::Collected => "odebrana osobiście",
+            Self::Closed => "zamknięta",
+            Self::Rejected => "odrzucona",
+            Self::Expired => "wygasła",
+            Self::Failed => "niedoręczona",
+        }
+    }
 }
 
 /// Why something was refused: the field (a JSON path, `$` for the whole document),

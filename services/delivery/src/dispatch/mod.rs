@@ -223,7 +223,7 @@ impl Dispatcher {
         let span = tracing::info_span!(
             "dispatch",
             case_number = %row.case_number,
-            status = %row.status,
+            status = row.status.as_str(),
             attempts = row.attempts,
             claims = row.claims,
         );
@@ -251,12 +251,7 @@ impl Dispatcher {
         if now >= row.expires_at {
             return self.expire(row, token, now).await;
         }
-        let procedure = Procedure::parse(&row.procedure).ok_or_else(|| {
-            permanent(
-                format!("unknown procedure {}", row.procedure),
-                format!("Nieznana procedura sprawy: {}.", row.procedure),
-            )
-        })?;
+        let procedure = row.procedure;
         let mobile = Msisdn::parse(&row.director_mobile).map_err(|e| {
             permanent(
                 format!("director's mobile: {e}"),
@@ -264,8 +259,8 @@ impl Dispatcher {
                  więc nie można wysłać hasła do pliku. Należy uzupełnić numer w danych placówki.",
             )
         })?;
-        let held = match row.status() {
-            Some(DeliveryStatus::MailSent) => self.held_cipher(row),
+        let held = match row.status {
+            DeliveryStatus::MailSent => self.held_cipher(row),
             _ => None,
         };
         let cipher = match held {

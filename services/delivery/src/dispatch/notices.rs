@@ -25,7 +25,7 @@ use crate::domain::replies::{reply_body, reply_subject};
 use crate::domain::texts::{notice_body, notice_subject};
 use crate::letter::polish_date_time;
 use crate::store::notices::{
-    NoticeRow, notice_fail, notice_mark_sent, notice_retry_later, notices_claim_due,
+    NoticeKind, NoticeRow, notice_fail, notice_mark_sent, notice_retry_later, notices_claim_due,
 };
 
 pub struct NoticeSender {
@@ -106,7 +106,10 @@ impl NoticeSender {
             Outcome::Sent => {
                 let now = self.clock.now();
                 if notice_mark_sent(&self.pool, row.event_id, token, now).await? {
-                    tracing::info!(kind = %row.kind, "notice accepted by the SMTP relay");
+                    tracing::info!(
+                        kind = row.kind.as_str(),
+                        "notice accepted by the SMTP relay"
+                    );
                 } else {
                     tracing::warn!("another worker holds this notice now; leaving it");
                 }
@@ -155,11 +158,15 @@ impl NoticeSender {
             self.config.from.email.domain()
         );
         let at = polish_date_time(row.occurred_at);
-        let (subject, body) = match (row.kind.as_str(), &row.case_outcome) {
-            ("case_outcome", Some(reply)) => (reply_subject(reply), reply_body(reply, &at)),
-            ("password_changed", _) => (notice_subject(&row.login), notice_body(&row.login, &at)),
-            (kind, _) => {
-                return Outcome::Permanent(format!("a notice of kind {kind} without its facts"));
+        let (subject, body) = match (row.kind, &row.case_outcome) {
+            (NoticeKind::CaseOutcome, Some(reply)) => {
+                (reply_subject(reply), reply_body(reply, &at))
+            }
+            (NoticeKind::PasswordChanged, _) => {
+                (notice_subject(&row.login), notice_body(&row.login, &at))
+            }
+            (NoticeKind::CaseOutcome, None) => {
+                return Outcome::Permanent("a case outcome notice without its facts".into());
             }
         };
         let message = Message::builder()
@@ -189,7 +196,7 @@ impl NoticeSender {
     ) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
         if notice_fail(&self.pool, row.event_id, token, error, count_attempt, now).await? {
-            tracing::error!(%error, kind = %row.kind, "the notice could not be sent; given up");
+            tracing::error!(%error, kind = row.kind.as_str(), "the notice could not be sent; given up");
         } else {
             tracing::warn!("another worker holds this notice now; leaving it");
         }

@@ -41,6 +41,19 @@ impl DeliveryStatus {
         }
     }
 
+    /// The state as the operator reads it.
+    pub fn polish(self) -> &'static str {
+        match self {
+            Self::Pending => "czeka na wysłanie",
+            Self::MailSent => "wysłano e-mail, SMS w drodze",
+            Self::Completed => "doręczono",
+            Self::Failed => "nie udało się doręczyć",
+            Self::AwaitingCollection => "czeka na odbiór osobisty",
+            Self::Collected => "odebrano",
+            Self::Expired => "wygasło",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => Self::Pending,
@@ -51,6 +64,17 @@ impl DeliveryStatus {
             "collected" => Self::Collected,
             "expired" => Self::Expired,
             _ => return None,
+        })
+    }
+}
+
+impl TryFrom<String> for DeliveryStatus {
+    type Error = contracts::forms::UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or(contracts::forms::UnknownValue {
+            kind: "delivery status",
+            value,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! whose lease ran out (and whose case someone else took) changes nothing.
 
 use chrono::{DateTime, Utc};
+use contracts::forms::{DeliveryMode, Procedure};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -80,9 +81,11 @@ pub async fn delivery_insert_in_txn(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeliveryRow {
     pub case_number: String,
-    pub procedure: String,
+    #[sqlx(try_from = "String")]
+    pub procedure: Procedure,
     pub login: String,
-    pub delivery_mode: String,
+    #[sqlx(try_from = "String")]
+    pub delivery_mode: DeliveryMode,
     pub institution_rspo_id: Option<String>,
     pub institution_name: String,
     pub rspo_email: String,
@@ -92,7 +95,8 @@ pub struct DeliveryRow {
     pub sealed_credentials: Option<Vec<u8>>,
     pub expires_at: DateTime<Utc>,
     pub portal_url: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub claims: i32,
@@ -110,17 +114,13 @@ impl DeliveryRow {
     pub fn binding(&self) -> contracts::events::SealBinding<'_> {
         contracts::events::SealBinding {
             case_number: &self.case_number,
-            procedure: &self.procedure,
+            procedure: self.procedure.code(),
             login: &self.login,
-            delivery: &self.delivery_mode,
+            delivery: self.delivery_mode.as_str(),
             rspo_email: &self.rspo_email,
             director_mobile: &self.director_mobile,
             expires_at: self.expires_at,
         }
-    }
-
-    pub fn status(&self) -> Option<DeliveryStatus> {
-        DeliveryStatus::parse(&self.status)
     }
 }
 

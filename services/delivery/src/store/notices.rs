@@ -24,6 +24,20 @@ impl NoticeKind {
     }
 }
 
+impl TryFrom<String> for NoticeKind {
+    type Error = contracts::forms::UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        [Self::PasswordChanged, Self::CaseOutcome]
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+            .ok_or(contracts::forms::UnknownValue {
+                kind: "notice kind",
+                value,
+            })
+    }
+}
+
 #[derive(Debug)]
 pub struct NewNotice<'a> {
     pub event_id: Uuid,
@@ -65,7 +79,8 @@ pub async fn notice_insert_in_txn(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NoticeRow {
     pub event_id: Uuid,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: NoticeKind,
     pub login: String,
     pub email: String,
     pub occurred_at: DateTime<Utc>,

@@ -284,7 +284,7 @@ async fn every_bad_collection_is_refused_naming_its_field_and_nothing_changes() 
     assert!(body["detail"].as_str().unwrap().starts_with("Pole `$`"));
 
     let row = delivery.row(CASE).await.unwrap();
-    assert_eq!(row.status, "awaiting_collection");
+    assert_eq!(row.status.as_str(), "awaiting_collection");
     assert!(
         row.sealed_credentials.is_some(),
         "still sealed, still there"
@@ -315,7 +315,7 @@ async fn only_operators_use_the_desk_administrators_too_are_refused() {
     assert_eq!(status, 401);
 
     assert_eq!(
-        delivery.row(CASE).await.unwrap().status,
+        delivery.row(CASE).await.unwrap().status.as_str(),
         "awaiting_collection"
     );
     delivery.stop().await;
@@ -372,7 +372,7 @@ async fn a_letter_that_cannot_be_rendered_changes_nothing() {
     let (status, body) = problem(post(&delivery, Some(&operator), CASE, &requester()).await).await;
     assert_eq!(status, 500, "{body}");
     let row = delivery.row(CASE).await.unwrap();
-    assert_eq!(row.status, "awaiting_collection");
+    assert_eq!(row.status.as_str(), "awaiting_collection");
     assert!(row.sealed_credentials.is_some());
     assert_eq!(delivery.count("SELECT count(*) FROM collections").await, 0);
     assert_eq!(delivery.count("SELECT count(*) FROM kit_outbox").await, 0);
@@ -514,7 +514,7 @@ async fn an_invented_collector_or_the_realiser_at_the_desk_is_refused_and_record
         ["collector_mismatch", "f01_mismatch", "realiser_at_desk"]
     );
     assert_eq!(
-        delivery.row(CASE).await.unwrap().status,
+        delivery.row(CASE).await.unwrap().status.as_str(),
         "awaiting_collection"
     );
     assert_eq!(delivery.count("SELECT count(*) FROM collections").await, 0);

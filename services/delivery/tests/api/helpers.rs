@@ -290,7 +290,9 @@ impl TestDelivery {
 
     pub async fn wait_for_status(&self, case_number: &str, status: &str) -> DeliveryRow {
         eventually(WAIT, &format!("{case_number} to be {status}"), || async {
-            self.row(case_number).await.filter(|r| r.status == status)
+            self.row(case_number)
+                .await
+                .filter(|r| r.status.as_str() == status)
         })
         .await
     }

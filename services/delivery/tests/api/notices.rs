@@ -156,7 +156,7 @@ async fn an_unreachable_relay_is_retried_and_the_notice_goes_out_once() {
             .find(|n| n.attempts >= 1)
     })
     .await;
-    assert_eq!(pending.status, "pending");
+    assert_eq!(pending.status.as_str(), "pending");
     assert!(pending.last_error.unwrap().contains("SMTP"));
 
     delivery.smtp = SmtpServer::start_on(port);

@@ -29,11 +29,14 @@ impl Handler for DeliveriesHandler {
             subjects::DELIVERY_DISPATCH_COMPLETED => {
                 let done: Envelope<DispatchCompleted> = message.decode()?;
                 let case = done.data.case_number;
-                let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case).await?
+                let Some(cases::LockedCase {
+                    document_id,
+                    status,
+                }) = cases::case_lock_in_txn(conn, &case).await?
                 else {
                     return Err(Error::Unusable(format!("no case {case}")));
                 };
-                if status != CaseStatus::Realised.as_str() {
+                if status != CaseStatus::Realised {
                     return Ok(());
                 }
                 let reached = match done.data.delivery {
@@ -50,11 +53,14 @@ impl Handler for DeliveriesHandler {
             subjects::DELIVERY_DISPATCH_FAILED => {
                 let failed: Envelope<DispatchFailed> = message.decode()?;
                 let case = failed.data.case_number;
-                let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case).await?
+                let Some(cases::LockedCase {
+                    document_id,
+                    status,
+                }) = cases::case_lock_in_txn(conn, &case).await?
                 else {
                     return Err(Error::Unusable(format!("no case {case}")));
                 };
-                if CaseStatus::parse(&status).is_some_and(CaseStatus::is_terminal) {
+                if status.is_terminal() {
                     return Ok(());
                 }
                 let reason = Rejection {

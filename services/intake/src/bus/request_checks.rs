@@ -1,7 +1,7 @@
 //! accounts' answers: about who asked (a verified case waits for an administrator; a refused
 //! one is rejected, and SEOD is told why), and that a new starting password was issued.
 
-use contracts::forms::DeliveryMode;
+use contracts::forms::{DeliveryMode, RequestSource};
 use std::sync::Arc;
 
 use contracts::events::{RequestChecked, RequestOutcome};
@@ -44,12 +44,12 @@ impl RequestChecksHandler {
         case_number: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), Error> {
-        let Some((procedure, source)) =
+        let Some(cases::CaseOrigin { procedure, source }) =
             cases::case_procedure_and_source_in_txn(conn, case_number).await?
         else {
             return Ok(());
         };
-        if source != "seod" || !self.auto_realise.applies_to(&procedure) {
+        if source != RequestSource::Seod || !self.auto_realise.applies_to(procedure) {
             return Ok(());
         }
         use crate::processing::{AUTOMATIC_POLICY, realise_in_txn, take_in_txn};
@@ -76,10 +76,14 @@ impl RequestChecksHandler {
     async fn issued(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         let event: Envelope<contracts::events::CredentialIssued> = message.decode()?;
         let case_number = event.data.case_number;
-        let Some((document_id, status)) = cases::case_lock_in_txn(conn, &case_number).await? else {
+        let Some(cases::LockedCase {
+            document_id,
+            status,
+        }) = cases::case_lock_in_txn(conn, &case_number).await?
+        else {
             return Err(Error::Unusable(format!("no case {case_number}")));
         };
-        if status != CaseStatus::Taken.as_str() {
+        if status != CaseStatus::Taken {
             return Ok(());
         }
         let now = self.clock.now();
@@ -99,12 +103,15 @@ impl RequestChecksHandler {
     async fn checked(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
         let event: Envelope<RequestChecked> = message.decode()?;
         let check = event.data;
-        let Some((document_id, status)) = cases::case_lock_in_txn(conn, &check.case_number).await?
+        let Some(cases::LockedCase {
+            document_id,
+            status,
+        }) = cases::case_lock_in_txn(conn, &check.case_number).await?
         else {
             return Err(Error::Unusable(format!("no case {}", check.case_number)));
         };
-        if status != CaseStatus::Registered.as_str() {
-            tracing::info!(case_number = %check.case_number, %status, "the case moved on; the check changes nothing");
+        if status != CaseStatus::Registered {
+            tracing::info!(case_number = %check.case_number, status = status.as_str(), "the case moved on; the check changes nothing");
             return Ok(());
         }
         let now = self.clock.now();

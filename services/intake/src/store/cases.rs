@@ -1,7 +1,7 @@
 //! Cases, their numbering, their status history, and refused forms.
 
 use chrono::{DateTime, Utc};
-use contracts::forms::PasswordResetRequest;
+use contracts::forms::{DeliveryMode, PasswordResetRequest, Procedure, RequestSource};
 use contracts::query::{CaseView, StatusEntry};
 use contracts::seod_status::{CaseStatus, Rejection};
 use sqlx::{PgConnection, PgPool};
@@ -114,9 +114,11 @@ pub async fn rejected_form_insert_in_txn(
 #[derive(sqlx::FromRow)]
 struct CaseRow {
     case_number: String,
-    procedure: String,
+    #[sqlx(try_from = "String")]
+    procedure: Procedure,
     document_id: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: CaseStatus,
     institution_rspo_id: String,
     target_login: String,
     registered_at: DateTime<Utc>,
@@ -143,9 +145,9 @@ pub async fn case_view(pool: &PgPool, case_number: &str) -> Result<Option<CaseVi
     .fetch_all(pool)
     .await?;
     Ok(Some(CaseView {
-        status: CaseStatus::parse(&row.status).unwrap_or(CaseStatus::Registered),
+        status: row.status,
         case_number: row.case_number,
-        procedure: row.procedure,
+        procedure: row.procedure.code().to_owned(),
         document_id: row.document_id,
         institution_rspo_id: row.institution_rspo_id,
         target_login: row.target_login,
@@ -164,10 +166,17 @@ pub async fn case_view(pool: &PgPool, case_number: &str) -> Result<Option<CaseVi
 }
 
 /// The SEOD document and status of a case, locked for this transaction.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LockedCase {
+    pub document_id: String,
+    #[sqlx(try_from = "String")]
+    pub status: CaseStatus,
+}
+
 pub async fn case_lock_in_txn(
     conn: &mut PgConnection,
     case_number: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
+) -> Result<Option<LockedCase>, sqlx::Error> {
     sqlx::query_as("SELECT document_id, status FROM cases WHERE case_number = $1 FOR UPDATE")
         .bind(case_number)
         .fetch_optional(conn)
@@ -226,13 +235,16 @@ pub async fn case_status_set_in_txn(
 #[derive(Debug, serde::Serialize, sqlx::FromRow)]
 pub struct QueueEntry {
     pub case_number: String,
-    pub procedure: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub procedure: Procedure,
+    #[sqlx(try_from = "String")]
+    pub status: CaseStatus,
     pub institution_rspo_id: String,
     pub institution_name: String,
     pub requester_login: String,
     pub target_login: String,
-    pub delivery_mode: String,
+    #[sqlx(try_from = "String")]
+    pub delivery_mode: DeliveryMode,
     pub registered_at: DateTime<Utc>,
     pub taken_by: Option<String>,
 }
@@ -252,11 +264,14 @@ pub async fn queue_list(pool: &PgPool) -> Result<Vec<QueueEntry>, sqlx::Error> {
 #[derive(Debug, sqlx::FromRow)]
 pub struct ProcessingRow {
     pub document_id: String,
-    pub status: String,
-    pub procedure: String,
+    #[sqlx(try_from = "String")]
+    pub status: CaseStatus,
+    #[sqlx(try_from = "String")]
+    pub procedure: Procedure,
     pub institution_rspo_id: String,
     pub target_login: String,
-    pub delivery_mode: String,
+    #[sqlx(try_from = "String")]
+    pub delivery_mode: DeliveryMode,
     pub verified: bool,
     pub taken_by: Option<String>,
     pub realisation_requested: bool,
@@ -343,10 +358,18 @@ pub async fn case_realisation_requested_in_txn(
     Ok(())
 }
 
+#[derive(Debug, sqlx::FromRow)]
+pub struct CaseOrigin {
+    #[sqlx(try_from = "String")]
+    pub procedure: Procedure,
+    #[sqlx(try_from = "String")]
+    pub source: RequestSource,
+}
+
 pub async fn case_procedure_and_source_in_txn(
     conn: &mut PgConnection,
     case_number: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
+) -> Result<Option<CaseOrigin>, sqlx::Error> {
     sqlx::query_as("SELECT procedure, source FROM cases WHERE case_number = $1")
         .bind(case_number)
         .fetch_optional(conn)
@@ -356,11 +379,13 @@ pub async fn case_procedure_and_source_in_txn(
 #[derive(Debug, sqlx::FromRow)]
 pub struct ReplyTarget {
     pub reply_email: String,
-    pub procedure: String,
+    #[sqlx(try_from = "String")]
+    pub procedure: Procedure,
     pub institution_rspo_id: String,
     pub institution_name: String,
     pub target_login: String,
-    pub delivery_mode: String,
+    #[sqlx(try_from = "String")]
+    pub delivery_mode: DeliveryMode,
 }
 
 /// What the confirmation e-mail of an e-mailed request needs; `None` for other requests.
