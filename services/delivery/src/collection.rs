@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use contracts::Actor;
 use contracts::envelope::ActorKind;
 use contracts::events::{CollectionRefused, DispatchCompleted, DispatchFailed};
-use contracts::forms::{DeliveryMode, Procedure};
+use contracts::forms::DeliveryMode;
 use kit::clock::Clock;
 use kit::outbox::outbox_insert_event;
 use secrecy::zeroize::Zeroizing;
@@ -36,16 +36,14 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::dispatch::envelope_by;
 use crate::domain::collection::Collection;
 use crate::domain::collection::{Entitled, check_collector};
-use crate::domain::credentials::open_credentials;
 use crate::domain::status::DeliveryStatus;
 use crate::domain::texts::{UNCOLLECTED_REASON, attachment_name};
 use crate::error::Error;
-use crate::letter::{
-    AccountKind, LetterContent, LetterError, PersonName, polish_date_time, render_pdf,
-};
+use crate::events;
+use crate::letter::{LetterError, polish_date_time, render_pdf};
+use crate::preparation::letter_content;
 use crate::store::collections::{
     AwaitingCollection, collection_find_in_txn, collection_record_in_txn, collections_awaiting,
     deliveries_expire_uncollected_in_txn, delivery_lock_in_txn,
@@ -141,7 +139,7 @@ impl Desk {
         };
         if let Err(refusal) = check_collector(&entitled(&row), collection, &operator.login) {
             // Nothing is handed over; the refusal itself is recorded (audit reads it).
-            let event = envelope_by(
+            let event = events::about_case(
                 actor,
                 &row,
                 now,
@@ -164,7 +162,7 @@ impl Desk {
                 "Dane dostępowe w sprawie {case_number} przestały czekać na odbiór."
             )));
         }
-        let event = envelope_by(
+        let event = events::about_case(
             actor,
             &row,
             now,
@@ -250,36 +248,7 @@ impl Desk {
                  pisma nie można wydrukować; potrzebne jest nowe hasło startowe."
             ))
         };
-        let sealed = row
-            .sealed_credentials
-            .as_deref()
-            .ok_or_else(|| unusable("no sealed copy"))?;
-        let credentials = open_credentials(&self.seal_key, sealed, &row.binding())
-            .map_err(|e| unusable(&e.to_string()))?;
-        if credentials.login != row.login {
-            return Err(unusable("the sealed login differs from the case's login"));
-        }
-        let procedure = row.procedure;
-        let person = match (&row.first_name, &row.last_name) {
-            (Some(first_name), Some(last_name)) => Some(PersonName {
-                first_name: first_name.clone(),
-                last_name: last_name.clone(),
-            }),
-            _ => None,
-        };
-        let content = LetterContent {
-            institution_name: row.institution_name.clone(),
-            person,
-            login: credentials.login,
-            starting_password: credentials.starting_password,
-            portal_url: row.portal_url.clone(),
-            expires_at: row.expires_at,
-            case_number: case.to_owned(),
-            account: match procedure {
-                Procedure::Zszo05 => AccountKind::ZszoUser,
-                Procedure::Pzo01 => AccountKind::PzoAdministrator,
-            },
-        };
+        let content = letter_content(&self.seal_key, row).map_err(|e| unusable(&e.to_string()))?;
         // Rendering subsets fonts and compresses: kept off the async workers.
         let rendered =
             tokio::task::spawn_blocking(move || render_pdf(&content).map(Zeroizing::new))
@@ -294,7 +263,7 @@ impl Desk {
         let mut tx = self.pool.begin().await?;
         let rows = deliveries_expire_uncollected_in_txn(&mut tx, now, self.batch).await?;
         for row in &rows {
-            let event = envelope_by(
+            let event = events::about_case(
                 Actor::system(crate::SERVICE),
                 row,
                 now,

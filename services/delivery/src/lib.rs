@@ -9,8 +9,10 @@ pub mod collection;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod letter;
+pub mod preparation;
 pub mod startup;
 pub mod store;
 

@@ -53,22 +53,19 @@
 //! (`crate::collection`). Password-change notices go out from [`notices`], by the same
 //! claim, lease and back-off rules.
 
+mod held;
 pub mod mail;
 pub mod notices;
+mod outcomes;
 pub mod polling;
 pub mod sms;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use contracts::events::{DispatchCompleted, DispatchFailed};
-use contracts::forms::{DeliveryMode, Procedure};
-use contracts::{Actor, Envelope, Event};
+use contracts::forms::Procedure;
 use futures::StreamExt;
 use kit::clock::Clock;
-use kit::outbox::outbox_insert_event;
 use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -81,28 +78,19 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use self::held::HeldCiphers;
+use self::outcomes::{Failure, letter_failure, permanent};
 use crate::domain::Package;
-use crate::domain::backoff::{AfterFailure, after_passing_failure};
-use crate::domain::credentials::open_credentials;
 use crate::domain::msisdn::Msisdn;
 use crate::domain::status::DeliveryStatus;
 use crate::domain::texts::{MailFacts, attachment_name, mail_body, mail_subject, sms_text};
-use crate::letter::{
-    AccountKind, LetterContent, LetterError, PersonName, cipher_password, encrypt_pdf,
-    polish_date_time, render_pdf, zip_aes,
-};
-use crate::store::deliveries::{
-    DeliveryRow, deliveries_claim_due, delivery_complete_in_txn, delivery_expire_in_txn,
-    delivery_fail_in_txn, delivery_mark_mail_sent, delivery_retry_later,
-};
+use crate::letter::{cipher_password, encrypt_pdf, render_pdf, zip_aes};
+use crate::preparation::{Unopenable, letter_content};
+use crate::store::deliveries::{DeliveryRow, deliveries_claim_due, delivery_mark_mail_sent};
 
 pub use mail::{MailError, Mailer, SmtpMailer};
 pub use notices::NoticeSender;
 pub use sms::{SmsError, SmsGateway};
-
-/// A held cipher password older than this is dropped (a guard against keeping one for a
-/// case another replica finished); the case's next try then sends a new pair.
-const HOLD_LIMIT: Duration = Duration::from_secs(6 * 60 * 60);
 
 /// How the dispatcher works, from `delivery.*` settings.
 #[derive(Debug, Clone)]
@@ -128,44 +116,7 @@ pub struct Dispatcher {
     seal_key: crate::domain::credentials::SealKeys,
     config: DispatchConfig,
     outbox_wake: Arc<Notify>,
-    /// Cipher passwords of e-mails this process sent and whose SMS is still owed, by case.
-    held: Mutex<HashMap<String, HeldCipher>>,
-}
-
-struct HeldCipher {
-    message_id: String,
-    cipher: SecretString,
-    since: Instant,
-}
-
-/// Why a try did not complete, and what to record.
-#[derive(Debug)]
-enum Failure {
-    /// Worth another try: `error` is technical, `reason` a Polish phrase for the administrator.
-    Passing { error: String, reason: String },
-    /// Will not get better by waiting; `reason` is the Polish sentence for the administrator.
-    Permanent { error: String, reason: String },
-    /// The attempts were used up before this try began (interrupted tries).
-    Exhausted { error: String },
-    /// The outcome could not be stored; the lease's end brings the case back.
-    Unrecorded { error: String },
-    /// Another dispatcher holds the case now (this one's lease ended).
-    LostClaim,
-}
-
-impl From<sqlx::Error> for Failure {
-    fn from(e: sqlx::Error) -> Self {
-        Failure::Unrecorded {
-            error: format!("database: {e}"),
-        }
-    }
-}
-
-fn permanent(error: impl Into<String>, reason: impl Into<String>) -> Failure {
-    Failure::Permanent {
-        error: error.into(),
-        reason: reason.into(),
-    }
+    held: HeldCiphers,
 }
 
 impl Dispatcher {
@@ -186,7 +137,7 @@ impl Dispatcher {
             seal_key,
             config,
             outbox_wake,
-            held: Mutex::new(HashMap::new()),
+            held: HeldCiphers::default(),
         }
     }
 
@@ -194,7 +145,7 @@ impl Dispatcher {
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let (poll, batch) = (self.config.poll_interval, self.config.batch);
         polling::poll_until_stopped("dispatcher", poll, batch, stop, || async {
-            self.forget_stale_ciphers();
+            self.held.forget_stale();
             self.dispatch_due().await
         })
         .await;
@@ -260,7 +211,7 @@ impl Dispatcher {
             )
         })?;
         let held = match row.status {
-            DeliveryStatus::MailSent => self.held_cipher(row),
+            DeliveryStatus::MailSent => self.held.of(row),
             _ => None,
         };
         let cipher = match held {
@@ -310,47 +261,22 @@ impl Dispatcher {
                 ),
             )
         })?;
-        let sealed = row.sealed_credentials.as_deref().ok_or_else(|| {
-            permanent(
-                "no sealed copy of the credentials",
+        let content = letter_content(&self.seal_key, row).map_err(|e| match e {
+            Unopenable::NoSealedCopy => permanent(
+                e.to_string(),
                 "Brak zapieczętowanej kopii danych dostępowych; potrzebne jest nowe hasło.",
-            )
-        })?;
-        let credentials =
-            open_credentials(&self.seal_key, sealed, &row.binding()).map_err(|e| {
-                permanent(
-                    e.to_string(),
-                    "Nie można otworzyć zapieczętowanych danych dostępowych (klucz usługi \
+            ),
+            Unopenable::Seal(_) => permanent(
+                e.to_string(),
+                "Nie można otworzyć zapieczętowanych danych dostępowych (klucz usługi \
                  delivery nie pasuje do klucza użytego przez accounts albo dane są \
                  uszkodzone); potrzebne jest nowe hasło.",
-                )
-            })?;
-        if credentials.login != row.login {
-            return Err(permanent(
-                "the sealed login differs from the event's login",
+            ),
+            Unopenable::LoginDiffers => permanent(
+                e.to_string(),
                 "Login w zapieczętowanych danych różni się od loginu sprawy; dane nie zostały wysłane.",
-            ));
-        }
-        let person = match (&row.first_name, &row.last_name) {
-            (Some(first_name), Some(last_name)) => Some(PersonName {
-                first_name: first_name.clone(),
-                last_name: last_name.clone(),
-            }),
-            _ => None,
-        };
-        let content = LetterContent {
-            institution_name: row.institution_name.clone(),
-            person,
-            login: credentials.login,
-            starting_password: credentials.starting_password,
-            portal_url: row.portal_url.clone(),
-            expires_at: row.expires_at,
-            case_number: case.to_owned(),
-            account: match procedure {
-                Procedure::Zszo05 => AccountKind::ZszoUser,
-                Procedure::Pzo01 => AccountKind::PzoAdministrator,
-            },
-        };
+            ),
+        })?;
         // The plain letter holds the starting password: wiped when dropped.
         let pdf = Zeroizing::new(render_pdf(&content).map_err(letter_failure)?);
         drop(content);
@@ -429,222 +355,7 @@ impl Dispatcher {
         {
             return Err(Failure::LostClaim);
         }
-        self.held.lock().expect("held ciphers").insert(
-            case.to_owned(),
-            HeldCipher {
-                message_id,
-                cipher: cipher.clone(),
-                since: Instant::now(),
-            },
-        );
+        self.held.hold(case, message_id, cipher.clone());
         Ok(cipher)
-    }
-
-    /// The cipher password of the e-mail this row says went out, if this process sent it.
-    fn held_cipher(&self, row: &DeliveryRow) -> Option<SecretString> {
-        let held = self.held.lock().expect("held ciphers");
-        held.get(&row.case_number)
-            .filter(|h| Some(&h.message_id) == row.mail_message_id.as_ref())
-            .map(|h| h.cipher.clone())
-    }
-
-    fn forget_cipher(&self, case_number: &str) {
-        self.held.lock().expect("held ciphers").remove(case_number);
-    }
-
-    fn forget_stale_ciphers(&self) {
-        self.held
-            .lock()
-            .expect("held ciphers")
-            .retain(|_, h| h.since.elapsed() < HOLD_LIMIT);
-    }
-
-    async fn complete(&self, row: &DeliveryRow, token: Uuid) -> Result<(), Failure> {
-        let now = self.clock.now();
-        let mut tx = self.pool.begin().await?;
-        if !delivery_complete_in_txn(&mut tx, &row.case_number, token, now).await? {
-            return Err(Failure::LostClaim);
-        }
-        let event = envelope(
-            row,
-            now,
-            DispatchCompleted {
-                case_number: row.case_number.clone(),
-                delivery: DeliveryMode::Electronic,
-                completed_at: now,
-            },
-        );
-        outbox_insert_event(&mut tx, &event).await?;
-        tx.commit().await?;
-        self.outbox_wake.notify_one();
-        self.forget_cipher(&row.case_number);
-        tracing::info!("credentials delivered; the sealed copy is wiped");
-        Ok(())
-    }
-
-    async fn expire(
-        &self,
-        row: &DeliveryRow,
-        token: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<(), Failure> {
-        let mut tx = self.pool.begin().await?;
-        if !delivery_expire_in_txn(&mut tx, &row.case_number, token, now).await? {
-            return Err(Failure::LostClaim);
-        }
-        let reason = format!(
-            "Hasło startowe wygasło ({}), zanim udało się je doręczyć; potrzebne jest nowe hasło.",
-            polish_date_time(row.expires_at)
-        );
-        self.publish_failed(&mut tx, row, now, reason).await?;
-        tx.commit().await?;
-        self.outbox_wake.notify_one();
-        self.forget_cipher(&row.case_number);
-        tracing::warn!("the starting password expired before delivery");
-        Ok(())
-    }
-
-    async fn publish_failed(
-        &self,
-        tx: &mut sqlx::PgConnection,
-        row: &DeliveryRow,
-        now: DateTime<Utc>,
-        reason: String,
-    ) -> Result<(), sqlx::Error> {
-        let event = envelope(
-            row,
-            now,
-            DispatchFailed {
-                case_number: row.case_number.clone(),
-                reason,
-            },
-        );
-        outbox_insert_event(tx, &event).await
-    }
-
-    fn after_passing_failure(&self, failed_before: i32) -> AfterFailure {
-        let c = &self.config;
-        after_passing_failure(failed_before, c.max_attempts, c.retry_base, c.retry_max)
-    }
-
-    /// Stores what a failed try means: a later try, or the end.
-    async fn record(&self, row: &DeliveryRow, token: Uuid, failure: Failure) {
-        let outcome = match failure {
-            Failure::Passing { error, reason } => match self.after_passing_failure(row.attempts) {
-                AfterFailure::GiveUp { failed } => {
-                    let reason = format!(
-                        "Nie udało się doręczyć danych dostępowych po {failed} próbach \
-                         (ostatnio: {reason}). Sprawa wymaga decyzji administratora."
-                    );
-                    self.fail(row, token, &error, reason, true).await
-                }
-                AfterFailure::RetryIn { failed, delay } => {
-                    self.retry_later(row, token, &error, failed, delay).await
-                }
-            },
-            Failure::Permanent { error, reason } => {
-                self.fail(row, token, &error, reason, true).await
-            }
-            Failure::Exhausted { error } => {
-                let reason = format!(
-                    "Nie udało się doręczyć danych dostępowych po {} próbach (kolejne próby \
-                     zostały przerwane). Sprawa wymaga decyzji administratora.",
-                    row.attempts
-                );
-                self.fail(row, token, &error, reason, false).await
-            }
-            Failure::Unrecorded { error } => {
-                tracing::error!(%error, "the try's outcome could not be stored; the case comes back when its lease ends");
-                Ok(())
-            }
-            Failure::LostClaim => {
-                tracing::warn!("another dispatcher holds this case now; leaving it");
-                self.forget_cipher(&row.case_number);
-                Ok(())
-            }
-        };
-        if let Err(error) = outcome {
-            tracing::error!(%error, "the failure could not be stored; the case comes back when its lease ends");
-        }
-    }
-
-    async fn retry_later(
-        &self,
-        row: &DeliveryRow,
-        token: Uuid,
-        error: &str,
-        failed: u32,
-        delay: Duration,
-    ) -> Result<(), sqlx::Error> {
-        let now = self.clock.now();
-        let next = now + delay;
-        if delivery_retry_later(&self.pool, &row.case_number, token, error, next, now).await? {
-            tracing::warn!(
-                %error,
-                attempt = failed,
-                retry_in_ms = delay.as_millis() as u64,
-                "delivery failed; will retry"
-            );
-        } else {
-            tracing::warn!("another dispatcher holds this case now; leaving it");
-            self.forget_cipher(&row.case_number);
-        }
-        Ok(())
-    }
-
-    async fn fail(
-        &self,
-        row: &DeliveryRow,
-        token: Uuid,
-        error: &str,
-        reason: String,
-        count_attempt: bool,
-    ) -> Result<(), sqlx::Error> {
-        let now = self.clock.now();
-        let mut tx = self.pool.begin().await?;
-        if delivery_fail_in_txn(&mut tx, &row.case_number, token, error, count_attempt, now).await?
-        {
-            self.publish_failed(&mut tx, row, now, reason).await?;
-            tx.commit().await?;
-            self.outbox_wake.notify_one();
-            tracing::error!(%error, "delivery failed for good; an administrator must decide");
-        } else {
-            tracing::warn!("another dispatcher holds this case now; leaving it");
-        }
-        self.forget_cipher(&row.case_number);
-        Ok(())
-    }
-}
-
-fn envelope<T: Event>(row: &DeliveryRow, now: DateTime<Utc>, data: T) -> Envelope<T> {
-    envelope_by(Actor::system(crate::SERVICE), row, now, data)
-}
-
-/// An event about `row`'s case, caused by `actor`.
-pub(crate) fn envelope_by<T: Event>(
-    actor: Actor,
-    row: &DeliveryRow,
-    now: DateTime<Utc>,
-    data: T,
-) -> Envelope<T> {
-    Envelope {
-        institution_rspo_id: row.institution_rspo_id.clone(),
-        ..Envelope::new(actor, now, data).case(&row.case_number)
-    }
-}
-
-/// A letter that cannot be made: the random generator is worth another try; anything
-/// else (a character no font has, a value that does not fit) will fail the same way again.
-fn letter_failure(error: LetterError) -> Failure {
-    match error {
-        LetterError::Random(_) => Failure::Passing {
-            error: error.to_string(),
-            reason: "generator liczb losowych był chwilowo niedostępny".into(),
-        },
-        other => permanent(
-            other.to_string(),
-            "Nie można przygotować pisma z danymi dostępowymi (np. dane zawierają znak, \
-             którego nie da się wydrukować, albo są za długie).",
-        ),
     }
 }
