@@ -79,7 +79,18 @@ impl kit::ServiceSettings for Settings {
     fn platform(&self) -> &PlatformSettings {
         &self.platform
     }
+
+    fn platform_mut(&mut self) -> &mut PlatformSettings {
+        &mut self.platform
+    }
 }
+
+kit::service!(
+    Service,
+    Settings,
+    contracts::permissions::Identity::Audit,
+    crate::BASE_CONFIG
+);
 
 struct Keys {
     signing: SigningKey,

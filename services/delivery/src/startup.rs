@@ -140,7 +140,18 @@ impl kit::ServiceSettings for Settings {
     fn platform(&self) -> &PlatformSettings {
         &self.platform
     }
+
+    fn platform_mut(&mut self) -> &mut PlatformSettings {
+        &mut self.platform
+    }
 }
+
+kit::service!(
+    Service,
+    Settings,
+    contracts::permissions::Identity::Delivery,
+    crate::BASE_CONFIG
+);
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> StartupError {
     StartupError::Settings(SettingsError::Value {

@@ -16,17 +16,12 @@ use contracts::{Actor, Envelope, streams, subjects};
 use delivery::Settings;
 use delivery::dispatch::sms::{self, SmsError};
 use delivery::domain::msisdn::Msisdn;
-use delivery::startup::{SmsGatewayKind, SmsSettings, SmtpTls};
+use delivery::startup::{SmsGatewayKind, SmsSettings};
 use delivery::store::deliveries::{DeliveryRow, delivery_find};
 use futures::StreamExt;
-use kit::StartupError;
-use kit::settings::SslMode;
 use secrecy::SecretString;
 use serde_json::Value;
-use sqlx::PgPool;
-use test_support::{NatsServer, TestDatabase, eventually, free_port};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use test_support::{eventually, free_port};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -41,7 +36,7 @@ const WAIT: Duration = Duration::from_secs(30);
 #[path = "support/mod.rs"]
 mod support;
 
-use support::{SmtpServer, logs, run, scratch};
+use support::{SmtpServer, TestDelivery, logs, run, scratch};
 
 /// The text of `pdf` opened with `password`, or None when qpdf refuses the password.
 fn open_pdf(pdf: &[u8], password: &str) -> Option<String> {
@@ -120,18 +115,6 @@ impl Sms {
     }
 }
 
-struct TestDelivery {
-    _db: TestDatabase,
-    db_settings: (String, u16, String, String),
-    pool: PgPool,
-    nats: NatsServer,
-    smtp: SmtpServer,
-    gateway: MockServer,
-    seal_secret: String,
-    seal_public: [u8; 32],
-    running: Option<(CancellationToken, JoinHandle<Result<(), StartupError>>)>,
-}
-
 /// A gateway that takes everything.
 async fn gateway_answering(status: u16) -> MockServer {
     let server = MockServer::start().await;
@@ -145,7 +128,7 @@ async fn gateway_answering(status: u16) -> MockServer {
 
 impl TestDelivery {
     async fn start(gateway: MockServer) -> Self {
-        Self::start_with(gateway, SmtpServer::start(), |_| {}).await
+        Self::start_on(gateway, SmtpServer::start(), |_| {}).await
     }
 
     async fn start_with(
@@ -153,81 +136,7 @@ impl TestDelivery {
         smtp: SmtpServer,
         tweak: impl FnOnce(&mut Settings),
     ) -> Self {
-        let mut this = Self::create(gateway, smtp).await;
-        let mut settings = this.settings();
-        tweak(&mut settings);
-        this.run(settings).await;
-        this
-    }
-
-    /// Everything but the service itself.
-    async fn create(gateway: MockServer, smtp: SmtpServer) -> Self {
-        logs();
-        let db = TestDatabase::create("delivery").await;
-        let pool = db.pool().await;
-        let (secret, public) = kit::seal::keypair().unwrap();
-        Self {
-            db_settings: (db.host(), db.port(), db.name.clone(), db.username()),
-            _db: db,
-            pool,
-            nats: NatsServer::start(),
-            smtp,
-            gateway,
-            seal_secret: hex::encode(secret.as_slice()),
-            seal_public: public,
-            running: None,
-        }
-    }
-
-    fn settings(&self) -> Settings {
-        let mut s: Settings = kit::settings::load(delivery::BASE_CONFIG).expect("settings");
-        let (host, port, name, username) = self.db_settings.clone();
-        s.platform.http.host = "127.0.0.1".into();
-        s.platform.http.port = 0;
-        self.nats.configure(
-            &mut s.platform.nats,
-            contracts::permissions::Identity::Delivery,
-        );
-        s.platform.database.host = host;
-        s.platform.database.port = port;
-        s.platform.database.name = name;
-        s.platform.database.username = username;
-        s.platform.database.password = None;
-        s.platform.database.password_file = None;
-        s.platform.database.ssl_mode = SslMode::Disable;
-        s.platform.consumer.ack_wait_secs = 2;
-        s.platform.consumer.retry_base_ms = 100;
-        s.platform.outbox.poll_interval_ms = 100;
-        let d = &mut s.delivery;
-        d.seal_key = Some(SecretString::from(self.seal_secret.clone()));
-        d.seal_key_file = None;
-        d.retry.base_ms = 100;
-        d.dispatch.poll_interval_ms = 100;
-        d.smtp.host = "127.0.0.1".into();
-        d.smtp.port = self.smtp.port;
-        d.smtp.tls = SmtpTls::None;
-        d.smtp.timeout_secs = 5;
-        d.sms.kind = SmsGatewayKind::Generic;
-        d.sms.url = format!("{}/sms", self.gateway.uri());
-        d.sms.timeout_secs = 5;
-        s
-    }
-
-    async fn run(&mut self, settings: Settings) {
-        let service = delivery::Service::build(settings)
-            .await
-            .expect("delivery starts");
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(service.run_until_stopped(stop.clone()));
-        self.running = Some((stop, task));
-    }
-
-    /// Stops the service as SIGTERM would, and waits until it has.
-    async fn stop(&mut self) {
-        if let Some((stop, task)) = self.running.take() {
-            stop.cancel();
-            task.await.unwrap().expect("delivery stops cleanly");
-        }
+        Self::start_on(gateway, smtp, tweak).await
     }
 
     fn issued(&self, case_number: &str, delivery: DeliveryMode) -> Envelope<CredentialIssued> {
@@ -417,14 +326,6 @@ impl TestDelivery {
             for mail in &mails {
                 assert!(!mail.contains(secret), "a secret is in the e-mail itself");
             }
-        }
-    }
-}
-
-impl Drop for TestDelivery {
-    fn drop(&mut self) {
-        if let Some((stop, _)) = &self.running {
-            stop.cancel();
         }
     }
 }

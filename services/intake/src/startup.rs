@@ -43,7 +43,18 @@ impl kit::ServiceSettings for Settings {
     fn platform(&self) -> &PlatformSettings {
         &self.platform
     }
+
+    fn platform_mut(&mut self) -> &mut PlatformSettings {
+        &mut self.platform
+    }
 }
+
+kit::service!(
+    Service,
+    Settings,
+    contracts::permissions::Identity::Intake,
+    crate::BASE_CONFIG
+);
 
 pub struct Service {
     platform: Platform,

@@ -18,6 +18,7 @@ pub mod problem;
 pub mod propagation;
 pub mod refusals;
 pub mod seal;
+pub mod service;
 pub mod sessions;
 pub mod settings;
 pub mod shutdown;

@@ -33,6 +33,7 @@ const PRODUCTION: &str = include_str!("../config/production.yaml");
 /// Settings of a service: the platform's and its own.
 pub trait ServiceSettings: serde::de::DeserializeOwned {
     fn platform(&self) -> &PlatformSettings;
+    fn platform_mut(&mut self) -> &mut PlatformSettings;
 }
 
 /// Loads a service's settings: platform defaults, the service's `base.yaml`, the

@@ -2,12 +2,14 @@
 //! PostgreSQL database, and the service binaries as processes.
 
 pub mod database;
+pub mod in_process;
 pub mod nats;
 pub mod process;
 pub mod sinks;
 pub mod system;
 
 pub use database::TestDatabase;
+pub use in_process::InProcess;
 pub use nats::NatsServer;
 pub use process::ServiceProcess;
 pub use sinks::{SmsSink, SmtpSink};

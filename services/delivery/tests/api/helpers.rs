@@ -3,7 +3,6 @@
 //! standing in for the SMS gateway (wiremock). Staff tokens are signed here with a test key
 //! whose public half delivery is configured with, as accounts' would be.
 
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -14,18 +13,11 @@ use contracts::events::{CredentialIssued, PasswordChanged, Recipient};
 use contracts::forms::{DeliveryMode, Procedure};
 use contracts::{Actor, Envelope, streams, subjects};
 use delivery::Settings;
-use delivery::startup::{SmsGatewayKind, SmtpTls};
 use delivery::store::deliveries::{DeliveryRow, delivery_find};
 use futures::StreamExt;
-use kit::StartupError;
-use kit::settings::SslMode;
-use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::PgPool;
-use test_support::{NatsServer, TestDatabase, eventually};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use test_support::eventually;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -34,10 +26,7 @@ pub const LOGIN: &str = "lukasz.zak@sp123";
 pub const STARTING_PASSWORD: &str = "Start-Haslo-9xQ#wZ";
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// The seed of the key tokens are signed with here (accounts' in production).
-const TOKEN_SEED: [u8; 32] = [7; 32];
-
-pub use crate::support::{SmtpServer, logs, scratch};
+pub use crate::support::{SmtpServer, TestDelivery, logs, scratch};
 
 /// The text of a plain (unencrypted) PDF, as `pdftotext` reads it.
 pub fn pdf_text(pdf: &[u8]) -> String {
@@ -66,106 +55,13 @@ pub async fn gateway() -> MockServer {
     server
 }
 
-pub struct TestDelivery {
-    _db: TestDatabase,
-    db_settings: (String, u16, String, String),
-    pub pool: PgPool,
-    pub nats: NatsServer,
-    pub smtp: SmtpServer,
-    pub gateway: MockServer,
-    seal_secret: String,
-    seal_public: [u8; 32],
-    pub address: Option<SocketAddr>,
-    running: Option<(CancellationToken, JoinHandle<Result<(), StartupError>>)>,
-}
-
 impl TestDelivery {
     pub async fn start() -> Self {
         Self::start_with(SmtpServer::start(), |_| {}).await
     }
 
     pub async fn start_with(smtp: SmtpServer, tweak: impl FnOnce(&mut Settings)) -> Self {
-        logs();
-        let db = TestDatabase::create("delivery").await;
-        let pool = db.pool().await;
-        let (secret, public) = kit::seal::keypair().unwrap();
-        let mut this = Self {
-            db_settings: (db.host(), db.port(), db.name.clone(), db.username()),
-            _db: db,
-            pool,
-            nats: NatsServer::start(),
-            smtp,
-            gateway: gateway().await,
-            seal_secret: hex::encode(secret.as_slice()),
-            seal_public: public,
-            address: None,
-            running: None,
-        };
-        let mut settings = this.settings();
-        tweak(&mut settings);
-        this.run(settings).await;
-        this
-    }
-
-    pub fn settings(&self) -> Settings {
-        let mut s: Settings = kit::settings::load(delivery::BASE_CONFIG).expect("settings");
-        let (host, port, name, username) = self.db_settings.clone();
-        s.platform.http.host = "127.0.0.1".into();
-        s.platform.http.port = 0;
-        self.nats.configure(
-            &mut s.platform.nats,
-            contracts::permissions::Identity::Delivery,
-        );
-        s.platform.database.host = host;
-        s.platform.database.port = port;
-        s.platform.database.name = name;
-        s.platform.database.username = username;
-        s.platform.database.password = None;
-        s.platform.database.password_file = None;
-        s.platform.database.ssl_mode = SslMode::Disable;
-        s.platform.consumer.ack_wait_secs = 2;
-        s.platform.consumer.retry_base_ms = 100;
-        s.platform.outbox.poll_interval_ms = 100;
-        s.platform.auth.accounts_public_key = Some(hex::encode(
-            ed25519_dalek::SigningKey::from_bytes(&TOKEN_SEED)
-                .verifying_key()
-                .as_bytes(),
-        ));
-        let d = &mut s.delivery;
-        d.seal_key = Some(SecretString::from(self.seal_secret.clone()));
-        d.seal_key_file = None;
-        d.retry.base_ms = 100;
-        d.dispatch.poll_interval_ms = 100;
-        d.smtp.host = "127.0.0.1".into();
-        d.smtp.port = self.smtp.port;
-        d.smtp.tls = SmtpTls::None;
-        d.smtp.timeout_secs = 5;
-        d.sms.kind = SmsGatewayKind::Generic;
-        d.sms.url = format!("{}/sms", self.gateway.uri());
-        d.sms.timeout_secs = 5;
-        s
-    }
-
-    pub async fn run(&mut self, settings: Settings) {
-        let service = delivery::Service::build(settings)
-            .await
-            .expect("delivery starts");
-        self.address = Some(service.local_addr());
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(service.run_until_stopped(stop.clone()));
-        self.running = Some((stop, task));
-    }
-
-    /// Stops the service as SIGTERM would, and waits until it has.
-    pub async fn stop(&mut self) {
-        if let Some((stop, task)) = self.running.take() {
-            stop.cancel();
-            task.await.unwrap().expect("delivery stops cleanly");
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address.expect("delivery runs"))
+        TestDelivery::start_on(gateway().await, smtp, tweak).await
     }
 
     // ---------------------------------------------------------------- bus ---
@@ -381,35 +277,11 @@ impl TestDelivery {
     }
 }
 
-impl Drop for TestDelivery {
-    fn drop(&mut self) {
-        if let Some((stop, _)) = &self.running {
-            stop.cancel();
-        }
-    }
-}
-
 // ---------------------------------------------------------------- HTTP ---
 
 /// A token for `login` with `role`, as accounts signs them, valid for 15 minutes.
 pub fn token(login: &str, role: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    kit::auth::sign(
-        &ed25519_dalek::SigningKey::from_bytes(&TOKEN_SEED),
-        &kit::auth::Claims {
-            sub: login.to_owned(),
-            role: kit::auth::Role::parse(role).expect("a role"),
-            institution: None,
-            iat: now,
-            exp: now + 900,
-            sid: uuid::Uuid::new_v4().to_string(),
-            aud: kit::auth::Audience::Staff,
-            kid: String::new(),
-        },
-    )
+    test_support::in_process::staff_token(login, kit::auth::Role::parse(role).expect("a role"))
 }
 
 pub fn at(rfc3339: &str) -> DateTime<Utc> {

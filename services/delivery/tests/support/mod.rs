@@ -1,6 +1,7 @@
-//! What delivery's two test binaries (the dispatcher's, and the API's) share: the log
-//! capture for the "no secret in the log" checks, a real SMTP server (aiosmtpd writing a
-//! Maildir) and the mail as the mailbox got it.
+//! What delivery's two test binaries (the dispatcher's, and the API's) share: delivery
+//! running in-process (`TestDelivery`, on `test_support::InProcess`), the log capture for
+//! the "no secret in the log" checks, a real SMTP server (aiosmtpd writing a Maildir) and
+//! the mail as the mailbox got it.
 
 // Each binary uses a part of this module.
 #![allow(dead_code)]
@@ -11,8 +12,83 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use delivery::Settings;
+use delivery::startup::{SmsGatewayKind, SmtpTls};
 use mail_parser::{MessageParser, MimeHeaders};
+use secrecy::SecretString;
+use test_support::InProcess;
 use test_support::free_port;
+use wiremock::MockServer;
+
+// ---------------------------------------------------------- the service ---
+
+pub struct TestDelivery {
+    service: InProcess<delivery::Service>,
+    pub smtp: SmtpServer,
+    pub gateway: MockServer,
+    seal_secret: String,
+    pub seal_public: [u8; 32],
+}
+
+/// The in-process service's database, NATS, URL and lifecycle.
+impl std::ops::Deref for TestDelivery {
+    type Target = InProcess<delivery::Service>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.service
+    }
+}
+
+impl std::ops::DerefMut for TestDelivery {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.service
+    }
+}
+
+impl TestDelivery {
+    /// Everything but the service itself.
+    pub async fn create(gateway: MockServer, smtp: SmtpServer) -> Self {
+        logs();
+        let (secret, public) = kit::seal::keypair().unwrap();
+        Self {
+            service: InProcess::fresh("delivery").await,
+            smtp,
+            gateway,
+            seal_secret: hex::encode(secret.as_slice()),
+            seal_public: public,
+        }
+    }
+
+    pub async fn start_on(
+        gateway: MockServer,
+        smtp: SmtpServer,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut this = Self::create(gateway, smtp).await;
+        let mut settings = this.settings();
+        tweak(&mut settings);
+        this.service.run(settings).await;
+        this
+    }
+
+    /// The test platform's settings, with this test's seal key, SMTP server and gateway.
+    pub fn settings(&self) -> Settings {
+        let mut s = self.service.settings();
+        let d = &mut s.delivery;
+        d.seal_key = Some(SecretString::from(self.seal_secret.clone()));
+        d.seal_key_file = None;
+        d.retry.base_ms = 100;
+        d.dispatch.poll_interval_ms = 100;
+        d.smtp.host = "127.0.0.1".into();
+        d.smtp.port = self.smtp.port;
+        d.smtp.tls = SmtpTls::None;
+        d.smtp.timeout_secs = 5;
+        d.sms.kind = SmsGatewayKind::Generic;
+        d.sms.url = format!("{}/sms", self.gateway.uri());
+        d.sms.timeout_secs = 5;
+        s
+    }
+}
 
 // ------------------------------------------------------------------ logs ---
 
