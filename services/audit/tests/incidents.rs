@@ -22,7 +22,7 @@ use kit::clock::Clock;
 use kit::consumer::{Handler, Incoming};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use test_support::TestDatabase;
+use test_support::InProcess;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -41,8 +41,10 @@ impl Clock for TestClock {
     }
 }
 
+/// audit's handlers and HTTP API with a clock the test moves, on the database and NATS
+/// any service's in-process test gets (the service itself is not started).
 struct Audit {
-    _db: TestDatabase,
+    service: InProcess<audit::Service>,
     pool: PgPool,
     clock: Arc<TestClock>,
     handler: RecordHandler,
@@ -53,8 +55,8 @@ fn at(rfc3339: &str) -> DateTime<Utc> {
 }
 
 async fn audit(rules: IncidentRules) -> Audit {
-    let db = TestDatabase::create("audit_incidents").await;
-    let pool = db.pool().await;
+    let service = InProcess::fresh("audit_incidents").await;
+    let pool = service.pool.clone();
     kit::db::migrate(&pool, &MIGRATOR).await.unwrap();
     let clock = Arc::new(TestClock(Mutex::new(at("2026-11-23T10:00:00Z"))));
     let handler = RecordHandler {
@@ -65,7 +67,7 @@ async fn audit(rules: IncidentRules) -> Audit {
         incident_rules: rules,
     };
     Audit {
-        _db: db,
+        service,
         pool,
         clock,
         handler,
@@ -649,9 +651,9 @@ async fn the_register_is_listed_by_status_category_and_case_a_page_at_a_time() {
 }
 
 /// audit's router over a real listener, with the test's database and clock.
-async fn serve(audit: &Audit, nats: &test_support::NatsServer) -> String {
+async fn serve(audit: &Audit) -> String {
     kit::main_support::install_crypto_provider();
-    let js = async_nats::jetstream::new(nats.client().await);
+    let js = audit.service.jetstream().await;
     let checkpoint_js = js.clone();
     let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
     let clock: Arc<dyn Clock> = Arc::clone(&audit.clock) as Arc<dyn Clock>;
@@ -725,9 +727,8 @@ async fn problem(response: reqwest::Response, status: u16) -> Value {
 
 #[tokio::test]
 async fn the_http_api_opens_reads_lists_and_closes_an_incident_and_refuses_in_polish() {
-    let nats = test_support::NatsServer::start();
     let audit = audit(IncidentRules::default()).await;
-    let base = serve(&audit, &nats).await;
+    let base = serve(&audit).await;
     let laptop = json!({ "category": "other", "title": "Zgubiony laptop", "description": "d" });
     let anonymous = reqwest::Client::new()
         .post(format!("{base}/api/incidents"))
