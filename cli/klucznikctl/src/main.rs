@@ -31,6 +31,10 @@ struct Cli {
     /// `nats provision` needs the provisioner's). Without it, the bus must be anonymous.
     #[arg(long, env = "KLUCZNIK_NATS__NKEY_SEED_FILE", global = true)]
     nkey_seed_file: Option<PathBuf>,
+    /// The CA that signed the NATS server's certificate (PEM): the connection then requires
+    /// TLS and verifies the server against it, as the services do in production.
+    #[arg(long, env = "KLUCZNIK_NATS__TLS_CA_FILE", global = true)]
+    nats_tls_ca_file: Option<PathBuf>,
     /// How long to wait for an answer, in seconds.
     #[arg(long, default_value_t = 30, global = true)]
     timeout: u64,
@@ -246,6 +250,15 @@ async fn connect_as(cli: &Cli, identity: Identity) -> Result<async_nats::Client,
         }
         None => async_nats::ConnectOptions::new(),
     };
+    if let Some(ca) = &cli.nats_tls_ca_file {
+        if !ca.is_file() {
+            return Err(Failure::Input(format!(
+                "nie ma pliku certyfikatu CA serwera NATS {}",
+                ca.display()
+            )));
+        }
+        options = options.require_tls(true).add_root_certificates(ca.clone());
+    }
     options = options
         .custom_inbox_prefix(identity.inbox_prefix())
         .name("klucznikctl")

@@ -21,26 +21,7 @@ fn quick(client: async_nats::Client) -> jetstream::Context {
 /// How many messages a stream holds on a subject, read by the tests' observer.
 async fn messages_on(system: &System, stream: &str, subject: &str) -> u64 {
     let js = jetstream::new(system.client().await);
-    let mut stream = js.get_stream(stream).await.expect("the stream");
-    let info = stream.info().await.expect("stream info");
-    if info.state.messages == 0 {
-        return 0;
-    }
-    let consumer = stream
-        .create_consumer(jetstream::consumer::pull::OrderedConfig {
-            filter_subject: subject.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .expect("an ordered consumer");
-    let mut messages = consumer.messages().await.expect("messages");
-    let mut n = 0;
-    while let Ok(Some(Ok(_))) =
-        tokio::time::timeout(Duration::from_millis(300), messages.next()).await
-    {
-        n += 1;
-    }
-    n
+    test_support::stored(&js, stream, subject).await.len() as u64
 }
 
 #[tokio::test]

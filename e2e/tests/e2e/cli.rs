@@ -337,3 +337,31 @@ async fn klucznikctl_verifies_an_exported_segment_on_the_operators_machine_witho
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["problem"]["kind"], "bad_signature", "{report}");
 }
+
+#[tokio::test]
+async fn klucznikctl_reaches_a_tls_only_bus_only_through_the_ca_it_is_given() {
+    let nats = test_support::nats::TlsNats::start().await;
+    let bus = Bus {
+        url: nats.url.clone(),
+        seed_file: None,
+    };
+    let ca = nats.ca.to_string_lossy().into_owned();
+    let trusted = klucznikctl(&bus, &["--nats-tls-ca-file", &ca, "nats", "provision"]);
+    assert!(trusted.status.success(), "{}", text(&trusted.stderr));
+    let stranger = klucznikctl(&bus, &["nats", "provision"]);
+    assert!(!stranger.status.success());
+    assert!(
+        text(&stranger.stderr).contains("nie można połączyć się z NATS"),
+        "{}",
+        text(&stranger.stderr)
+    );
+    let missing = klucznikctl(
+        &bus,
+        &["--nats-tls-ca-file", "/brak/ca.crt", "nats", "provision"],
+    );
+    assert!(
+        text(&missing.stderr).contains("nie ma pliku certyfikatu CA"),
+        "{}",
+        text(&missing.stderr)
+    );
+}

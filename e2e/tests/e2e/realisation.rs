@@ -9,7 +9,6 @@ use contracts::forms::{DeliveryMode, Procedure};
 use contracts::permissions::Identity;
 use contracts::seod_status::CaseStatus;
 use contracts::{Actor, Envelope, streams, subjects};
-use futures::StreamExt;
 use test_support::{System, SystemOptions, eventually};
 
 use crate::helpers::{pool_of, statuses_until, submit_zszo, take_and_realise, zszo_form};
@@ -17,30 +16,11 @@ use crate::helpers::{pool_of, statuses_until, submit_zszo, take_and_realise, zsz
 /// Every message on `subject` in `stream`, with the dead-letter error header if any.
 async fn messages(system: &System, stream: &str, subject: &str) -> Vec<(Vec<u8>, String)> {
     let js = jetstream::new(system.client().await);
-    let consumer = js
-        .get_stream(stream)
+    test_support::stored(&js, stream, subject)
         .await
-        .expect("the stream")
-        .create_consumer(jetstream::consumer::pull::OrderedConfig {
-            filter_subject: subject.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .expect("an ordered consumer");
-    let mut all = consumer.messages().await.expect("messages");
-    let mut out = Vec::new();
-    while let Ok(Some(Ok(message))) =
-        tokio::time::timeout(Duration::from_millis(300), all.next()).await
-    {
-        let error = message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(subjects::headers::DEAD_LETTER_ERROR))
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        out.push((message.payload.to_vec(), error));
-    }
-    out
+        .into_iter()
+        .map(|m| (m.payload, m.error.unwrap_or_default()))
+        .collect()
 }
 
 /// A realisation request as a compromised (or mistaken) intake could publish it.

@@ -102,23 +102,16 @@ async fn the_current_director_may_ask_for_his_schools_account_and_no_one_else_ma
     );
 }
 
-/// The reasons on accounts' dead letters of `subject`.
+/// The reasons on accounts' dead letters of `subject`, once there are `expected` of them.
 async fn dead_letter_reasons(accounts: &Accounts, subject: &str, expected: usize) -> Vec<String> {
     let js = accounts.jetstream().await;
     let dead = format!("{}.accounts.{subject}", subjects::DEAD_LETTER_PREFIX);
     eventually(WAIT, "the dead letters", || async {
-        let mut stream = js.get_stream(streams::DEAD_LETTER.name).await.ok()?;
-        let last = stream.info().await.ok()?.state.last_sequence;
-        let mut reasons = Vec::new();
-        for seq in 1..=last {
-            let Ok(message) = stream.get_raw_message(seq).await else {
-                continue;
-            };
-            if message.subject.as_str() == dead {
-                let reason = message.headers.get(subjects::headers::DEAD_LETTER_ERROR)?;
-                reasons.push(reason.as_str().to_owned());
-            }
-        }
+        let reasons: Vec<String> = test_support::stored(&js, streams::DEAD_LETTER.name, &dead)
+            .await
+            .into_iter()
+            .filter_map(|m| m.error)
+            .collect();
         (reasons.len() == expected).then_some(reasons)
     })
     .await

@@ -779,30 +779,12 @@ async fn credentials_for_collection_in_person_wait_and_nothing_is_sent() {
 
 /// The dead letters delivery set aside, with their error.
 async fn dead_letters(delivery: &TestDelivery) -> Vec<String> {
-    let stream = delivery
-        .js()
+    let js = delivery.js().await;
+    test_support::stored(&js, streams::DEAD_LETTER.name, subjects::DEAD_LETTER_ALL)
         .await
-        .get_stream(streams::DEAD_LETTER.name)
-        .await
-        .expect("the DEAD_LETTER stream");
-    let consumer = stream
-        .create_consumer(consumer::pull::OrderedConfig::default())
-        .await
-        .expect("an ordered consumer");
-    let mut messages = consumer.messages().await.expect("messages");
-    let mut out = Vec::new();
-    while let Ok(Some(Ok(message))) =
-        tokio::time::timeout(Duration::from_millis(300), messages.next()).await
-    {
-        let error = message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(subjects::headers::DEAD_LETTER_ERROR))
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        out.push(format!("{} {error}", message.subject));
-    }
-    out
+        .into_iter()
+        .map(|m| format!("{} {}", m.subject, m.error.unwrap_or_default()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -322,113 +322,9 @@ async fn a_consumer_handles_each_message_once_retries_and_dead_letters_what_keep
 #[tokio::test]
 async fn a_service_connects_to_nats_over_tls_only_when_it_trusts_the_servers_certificate() {
     kit::main_support::install_crypto_provider();
-    let dir = test_support::scratch_dir("nats-tls");
-    // A CA of the test's own, and the server's certificate it signs (for 127.0.0.1).
-    let (ca, cert, key) = (
-        dir.join("ca.crt"),
-        dir.join("server.crt"),
-        dir.join("server.key"),
-    );
-    let extensions = dir.join("server.ext");
-    std::fs::write(
-        &extensions,
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&str]| {
-        let made = std::process::Command::new("openssl")
-            .current_dir(&dir)
-            .args(args)
-            .output()
-            .expect("openssl runs");
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
-        );
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=test-ca",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=nats",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        "server.ext",
-        "-out",
-        "server.crt",
-    ]);
-    let port = test_support::free_port();
-    let config = dir.join("nats.conf");
-    std::fs::write(
-        &config,
-        format!(
-            "listen: \"127.0.0.1:{port}\"\ntls {{ cert_file: \"{}\", key_file: \"{}\" }}\n",
-            cert.display(),
-            key.display()
-        ),
-    )
-    .unwrap();
-    let binary =
-        std::env::var("KLUCZNIK_TEST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
-    /// Stops the server even when an assertion fails first.
-    struct Stopped(std::process::Child);
-    impl Drop for Stopped {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _server = Stopped(
-        std::process::Command::new(binary)
-            .arg("-c")
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("nats-server starts"),
-    );
-    eventually(Duration::from_secs(10), "nats-server to listen", || async {
-        std::net::TcpStream::connect(("127.0.0.1", port))
-            .ok()
-            .map(|_| ())
-    })
-    .await;
+    let nats = test_support::nats::TlsNats::start().await;
     let settings = |ca: Option<std::path::PathBuf>| kit::settings::NatsSettings {
-        url: format!("tls://127.0.0.1:{port}"),
+        url: nats.url.clone(),
         connect_timeout_secs: 3,
         stream_replicas: 1,
         nkey_seed: None,
@@ -436,7 +332,7 @@ async fn a_service_connects_to_nats_over_tls_only_when_it_trusts_the_servers_cer
         tls_ca_file: ca,
         allow_anonymous: true,
     };
-    let trusted = kit::nats::connect(&settings(Some(ca.clone())), "intake").await;
+    let trusted = kit::nats::connect(&settings(Some(nats.ca.clone())), "intake").await;
     let client = trusted.expect("connects when it trusts the certificate");
     client.flush().await.expect("a round trip over TLS");
     let stranger = kit::nats::connect(&settings(None), "intake").await;

@@ -6,6 +6,7 @@ pub mod in_process;
 pub mod nats;
 pub mod process;
 pub mod sinks;
+pub mod stored;
 pub mod system;
 
 pub use database::TestDatabase;
@@ -13,6 +14,7 @@ pub use in_process::InProcess;
 pub use nats::NatsServer;
 pub use process::ServiceProcess;
 pub use sinks::{SmsSink, SmtpSink};
+pub use stored::{Stored, stored};
 pub use system::{System, SystemOptions};
 
 use std::net::TcpListener;

@@ -154,3 +154,132 @@ impl Drop for NatsServer {
         self.stop();
     }
 }
+
+/// An anonymous nats-server that speaks TLS only, with a certificate for 127.0.0.1 signed
+/// by a CA of the test's own (`ca`): for checking that a client trusts exactly that CA.
+pub struct TlsNats {
+    /// `tls://127.0.0.1:<port>`.
+    pub url: String,
+    /// The CA's certificate (PEM).
+    pub ca: PathBuf,
+    _server: Stopped,
+}
+
+/// Stops the server even when an assertion fails first.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl TlsNats {
+    pub async fn start() -> Self {
+        let dir = crate::scratch_dir("nats-tls");
+        // A CA of the test's own, and the server's certificate it signs (for 127.0.0.1).
+        let (ca, cert, key) = (
+            dir.join("ca.crt"),
+            dir.join("server.crt"),
+            dir.join("server.key"),
+        );
+        let extensions = dir.join("server.ext");
+        std::fs::write(
+            &extensions,
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        let openssl = |args: &[&str]| {
+            let made = std::process::Command::new("openssl")
+                .current_dir(&dir)
+                .args(args)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                made.status.success(),
+                "{}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test-ca",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=nats",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ]);
+        let port = crate::free_port();
+        let config = dir.join("nats.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "listen: \"127.0.0.1:{port}\"\ntls {{ cert_file: \"{}\", key_file: \"{}\" }}\n\
+                 jetstream {{ store_dir: \"{}\" }}\n",
+                cert.display(),
+                key.display(),
+                dir.join("jetstream").display()
+            ),
+        )
+        .unwrap();
+        let binary =
+            std::env::var("KLUCZNIK_TEST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+        let server = Stopped(
+            std::process::Command::new(binary)
+                .arg("-c")
+                .arg(&config)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("nats-server starts"),
+        );
+        crate::eventually(Duration::from_secs(10), "nats-server to listen", || async {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .map(|_| ())
+        })
+        .await;
+        Self {
+            url: format!("tls://127.0.0.1:{port}"),
+            ca,
+            _server: server,
+        }
+    }
+}
