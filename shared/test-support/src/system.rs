@@ -67,6 +67,8 @@ pub struct SystemOptions {
     pub sms_url: Option<String>,
     /// Extra environment for every service.
     pub env: BTreeMap<String, String>,
+    /// Start the console too (the staff's web pages), at `url("console")`.
+    pub console: bool,
 }
 
 pub struct System {
@@ -139,7 +141,34 @@ impl System {
                 .wait_ready(Duration::from_secs(30))
                 .await;
         }
+        if options.console {
+            system.start_console(&options).await;
+        }
         system
+    }
+
+    /// The console, pointed at this system's accounts and intake.
+    async fn start_console(&mut self, options: &SystemOptions) {
+        let db = TestDatabase::create("console").await;
+        let mut env = service_env("console", &self.nats, &db, options);
+        env.insert(
+            "KLUCZNIK_CONSOLE__ACCOUNTS_URL".to_owned(),
+            self.url("accounts"),
+        );
+        env.insert(
+            "KLUCZNIK_CONSOLE__INTAKE_URL".to_owned(),
+            self.url("intake"),
+        );
+        let port = env["KLUCZNIK_HTTP__PORT"].parse().expect("a port");
+        let profile = if options.release { "release" } else { "debug" };
+        self.databases.insert("console", db);
+        self.services.insert(
+            "console",
+            ServiceProcess::spawn_profile("console", profile, port, env, &self.logs),
+        );
+        self.service("console")
+            .wait_ready(Duration::from_secs(30))
+            .await;
     }
 
     pub fn service(&mut self, name: &str) -> &mut ServiceProcess {
