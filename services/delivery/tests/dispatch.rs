@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer, message::PublishMessage};
+use async_nats::jetstream::{self, message::PublishMessage};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use contracts::events::{CredentialIssued, Recipient};
@@ -18,7 +18,6 @@ use delivery::dispatch::sms::{self, SmsError};
 use delivery::domain::msisdn::Msisdn;
 use delivery::startup::{SmsGatewayKind, SmsSettings};
 use delivery::store::deliveries::{DeliveryRow, delivery_find};
-use futures::StreamExt;
 use secrecy::SecretString;
 use serde_json::Value;
 use test_support::{eventually, free_port};
@@ -248,28 +247,11 @@ impl TestDelivery {
 
     /// Every event published on `subject` so far.
     async fn events(&self, subject: &str) -> Vec<Value> {
-        let stream = self
-            .js()
+        test_support::stored(&self.js().await, streams::DELIVERY.name, subject)
             .await
-            .get_stream(streams::DELIVERY.name)
-            .await
-            .expect("the DELIVERY stream");
-        let consumer = stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                filter_subject: subject.to_owned(),
-                deliver_policy: consumer::DeliverPolicy::All,
-                ..Default::default()
-            })
-            .await
-            .expect("an ordered consumer");
-        let mut messages = consumer.messages().await.expect("messages");
-        let mut out = Vec::new();
-        while let Ok(Some(Ok(message))) =
-            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
-        {
-            out.push(serde_json::from_slice(&message.payload).expect("JSON"));
-        }
-        out
+            .iter()
+            .map(|m| serde_json::from_slice(&m.payload).expect("JSON"))
+            .collect()
     }
 
     async fn wait_for_event(&self, subject: &str, case_number: &str) -> Value {

@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer, message::PublishMessage};
+use async_nats::jetstream::{self, message::PublishMessage};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use contracts::events::{CredentialIssued, PasswordChanged, Recipient};
@@ -14,7 +14,6 @@ use contracts::forms::{DeliveryMode, Procedure};
 use contracts::{Actor, Envelope, streams, subjects};
 use delivery::Settings;
 use delivery::store::deliveries::{DeliveryRow, delivery_find};
-use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 use test_support::eventually;
@@ -208,28 +207,11 @@ impl TestDelivery {
 
     /// Every message on `subject` of `stream` so far.
     pub async fn events_in(&self, stream: &str, subject: &str) -> Vec<Value> {
-        let stream = self
-            .js()
+        test_support::stored(&self.js().await, stream, subject)
             .await
-            .get_stream(stream)
-            .await
-            .expect("the stream");
-        let consumer = stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                filter_subject: subject.to_owned(),
-                deliver_policy: consumer::DeliverPolicy::All,
-                ..Default::default()
-            })
-            .await
-            .expect("an ordered consumer");
-        let mut messages = consumer.messages().await.expect("messages");
-        let mut out = Vec::new();
-        while let Ok(Some(Ok(message))) =
-            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
-        {
-            out.push(serde_json::from_slice(&message.payload).expect("JSON"));
-        }
-        out
+            .iter()
+            .map(|m| serde_json::from_slice(&m.payload).expect("JSON"))
+            .collect()
     }
 
     pub async fn wait_for_event(&self, subject: &str, case_number: &str) -> Value {
