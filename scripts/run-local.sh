@@ -194,6 +194,8 @@ start_service() {
             KLUCZNIK_ACCOUNTS__SIGNING_KEY_FILE="$ACCOUNTS_KEY_FILE"
             KLUCZNIK_ACCOUNTS__TOTP_KEY_FILE="$(local_secret_file accounts-totp-key 32)"
             KLUCZNIK_ACCOUNTS__DELIVERY_PUBLIC_KEY="$DELIVERY_PUBLIC_KEY"
+            # The console, on this host, signs people in on their behalf.
+            KLUCZNIK_ACCOUNTS__SIGN_IN__TRUSTED_PROXIES="$BIND_HOST"
         )
     fi
     if [[ "$svc" == delivery ]]; then
@@ -214,6 +216,8 @@ start_service() {
         envs+=(
             KLUCZNIK_CONSOLE__ACCOUNTS_URL="http://$BIND_HOST:${SVC_PORT[accounts]}"
             KLUCZNIK_CONSOLE__INTAKE_URL="http://$BIND_HOST:${SVC_PORT[intake]}"
+            KLUCZNIK_CONSOLE__DELIVERY_URL="http://$BIND_HOST:${SVC_PORT[delivery]}"
+            KLUCZNIK_CONSOLE__AUDIT_URL="http://$BIND_HOST:${SVC_PORT[audit]}"
         )
     fi
     if [[ "$svc" == audit ]]; then

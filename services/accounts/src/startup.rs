@@ -51,9 +51,10 @@ pub struct SignInSettings {
     pub max_concurrent_hashes: usize,
     /// How long a sign-in waits for a hashing slot before 503 with Retry-After.
     pub hash_wait_ms: u64,
-    /// Proxies whose `X-Forwarded-For` names the client (their own addresses, exactly).
+    /// Proxies whose `X-Forwarded-For` names the client: addresses or networks (the
+    /// console's pods, an Ingress).
     #[serde(default)]
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: crate::domain::sign_in::TrustedProxies,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -237,7 +238,7 @@ impl Service {
             gate: Arc::new(crate::http::gate::Gate::new(
                 accounts.sign_in.max_concurrent_hashes,
                 std::time::Duration::from_millis(accounts.sign_in.hash_wait_ms),
-                accounts.sign_in.trusted_proxies.clone(),
+                accounts.sign_in.trusted_proxies.0.clone(),
                 login_hash_key,
             )),
         });

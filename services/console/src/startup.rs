@@ -25,6 +25,8 @@ pub struct Settings {
 pub struct ConsoleSettings {
     pub accounts_url: String,
     pub intake_url: String,
+    pub delivery_url: String,
+    pub audit_url: String,
     pub idle_timeout_mins: u32,
     pub secure_cookies: bool,
 }
@@ -80,7 +82,7 @@ impl Service {
             listener,
         } = self;
         let console = &settings.console;
-        let upstream = Upstream::new(&console.accounts_url, &console.intake_url)
+        let upstream = Upstream::new(console)
             .map_err(|e| StartupError::Service(format!("console's upstream services: {e}")))?;
         let store = PgSessionStore::new(pool.clone());
         let expiry = store

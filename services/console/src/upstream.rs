@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Client, StatusCode, Url};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,8 @@ pub enum UpstreamError {
         status: u16,
         title: String,
         detail: Option<String>,
+        /// The request's field at fault, when the service named one.
+        field: Option<String>,
     },
     /// The service could not be reached or answered nonsense.
     #[error("{0}")]
@@ -26,6 +29,8 @@ struct Problem {
     title: String,
     #[serde(default)]
     detail: Option<String>,
+    #[serde(default)]
+    field: Option<String>,
 }
 
 /// A staff member's session with the services, as accounts opened it.
@@ -50,30 +55,126 @@ pub struct QueueEntry {
     pub taken_by: Option<String>,
 }
 
+/// A page of the queue, as intake lists it.
 #[derive(Debug, Deserialize)]
-struct Queue {
-    cases: Vec<QueueEntry>,
+pub struct QueuePage {
+    pub cases: Vec<QueueEntry>,
+    #[serde(default)]
+    pub total: u64,
+}
+
+/// A user's session at the access portal.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PortalSignIn {
+    pub token: String,
+    pub must_change: bool,
+}
+
+/// A service the console asks.
+#[derive(Debug, Clone, Copy)]
+pub enum Service {
+    Accounts,
+    Intake,
+    Delivery,
+    Audit,
 }
 
 pub struct Upstream {
     client: Client,
     accounts: Url,
     intake: Url,
+    delivery: Url,
+    audit: Url,
 }
 
 impl Upstream {
-    pub fn new(accounts: &str, intake: &str) -> Result<Self, String> {
+    pub fn new(settings: &crate::startup::ConsoleSettings) -> Result<Self, String> {
         let parse =
             |name: &str, url: &str| Url::parse(url).map_err(|e| format!("{name} URL {url:?}: {e}"));
         let client = Client::builder()
             .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Self {
             client,
-            accounts: parse("accounts", accounts)?,
-            intake: parse("intake", intake)?,
+            accounts: parse("accounts", &settings.accounts_url)?,
+            intake: parse("intake", &settings.intake_url)?,
+            delivery: parse("delivery", &settings.delivery_url)?,
+            audit: parse("audit", &settings.audit_url)?,
         })
+    }
+
+    /// The address of `path` (with its query) at `service`.
+    pub fn url(&self, service: Service, path: &str) -> Url {
+        let base = match service {
+            Service::Accounts => &self.accounts,
+            Service::Intake => &self.intake,
+            Service::Delivery => &self.delivery,
+            Service::Audit => &self.audit,
+        };
+        base.join(path).expect("a path of our own")
+    }
+
+    /// `GET` a JSON answer with the person's token.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        path: &str,
+        token: &str,
+    ) -> Result<T, UpstreamError> {
+        let response = self
+            .client
+            .get(self.url(service, path))
+            .bearer_auth(token)
+            .send()
+            .await;
+        answer(response).await
+    }
+
+    /// `GET` an answer as it is (a CSV file, a PDF letter), with its content type.
+    pub async fn get_raw(
+        &self,
+        service: Service,
+        path: &str,
+        token: &str,
+    ) -> Result<(String, Vec<u8>), UpstreamError> {
+        let response = self
+            .client
+            .get(self.url(service, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        let kind = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let body = response.bytes().await.map_err(unavailable)?;
+        Ok((kind, body.to_vec()))
+    }
+
+    /// `POST` a JSON body with the person's token; the answer as JSON.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, UpstreamError> {
+        let response = self
+            .client
+            .post(self.url(service, path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await;
+        answer(response).await
     }
 
     /// Signs a staff member in at accounts; `client` is the browser's address, which
@@ -87,9 +188,26 @@ impl Upstream {
     ) -> Result<StaffSignIn, UpstreamError> {
         let response = self
             .client
-            .post(self.accounts.join("/api/auth/staff-login").expect("a path"))
+            .post(self.url(Service::Accounts, "/api/auth/staff-login"))
             .header("x-forwarded-for", client)
             .json(&json!({ "login": login, "password": password, "totp": totp }))
+            .send()
+            .await;
+        answer(response).await
+    }
+
+    /// Signs a user in at the access portal, on behalf of the browser at `client`.
+    pub async fn portal_login(
+        &self,
+        login: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<PortalSignIn, UpstreamError> {
+        let response = self
+            .client
+            .post(self.url(Service::Accounts, "/api/portal/login"))
+            .header("x-forwarded-for", client)
+            .json(&json!({ "login": login, "password": password }))
             .send()
             .await;
         answer(response).await
@@ -99,7 +217,7 @@ impl Upstream {
     pub async fn sign_out(&self, token: &str) -> Result<(), UpstreamError> {
         let response = self
             .client
-            .post(self.accounts.join("/api/auth/sign-out").expect("a path"))
+            .post(self.url(Service::Accounts, "/api/auth/sign-out"))
             .bearer_auth(token)
             .send()
             .await
@@ -110,14 +228,9 @@ impl Upstream {
         Err(refused(response).await)
     }
 
-    pub async fn queue(&self, token: &str) -> Result<Vec<QueueEntry>, UpstreamError> {
-        let response = self
-            .client
-            .get(self.intake.join("/api/queue").expect("a path"))
-            .bearer_auth(token)
-            .send()
-            .await;
-        answer::<Queue>(response).await.map(|q| q.cases)
+    pub async fn queue(&self, token: &str, query: &str) -> Result<QueuePage, UpstreamError> {
+        self.get(Service::Intake, &format!("/api/queue?{query}"), token)
+            .await
     }
 }
 
@@ -132,12 +245,13 @@ async fn refused(response: reqwest::Response) -> UpstreamError {
             status,
             title: problem.title,
             detail: problem.detail,
+            field: problem.field,
         },
         Err(_) => UpstreamError::Unavailable(format!("the service answered {status}")),
     }
 }
 
-async fn answer<T: serde::de::DeserializeOwned>(
+async fn answer<T: DeserializeOwned>(
     response: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<T, UpstreamError> {
     let response = response.map_err(unavailable)?;

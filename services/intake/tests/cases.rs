@@ -253,3 +253,102 @@ async fn an_event_whose_type_is_not_its_subject_is_set_aside_and_changes_nothing
             .unwrap();
     assert!(!verified);
 }
+
+async fn list(intake: &Intake, query: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(intake.url(&format!("/api/queue?{query}")))
+        .bearer_auth(staff_token("a.nowak", Role::Administrator))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn numbers(page: &Value) -> Vec<String> {
+    page["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case_number"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_queue_is_filtered_sorted_and_paged_and_a_bad_filter_is_named() {
+    let intake = Intake::start("intake").await;
+    let mut cases = Vec::new();
+    for _ in 0..3 {
+        let case = register(&intake, "a.nowak", Role::Administrator).await;
+        verify_as_accounts(&intake, &case, subjects::ACCOUNTS_REQUEST_VERIFIED).await;
+        queued(&intake, &case).await;
+        cases.push(case);
+    }
+    let (_, first) = list(&intake, "per_page=2").await;
+    assert_eq!(first["total"], 3, "{first}");
+    assert_eq!(numbers(&first), cases[..2]);
+    let (_, second) = list(&intake, "per_page=2&page=2").await;
+    assert_eq!(numbers(&second), cases[2..]);
+    let (_, newest) = list(&intake, "sort=newest").await;
+    assert_eq!(numbers(&newest).first(), cases.last());
+
+    let (status, _) = step(&intake, &cases[0], "take", "b.wisniewska").await;
+    assert_eq!(status, 202);
+    let (_, taken) = list(&intake, "status=taken").await;
+    assert_eq!(numbers(&taken), cases[..1]);
+    let (_, waiting) = list(&intake, "status=waiting&procedure=ZSZO-05").await;
+    assert_eq!(numbers(&waiting), cases[1..]);
+    let (_, by_name) = list(&intake, "institution=podstawowa%20NR%207").await;
+    assert_eq!(by_name["total"], 3, "a part of the name, in any case");
+    let (_, by_rspo) = list(&intake, "institution=12345").await;
+    assert_eq!(by_rspo["total"], 3);
+    let (_, elsewhere) = list(&intake, "institution=Liceum").await;
+    assert_eq!(elsewhere["total"], 0);
+    let (_, old) = list(&intake, "older_than_days=1").await;
+    assert_eq!(old["total"], 0, "all registered today");
+    let (_, pzo) = list(&intake, "procedure=PZO-01").await;
+    assert_eq!(pzo["total"], 0);
+
+    for (query, field) in [
+        ("status=zamkniete", "status"),
+        ("per_page=1000", "per_page"),
+        ("page=0", "page"),
+        ("older_than_days=-1", "older_than_days"),
+        ("sort=random", "sort"),
+        ("procedure=ZSZO", "procedure"),
+    ] {
+        let (status, problem) = list(&intake, query).await;
+        assert_eq!(status, 422, "{query}: {problem}");
+        assert_eq!(problem["field"], field, "{query}: {problem}");
+    }
+    let (status, _) = list(&intake, "unknown=1").await;
+    assert_eq!(status, 422);
+
+    // The case's page: the form with its PESEL masked, who took it and when.
+    let detail: Value = reqwest::Client::new()
+        .get(intake.url(&format!("/api/cases/{}", cases[0])))
+        .bearer_auth(staff_token("a.nowak", Role::Administrator))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["taken_by"], "b.wisniewska", "{detail}");
+    assert_eq!(detail["registered_by"], "a.nowak", "{detail}");
+    let steps: Vec<(&str, &str)> = detail["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].as_str().unwrap(), s["by"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("registered", "a.nowak"),
+            ("verified", "accounts"),
+            ("taken", "b.wisniewska")
+        ]
+    );
+    assert_eq!(detail["form"]["account_login"], "lzak");
+}

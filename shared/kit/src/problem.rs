@@ -12,6 +12,9 @@ pub struct Problem {
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The request's field at fault, when one is: a form shows the detail next to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl Problem {
@@ -21,7 +24,14 @@ impl Problem {
             title: title.to_owned(),
             status: status.as_u16(),
             detail: None,
+            field: None,
         }
+    }
+
+    /// Names the field at fault.
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {

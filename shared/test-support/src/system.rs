@@ -147,7 +147,7 @@ impl System {
         system
     }
 
-    /// The console, pointed at this system's accounts and intake.
+    /// The console, pointed at this system's services.
     async fn start_console(&mut self, options: &SystemOptions) {
         let db = TestDatabase::create("console").await;
         let mut env = service_env("console", &self.nats, &db, options);
@@ -155,10 +155,12 @@ impl System {
             "KLUCZNIK_CONSOLE__ACCOUNTS_URL".to_owned(),
             self.url("accounts"),
         );
-        env.insert(
-            "KLUCZNIK_CONSOLE__INTAKE_URL".to_owned(),
-            self.url("intake"),
-        );
+        for service in ["intake", "delivery", "audit"] {
+            env.insert(
+                format!("KLUCZNIK_CONSOLE__{}_URL", service.to_uppercase()),
+                self.url(service),
+            );
+        }
         let port = env["KLUCZNIK_HTTP__PORT"].parse().expect("a port");
         let profile = if options.release { "release" } else { "debug" };
         self.databases.insert("console", db);
@@ -464,6 +466,11 @@ pub fn service_env(
         env.insert(
             "KLUCZNIK_ACCOUNTS__TOTP_KEY".to_owned(),
             TEST_ACCOUNTS_TOTP_KEY.to_owned(),
+        );
+        // The console signs people in from this host on their behalf.
+        env.insert(
+            "KLUCZNIK_ACCOUNTS__SIGN_IN__TRUSTED_PROXIES".to_owned(),
+            "127.0.0.1, ::1".to_owned(),
         );
         let seal: [u8; 32] = hex::decode(TEST_DELIVERY_SEAL_KEY)
             .unwrap()

@@ -54,17 +54,90 @@ pub fn checked_login(
     Ok(login.to_ascii_lowercase())
 }
 
+/// A network whose hosts are trusted proxies, written `10.0.0.0/8` or as one address.
+///
+/// A network, not only an address: the console and an Ingress run as replicas with addresses
+/// a cluster hands out from its pod network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct TrustedNetwork(ipnet::IpNet);
+
+impl TryFrom<String> for TrustedNetwork {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let text = text.trim();
+        if let Ok(network) = text.parse::<ipnet::IpNet>() {
+            return Ok(Self(network.trunc()));
+        }
+        text.parse::<IpAddr>()
+            .map(|ip| Self(ipnet::IpNet::from(ip)))
+            .map_err(|_| format!("{text:?} is neither an address nor a network like 10.0.0.0/8"))
+    }
+}
+
+impl TrustedNetwork {
+    fn contains(&self, ip: &IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
+            IpAddr::V4(_) => *ip,
+        };
+        self.0.contains(&ip)
+    }
+}
+
+/// The trusted proxies' networks, from a list or from one comma-separated string (as an
+/// environment variable gives them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "ListOrText")]
+pub struct TrustedProxies(pub Vec<TrustedNetwork>);
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum ListOrText {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl TryFrom<ListOrText> for TrustedProxies {
+    type Error = String;
+
+    fn try_from(value: ListOrText) -> Result<Self, Self::Error> {
+        let items = match value {
+            ListOrText::List(items) => items,
+            ListOrText::Text(text) => text
+                .split(',')
+                .filter(|item| !item.trim().is_empty())
+                .map(str::to_owned)
+                .collect(),
+        };
+        items
+            .into_iter()
+            .map(TrustedNetwork::try_from)
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
+fn is_trusted(trusted: &[TrustedNetwork], ip: &IpAddr) -> bool {
+    trusted.iter().any(|network| network.contains(ip))
+}
+
 /// The address a client is counted under: the forwarded one when the peer is a trusted
 /// proxy (the right-most address in `X-Forwarded-For` that is not itself trusted), and an
 /// IPv6 address as its /64.
-pub fn client_address(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> String {
+pub fn client_address(
+    peer: IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &[TrustedNetwork],
+) -> String {
     let mut client = peer;
-    if trusted.contains(&peer)
+    if is_trusted(trusted, &peer)
         && let Some(chain) = forwarded_for
     {
         for hop in chain.rsplit(',') {
             match hop.trim().parse::<IpAddr>() {
-                Ok(ip) if trusted.contains(&ip) => continue,
+                Ok(ip) if is_trusted(trusted, &ip) => continue,
                 Ok(ip) => {
                     client = ip;
                     break;
@@ -180,12 +253,47 @@ mod tests {
     #[test]
     fn the_forwarded_address_counts_only_behind_a_trusted_proxy() {
         let proxy: IpAddr = "10.0.0.5".parse().unwrap();
-        let trusted = [proxy];
+        let trusted = [TrustedNetwork::try_from("10.0.0.5".to_owned()).unwrap()];
         let forwarded = Some("203.0.113.9, 198.51.100.4, 10.0.0.5");
         assert_eq!(client_address(proxy, forwarded, &trusted), "198.51.100.4");
         let stranger: IpAddr = "192.0.2.1".parse().unwrap();
         assert_eq!(client_address(stranger, forwarded, &trusted), "192.0.2.1");
         assert_eq!(client_address(proxy, Some("garbage"), &trusted), "10.0.0.5");
+    }
+
+    #[test]
+    fn a_trusted_network_covers_its_hosts_and_a_mapped_address_but_nothing_outside() {
+        let pods = [TrustedNetwork::try_from("10.244.0.0/16".to_owned()).unwrap()];
+        let forwarded = Some("198.51.100.4");
+        for peer in ["10.244.3.17", "::ffff:10.244.0.2"] {
+            let peer: IpAddr = peer.parse().unwrap();
+            assert_eq!(client_address(peer, forwarded, &pods), "198.51.100.4");
+        }
+        let outside: IpAddr = "10.245.0.1".parse().unwrap();
+        assert_eq!(client_address(outside, forwarded, &pods), "10.245.0.1");
+        let chain = Some("198.51.100.4, 10.244.9.9");
+        let peer: IpAddr = "10.244.0.1".parse().unwrap();
+        assert_eq!(client_address(peer, chain, &pods), "198.51.100.4");
+        assert!(TrustedNetwork::try_from("10.0.0.0/33".to_owned()).is_err());
+        assert!(TrustedNetwork::try_from("konsola".to_owned()).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_as_one_comma_separated_text() {
+        let from_text: TrustedProxies =
+            serde_json::from_str(r#""127.0.0.1, 10.244.0.0/16""#).unwrap();
+        let from_list: TrustedProxies =
+            serde_json::from_str(r#"["127.0.0.1", "10.244.0.0/16"]"#).unwrap();
+        assert_eq!(from_text, from_list);
+        assert_eq!(from_text.0.len(), 2);
+        assert!(serde_json::from_str::<TrustedProxies>(r#""127.0.0.1, nie""#).is_err());
+        assert_eq!(
+            serde_json::from_str::<TrustedProxies>(r#""""#)
+                .unwrap()
+                .0
+                .len(),
+            0
+        );
     }
 
     #[test]

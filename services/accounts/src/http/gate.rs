@@ -2,7 +2,7 @@
 //! checked: field lengths, the throttle (`domain::sign_in`), a bounded number of argon2
 //! hashes at once, and the failure told to audit with an unknown login kept only hashed.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ pub struct Gate {
     hashes: Semaphore,
     /// How long a sign-in waits for a free hashing slot before it is told to come back.
     wait: Duration,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<sign_in::TrustedNetwork>,
     /// Keys the hash an unknown login is kept as.
     login_hash_key: [u8; 32],
 }
@@ -31,7 +31,7 @@ impl Gate {
     pub fn new(
         max_concurrent_hashes: usize,
         wait: Duration,
-        trusted_proxies: Vec<IpAddr>,
+        trusted_proxies: Vec<sign_in::TrustedNetwork>,
         login_hash_key: [u8; 32],
     ) -> Self {
         Self {

@@ -1,5 +1,7 @@
 //! The pages. Each one asks a service and shows its answer; none decides who may do what.
 
+mod case;
+mod list;
 mod queue;
 mod sign_in;
 
@@ -18,15 +20,21 @@ use sqlx::PgPool;
 use tower_sessions::Session;
 
 use crate::startup::AppState;
+use crate::upstream::UpstreamError;
 
 const STAFF_KEY: &str = "staff";
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/kolejka") }))
+        .route("/", get(home))
         .route("/zaloguj", get(sign_in::form).post(sign_in::submit))
         .route("/wyloguj", post(sign_in::sign_out))
         .route("/kolejka", get(queue::page))
+        .route("/sprawy/{procedure}/{year}/{sequence}", get(case::page))
+        .route(
+            "/sprawy/{procedure}/{year}/{sequence}/{act}",
+            post(case::act),
+        )
         .route(crate::assets::CSS_PATH.as_str(), get(crate::assets::css))
         .fallback(not_found)
         .with_state(state)
@@ -64,6 +72,16 @@ pub struct Staff {
     pub token: String,
 }
 
+/// A place in the menu.
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+}
+
+const fn item(href: &'static str, label: &'static str) -> NavItem {
+    NavItem { href, label }
+}
+
 impl Staff {
     /// The role as a person reads it.
     pub fn role_name(&self) -> &'static str {
@@ -73,6 +91,42 @@ impl Staff {
             "auditor" => "audytor",
             _ => "pracownik",
         }
+    }
+
+    /// What the menu offers this role: only what its services let it do (the services
+    /// still decide; a page reached another way shows their refusal).
+    pub fn navigation(&self) -> &'static [NavItem] {
+        const ADMINISTRATOR: &[NavItem] = &[
+            item("/kolejka", "Kolejka spraw"),
+            item("/rejestracja", "Rejestracja wniosku"),
+            item("/odbior", "Punkt odbioru"),
+            item("/audyt", "Rejestr zdarzeń"),
+            item("/incydenty", "Incydenty"),
+            item("/weryfikacja", "Weryfikacja rejestru"),
+        ];
+        const OPERATOR: &[NavItem] = &[
+            item("/kolejka", "Kolejka spraw"),
+            item("/rejestracja", "Rejestracja wniosku"),
+            item("/odbior", "Punkt odbioru"),
+        ];
+        const AUDITOR: &[NavItem] = &[
+            item("/audyt", "Rejestr zdarzeń"),
+            item("/incydenty", "Incydenty"),
+            item("/weryfikacja", "Weryfikacja rejestru"),
+        ];
+        match self.role.as_str() {
+            "administrator" => ADMINISTRATOR,
+            "operator" => OPERATOR,
+            "auditor" => AUDITOR,
+            _ => &[],
+        }
+    }
+
+    /// Where this role starts after signing in.
+    pub fn home(&self) -> &'static str {
+        self.navigation()
+            .first()
+            .map_or("/zaloguj", |item| item.href)
     }
 }
 
@@ -103,6 +157,8 @@ pub struct Frame {
     pub css: &'static str,
     pub staff: Option<Staff>,
     pub csrf: String,
+    /// The menu item of the page shown, marked for screen readers and the eye.
+    pub current: &'static str,
 }
 
 impl Frame {
@@ -111,8 +167,86 @@ impl Frame {
             css: crate::assets::CSS_PATH.as_str(),
             staff,
             csrf: crate::security::csrf_token(session).await,
+            current: "",
         }
     }
+
+    /// The frame of a page that the menu item `href` leads to.
+    pub async fn at(session: &Session, staff: Staff, href: &'static str) -> Self {
+        Self {
+            current: href,
+            ..Self::of(session, Some(staff)).await
+        }
+    }
+}
+
+/// What a page shows when a service refused or did not answer: a sign-in again when the
+/// token ended, the refusal page when the role may not, else the service's own words.
+pub async fn failure(session: &Session, staff: Staff, error: UpstreamError) -> Response {
+    match error {
+        UpstreamError::Refused { status: 401, .. } => {
+            // The token ended (signed out elsewhere, locked): the session goes with it.
+            let _ = session.flush().await;
+            Redirect::to("/zaloguj").into_response()
+        }
+        UpstreamError::Refused {
+            status: 403,
+            detail,
+            ..
+        } => {
+            let detail = detail.unwrap_or_else(|| {
+                "Twoja rola nie pozwala otworzyć tej strony ani wykonać tej czynności.".into()
+            });
+            message(
+                session,
+                Some(staff),
+                StatusCode::FORBIDDEN,
+                "Brak uprawnień",
+                &detail,
+            )
+            .await
+        }
+        UpstreamError::Refused {
+            status,
+            title,
+            detail,
+            ..
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            message(
+                session,
+                Some(staff),
+                status,
+                &title,
+                &detail.unwrap_or_default(),
+            )
+            .await
+        }
+        UpstreamError::Unavailable(error) => {
+            tracing::error!(%error, "a service did not answer the console");
+            message(
+                session,
+                Some(staff),
+                StatusCode::BAD_GATEWAY,
+                "Usługa jest chwilowo niedostępna",
+                "Usługa, która prowadzi te dane, nie odpowiada; spróbuj za chwilę.",
+            )
+            .await
+        }
+    }
+}
+
+/// The page a form from another page or an old session gets: nothing was done.
+pub async fn stale_form(session: &Session, staff: Option<Staff>) -> Response {
+    message(
+        session,
+        staff,
+        StatusCode::FORBIDDEN,
+        "Formularz wygasł",
+        "Nic nie zostało zmienione: formularz był otwarty zbyt długo albo nie pochodzi z tej \
+         strony. Otwórz stronę ponownie i spróbuj jeszcze raz.",
+    )
+    .await
 }
 
 #[derive(Template, WebTemplate)]
@@ -138,13 +272,21 @@ pub async fn message(
     (status, page).into_response()
 }
 
-async fn not_found(session: Session) -> Response {
+/// The start page of whoever is signed in.
+async fn home(session: Session) -> Response {
+    match session.get::<Staff>(STAFF_KEY).await {
+        Ok(Some(staff)) => Redirect::to(staff.home()).into_response(),
+        _ => Redirect::to("/zaloguj").into_response(),
+    }
+}
+
+pub(crate) async fn not_found(session: Session) -> Response {
     message(
         &session,
         session.get::<Staff>(STAFF_KEY).await.ok().flatten(),
         StatusCode::NOT_FOUND,
         "Nie ma takiej strony",
-        "Sprawdź adres albo wróć do kolejki spraw.",
+        "Sprawdź adres albo wróć do strony głównej.",
     )
     .await
 }

@@ -50,7 +50,7 @@ pub struct SignInForm {
 
 pub async fn form(session: Session) -> Response {
     if let Ok(Some(_)) = session.get::<Staff>(STAFF_KEY).await {
-        return Redirect::to("/kolejka").into_response();
+        return Redirect::to("/").into_response();
     }
     SignInPage {
         frame: Frame::of(&session, None).await,
@@ -119,12 +119,13 @@ pub async fn submit(
                     role: signed_in.role,
                     token: signed_in.token,
                 };
+                let home = staff.home();
                 if let Err(error) = session.insert(STAFF_KEY, &staff).await {
                     tracing::error!(%error, "the session could not be kept");
                     errors.form =
                         Some("Nie udało się zapamiętać logowania; spróbuj ponownie.".into());
                 } else {
-                    return Redirect::to("/kolejka").into_response();
+                    return Redirect::to(home).into_response();
                 }
             }
             Err(UpstreamError::Refused { status: 401, .. }) => {

@@ -22,7 +22,8 @@ pub fn router(pool: PgPool) -> Router {
         .with_state(pool)
 }
 
-/// `GET /api/cases/ZSZO-05/2026/000001`: a case and its status history.
+/// `GET /api/cases/ZSZO-05/2026/000001`: a case, its form (PESEL masked) and every step
+/// with who and when.
 async fn case(
     State(pool): State<PgPool>,
     actor: kit::auth::Actor,
@@ -33,7 +34,7 @@ async fn case(
         return problem.into_response();
     }
     let number = format!("{procedure}/{year}/{sequence}");
-    match crate::store::cases::case_view(&pool, &number).await {
+    match crate::store::case_detail::case_detail(&pool, &number).await {
         Ok(Some(view)) => Json(view).into_response(),
         Ok(None) => Problem::new(
             StatusCode::NOT_FOUND,

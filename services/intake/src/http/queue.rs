@@ -1,6 +1,7 @@
 //! The administrators' queue: list, take, realise. Only EK-04 administrators.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -119,12 +120,133 @@ async fn agree_delivery(
     )
 }
 
-async fn queue(State(pool): State<PgPool>, actor: Actor) -> Response {
+/// The most cases one page of the queue holds.
+const PAGE_MAX: u64 = 100;
+const PAGE_DEFAULT: u64 = 25;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueQuery {
+    status: Option<String>,
+    procedure: Option<String>,
+    institution: Option<String>,
+    older_than_days: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+fn field_error(field: &str, detail: &str) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-query",
+        "Niepoprawne kryteria listy",
+    )
+    .detail(format!("Parametr `{field}`: {detail}"))
+    .field(field)
+}
+
+fn number(field: &str, text: Option<&str>, min: u64, max: u64) -> Result<Option<u64>, Problem> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    match text.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(field_error(
+            field,
+            &format!("liczba całkowita od {min} do {max}."),
+        )),
+    }
+}
+
+fn queue_filter(query: QueueQuery) -> Result<crate::store::cases::QueueFilter, Problem> {
+    use crate::store::cases::{QueueFilter, QueueStatus};
+    let blank = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    let status = match blank(&query.status) {
+        None => QueueStatus::Open,
+        Some(text) => QueueStatus::parse(&text).ok_or_else(|| {
+            field_error(
+                "status",
+                "jedno z: open, waiting, taken, realised, failed, all.",
+            )
+        })?,
+    };
+    let procedure = match blank(&query.procedure) {
+        None => None,
+        Some(text) => Some(
+            contracts::forms::Procedure::parse(&text)
+                .ok_or_else(|| field_error("procedure", "ZSZO-05 albo PZO-01."))?,
+        ),
+    };
+    let institution = blank(&query.institution);
+    if institution
+        .as_ref()
+        .is_some_and(|i| i.chars().count() > 200)
+    {
+        return Err(field_error("institution", "najwyżej 200 znaków."));
+    }
+    let older_than_days =
+        number("older_than_days", query.older_than_days.as_deref(), 0, 3650)?.map(|d| d as u32);
+    let newest_first = match blank(&query.sort).as_deref() {
+        None | Some("oldest") => false,
+        Some("newest") => true,
+        Some(_) => return Err(field_error("sort", "oldest albo newest.")),
+    };
+    let page = number("page", query.page.as_deref(), 1, 100_000)?.unwrap_or(1);
+    let limit = number("per_page", query.per_page.as_deref(), 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT);
+    Ok(QueueFilter {
+        status,
+        procedure,
+        institution,
+        older_than_days,
+        newest_first,
+        offset: (page - 1) * limit,
+        limit,
+    })
+}
+
+/// `GET /api/queue?status=&procedure=&institution=&older_than_days=&sort=&page=&per_page=`:
+/// a page of cases, the open ones oldest first unless asked otherwise.
+async fn queue(
+    State(pool): State<PgPool>,
+    actor: Actor,
+    query: Result<Query<QueueQuery>, QueryRejection>,
+) -> Response {
     if let Err(p) = actor.require(&[Role::Administrator, Role::Operator]) {
         return p.into_response();
     }
-    match crate::store::cases::queue_list(&pool).await {
-        Ok(entries) => Json(serde_json::json!({ "cases": entries })).into_response(),
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(rejection) => {
+            return Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-query",
+                "Niepoprawne kryteria listy",
+            )
+            .detail(format!(
+                "Dozwolone parametry: status, procedure, institution, older_than_days, sort, \
+                 page, per_page ({rejection})."
+            ))
+            .into_response();
+        }
+    };
+    let filter = match queue_filter(query) {
+        Ok(filter) => filter,
+        Err(problem) => return problem.into_response(),
+    };
+    match crate::store::cases::queue_list(&pool, &filter, SystemClock.now()).await {
+        Ok((entries, total)) => Json(serde_json::json!({
+            "cases": entries,
+            "total": total,
+            "page": filter.offset / filter.limit + 1,
+            "per_page": filter.limit,
+        }))
+        .into_response(),
         Err(error) => {
             tracing::error!(%error, "listing the queue failed");
             Problem::internal().into_response()

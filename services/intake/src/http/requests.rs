@@ -32,6 +32,7 @@ async fn register(State(pool): State<PgPool>, actor: Actor, body: axum::body::By
                 "Niepoprawny wniosek",
             )
             .detail(format!("Pole `{}`: {}", rejection.field, rejection.message))
+            .field(rejection.field)
             .into_response();
         }
     };

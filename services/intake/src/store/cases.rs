@@ -249,16 +249,115 @@ pub struct QueueEntry {
     pub taken_by: Option<String>,
 }
 
-/// Verified cases waiting for an administrator, oldest first.
-pub async fn queue_list(pool: &PgPool) -> Result<Vec<QueueEntry>, sqlx::Error> {
-    sqlx::query_as(
+/// Which cases a list shows: the open ones (verified, waiting or taken) by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueStatus {
+    #[default]
+    Open,
+    Waiting,
+    Taken,
+    /// Realised and everything after it: delivered, collected, closed.
+    Realised,
+    /// Failed, expired or refused.
+    Failed,
+    All,
+}
+
+impl QueueStatus {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "open" => Self::Open,
+            "waiting" => Self::Waiting,
+            "taken" => Self::Taken,
+            "realised" => Self::Realised,
+            "failed" => Self::Failed,
+            "all" => Self::All,
+            _ => return None,
+        })
+    }
+
+    fn condition(self) -> &'static str {
+        match self {
+            Self::Open => "status IN ('registered', 'taken') AND verified_at IS NOT NULL",
+            Self::Waiting => "status = 'registered' AND verified_at IS NOT NULL",
+            Self::Taken => "status = 'taken'",
+            Self::Realised => "status IN ('realised', 'delivered', 'collected', 'closed')",
+            Self::Failed => "status IN ('failed', 'expired', 'rejected')",
+            Self::All => "TRUE",
+        }
+    }
+}
+
+/// What a page of the queue is chosen by.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub status: QueueStatus,
+    pub procedure: Option<Procedure>,
+    /// An RSPO number, or a part of the institution's name (any case).
+    pub institution: Option<String>,
+    /// Only cases registered at least this many days ago.
+    pub older_than_days: Option<u32>,
+    pub newest_first: bool,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// A page of the cases `filter` chooses, oldest first unless asked otherwise, and how many
+/// there are in all.
+pub async fn queue_list(
+    pool: &PgPool,
+    filter: &QueueFilter,
+    now: DateTime<Utc>,
+) -> Result<(Vec<QueueEntry>, u64), sqlx::Error> {
+    let mut query = sqlx::QueryBuilder::new(
         "SELECT case_number, procedure, status, institution_rspo_id, institution_name, requester_login,
-                target_login, delivery_mode, registered_at, taken_by
-         FROM cases WHERE status IN ('registered', 'taken') AND verified_at IS NOT NULL
-         ORDER BY registered_at, case_number",
-    )
-    .fetch_all(pool)
-    .await
+                target_login, delivery_mode, registered_at, taken_by, count(*) OVER () AS total
+         FROM cases WHERE ",
+    );
+    query.push(filter.status.condition());
+    if let Some(procedure) = filter.procedure {
+        query.push(" AND procedure = ").push_bind(procedure.code());
+    }
+    if let Some(institution) = &filter.institution {
+        let pattern = format!(
+            "%{}%",
+            institution
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        query
+            .push(" AND (institution_rspo_id = ")
+            .push_bind(institution.clone())
+            .push(" OR institution_name ILIKE ")
+            .push_bind(pattern)
+            .push(")");
+    }
+    if let Some(days) = filter.older_than_days {
+        query
+            .push(" AND registered_at <= ")
+            .push_bind(now - chrono::Duration::days(i64::from(days)));
+    }
+    query.push(if filter.newest_first {
+        " ORDER BY registered_at DESC, case_number DESC"
+    } else {
+        " ORDER BY registered_at, case_number"
+    });
+    query
+        .push(" LIMIT ")
+        .push_bind(filter.limit as i64)
+        .push(" OFFSET ")
+        .push_bind(filter.offset as i64);
+    let rows: Vec<QueueRow> = query.build_query_as().fetch_all(pool).await?;
+    let total = rows.first().map_or(0, |row| row.total as u64);
+    Ok((rows.into_iter().map(|row| row.entry).collect(), total))
+}
+
+#[derive(sqlx::FromRow)]
+struct QueueRow {
+    #[sqlx(flatten)]
+    entry: QueueEntry,
+    total: i64,
 }
 
 #[derive(Debug, sqlx::FromRow)]

@@ -1,3 +1,4 @@
 //! The only place with SQL.
 
+pub mod case_detail;
 pub mod cases;
