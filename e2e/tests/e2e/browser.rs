@@ -110,16 +110,76 @@ impl Browser {
             .unwrap()
     }
 
+    /// The page's HTML as the browser holds it.
+    pub async fn source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    /// `name=value` of the console's session cookie (HttpOnly: only WebDriver sees it).
+    pub async fn session_cookie(&self) -> String {
+        let cookie = self
+            .client
+            .get_named_cookie("klucznik")
+            .await
+            .expect("the session cookie");
+        format!("klucznik={}", cookie.value())
+    }
+
+    /// The value of the form token on the page.
+    pub async fn csrf(&self) -> String {
+        self.client
+            .find(Locator::Css("input[name=csrf]"))
+            .await
+            .unwrap()
+            .attr("value")
+            .await
+            .unwrap()
+            .expect("a form token")
+    }
+
+    /// Chooses the option with `value` of the select `id`.
+    pub async fn select(&self, id: &str, value: &str) {
+        self.client
+            .find(Locator::Css(&format!("#{id} option[value='{value}']")))
+            .await
+            .unwrap_or_else(|e| panic!("an option {value} of #{id}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Clicks the element `css` (a radio button, a checkbox).
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
     pub async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_owned()
     }
 
-    /// Saves what the browser shows as `target/screenshots/<name>.png`.
+    /// Saves the whole page, not only what fits the window, as
+    /// `target/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let dir = workspace_root().join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join(format!("{name}.png"));
+        let height = self
+            .client
+            .execute("return document.documentElement.scrollHeight;", vec![])
+            .await
+            .ok()
+            .and_then(|h| h.as_u64())
+            .unwrap_or(900)
+            .clamp(900, 4000) as u32;
+        self.client.set_window_size(1280, height).await.unwrap();
         std::fs::write(&file, self.client.screenshot().await.unwrap()).unwrap();
+        self.client.set_window_size(1280, 900).await.unwrap();
         file
     }
 

@@ -9,7 +9,7 @@ use test_support::{System, SystemOptions};
 use crate::browser::Browser;
 use crate::helpers::{submit_zszo, verified, zszo_form};
 
-async fn system() -> System {
+pub async fn system() -> System {
     System::start(SystemOptions {
         console: true,
         ..SystemOptions::default()
@@ -17,7 +17,7 @@ async fn system() -> System {
     .await
 }
 
-async fn assert_accessible(browser: &Browser, page: &str) {
+pub async fn assert_accessible(browser: &Browser, page: &str) {
     let violations = browser.accessibility_violations().await;
     assert!(violations.is_empty(), "{page}: {violations:?}");
     let unlabelled = browser.unlabelled_fields().await;
@@ -28,7 +28,7 @@ async fn assert_accessible(browser: &Browser, page: &str) {
 }
 
 /// Waits until the next TOTP step, so the code typed now was not used by anyone yet.
-async fn fresh_code(system: &System, login: &str) -> String {
+pub async fn fresh_code(system: &System, login: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -37,6 +37,19 @@ async fn fresh_code(system: &System, login: &str) -> String {
         tokio::time::sleep(Duration::from_secs(30 - now % 30 + 1)).await;
     }
     system.totp_code(login)
+}
+
+/// Signs `login` in at the console's sign-in page (password and a fresh TOTP code).
+pub async fn sign_in(browser: &Browser, system: &System, login: &str) {
+    browser
+        .open(&format!("{}/zaloguj", system.url("console")))
+        .await;
+    browser.fill("login", login).await;
+    browser.fill("password", STAFF_PASSWORD).await;
+    browser.fill("totp", &fresh_code(system, login).await).await;
+    browser.submit("form[action='/zaloguj'] button").await;
+    let text = browser.text().await;
+    assert!(text.contains(&format!("Zalogowano: {login}")), "{text}");
 }
 
 #[tokio::test]

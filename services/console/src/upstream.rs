@@ -14,6 +14,8 @@ pub enum UpstreamError {
     #[error("{title}")]
     Refused {
         status: u16,
+        /// The problem's type, its last segment (`collection-refused`).
+        kind: String,
         title: String,
         detail: Option<String>,
         /// The request's field at fault, when the service named one.
@@ -26,6 +28,8 @@ pub enum UpstreamError {
 
 #[derive(Debug, Deserialize)]
 struct Problem {
+    #[serde(rename = "type", default)]
+    kind: String,
     title: String,
     #[serde(default)]
     detail: Option<String>,
@@ -132,6 +136,15 @@ impl Upstream {
         answer(response).await
     }
 
+    /// `GET` what a service shows anyone (a policy, a public key), without a token.
+    pub async fn get_anonymous<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        path: &str,
+    ) -> Result<T, UpstreamError> {
+        answer(self.client.get(self.url(service, path)).send().await).await
+    }
+
     /// `GET` an answer as it is (a CSV file, a PDF letter), with its content type.
     pub async fn get_raw(
         &self,
@@ -146,17 +159,7 @@ impl Upstream {
             .send()
             .await
             .map_err(unavailable)?;
-        if !response.status().is_success() {
-            return Err(refused(response).await);
-        }
-        let kind = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        let body = response.bytes().await.map_err(unavailable)?;
-        Ok((kind, body.to_vec()))
+        raw(response).await
     }
 
     /// `POST` a JSON body with the person's token; the answer as JSON.
@@ -175,6 +178,25 @@ impl Upstream {
             .send()
             .await;
         answer(response).await
+    }
+
+    /// `POST` a JSON body; the answer as it is (a letter to print), with its content type.
+    pub async fn post_raw(
+        &self,
+        service: Service,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<(String, Vec<u8>), UpstreamError> {
+        let response = self
+            .client
+            .post(self.url(service, path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        raw(response).await
     }
 
     /// Signs a staff member in at accounts; `client` is the browser's address, which
@@ -232,6 +254,101 @@ impl Upstream {
         self.get(Service::Intake, &format!("/api/queue?{query}"), token)
             .await
     }
+
+    /// `GET` a JSON answer that a refusal status may carry too (audit's `/verify` answers
+    /// 409 with the same report as 200), with that status; a problem document is a refusal.
+    pub async fn get_with_status<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        path: &str,
+        token: &str,
+    ) -> Result<(u16, T), UpstreamError> {
+        let response = self
+            .client
+            .get(self.url(service, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let problem = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+        if problem {
+            return Err(refused(response).await);
+        }
+        let status = response.status().as_u16();
+        let body = response
+            .json()
+            .await
+            .map_err(|e| UpstreamError::Unavailable(format!("an unreadable answer: {e}")))?;
+        Ok((status, body))
+    }
+
+    /// `POST` a JSON body with the person's token, for an answer that may be empty:
+    /// `None` when the service answered 204 (nothing was done, nothing was wrong).
+    pub async fn post_optional<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<Option<T>, UpstreamError> {
+        let response = self
+            .client
+            .post(self.url(service, path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if response.status() == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        answer(Ok(response)).await.map(Some)
+    }
+
+    /// `GET` a body to pass on as it arrives (an export of the record), with its content
+    /// type, so the console never holds a whole export in memory.
+    pub async fn get_stream(
+        &self,
+        service: Service,
+        path: &str,
+        token: &str,
+    ) -> Result<(String, axum::body::Body), UpstreamError> {
+        let response = self
+            .client
+            .get(self.url(service, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        let kind = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        Ok((kind, axum::body::Body::new(reqwest::Body::from(response))))
+    }
+}
+
+/// A successful answer's body as it is, with its content type; a refusal as a problem.
+async fn raw(response: reqwest::Response) -> Result<(String, Vec<u8>), UpstreamError> {
+    if !response.status().is_success() {
+        return Err(refused(response).await);
+    }
+    let kind = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let body = response.bytes().await.map_err(unavailable)?;
+    Ok((kind, body.to_vec()))
 }
 
 fn unavailable(error: reqwest::Error) -> UpstreamError {
@@ -243,6 +360,12 @@ async fn refused(response: reqwest::Response) -> UpstreamError {
     match response.json::<Problem>().await {
         Ok(problem) => UpstreamError::Refused {
             status,
+            kind: problem
+                .kind
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
             title: problem.title,
             detail: problem.detail,
             field: problem.field,

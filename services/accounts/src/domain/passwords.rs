@@ -78,9 +78,19 @@ pub fn generate(length: usize) -> Result<SecretString, PasswordError> {
     Ok(SecretString::from(out))
 }
 
+/// The shortest new password accepted.
+pub const MIN_LENGTH: usize = 12;
+
+/// The policy as the portal explains it next to the field, rule by rule, in Polish.
+pub const POLICY_RULES: &[&str] = &[
+    "co najmniej 12 znaków (najwyżej 256); długie hasło złożone z kilku słów jest dobre i łatwe do zapamiętania",
+    "inne niż login",
+    "inne niż hasło startowe",
+];
+
 /// Why a new password is refused, in Polish for the user.
 pub fn policy_violation(login: &str, new: &str, current: &str) -> Option<&'static str> {
-    if new.chars().count() < 12 {
+    if new.chars().count() < MIN_LENGTH {
         Some("Nowe hasło musi mieć co najmniej 12 znaków.")
     } else if new.eq_ignore_ascii_case(login) {
         Some("Nowe hasło nie może być takie samo jak login.")

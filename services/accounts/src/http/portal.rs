@@ -28,6 +28,21 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/portal/login", post(login))
         .route("/api/portal/password", post(change_password))
+        .route(
+            "/api/portal/password-policy",
+            axum::routing::get(password_policy),
+        )
+}
+
+/// `GET /api/portal/password-policy`: the rules a new password must meet, as the portal
+/// shows them next to the field (anyone may read them).
+async fn password_policy() -> Response {
+    Json(serde_json::json!({
+        "min_length": crate::domain::passwords::MIN_LENGTH,
+        "max_length": crate::domain::sign_in::PASSWORD_MAX,
+        "rules": crate::domain::passwords::POLICY_RULES,
+    }))
+    .into_response()
 }
 
 #[derive(Deserialize)]

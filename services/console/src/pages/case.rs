@@ -129,6 +129,8 @@ pub struct CasePage {
     pub incidents: Option<Vec<IncidentRow>>,
     pub can_take: bool,
     pub can_realise: bool,
+    /// Realisation asked for, the new starting password not issued yet.
+    pub realisation_pending: bool,
     pub agreement_form: AgreementForm,
     /// What intake said of the last act, when it refused.
     pub refusal: Option<String>,
@@ -142,6 +144,16 @@ fn step_name(step: &str) -> &'static str {
         other => {
             contracts::seod_status::CaseStatus::parse(other).map_or("inny krok", |s| s.polish())
         }
+    }
+}
+
+/// Who took a step, as a person reads it: a staff login as it is, a service by its task.
+fn party_name(by: String) -> String {
+    match by.as_str() {
+        "accounts" => "system (ewidencja kont)".into(),
+        "delivery" => "system (doręczanie)".into(),
+        "" => "—".into(),
+        _ => by,
     }
 }
 
@@ -245,7 +257,16 @@ async fn render(
         procedure: detail.procedure,
         status: case_status.map_or("inny", |s| s.polish()),
         can_take: detail.status == "registered",
-        can_realise: detail.status == "taken",
+        can_realise: detail.status == "taken"
+            && !detail
+                .steps
+                .iter()
+                .any(|s| s.step == "realisation_requested"),
+        realisation_pending: detail.status == "taken"
+            && detail
+                .steps
+                .iter()
+                .any(|s| s.step == "realisation_requested"),
         document_id: detail.document_id,
         source: source_name(&detail.source),
         institution: format!(
@@ -275,7 +296,7 @@ async fn render(
             .map(|step| StepRow {
                 what: step_name(&step.step),
                 at: contracts::time::polish_short(step.at),
-                by: step.by,
+                by: party_name(step.by),
                 seod: if step.seod_told { "tak" } else { "—" },
             })
             .collect(),
@@ -359,6 +380,7 @@ pub async fn act(
             status: status @ (409 | 422 | 403),
             title,
             detail,
+            field,
             ..
         }) => {
             let message = detail.unwrap_or(title);
@@ -369,8 +391,8 @@ pub async fn act(
                 ..AgreementForm::default()
             };
             let refusal = if act == "zgoda" && status == 422 {
-                agreement.error_field = agreement_field(&message).to_owned();
-                agreement.error = message;
+                agreement.error_field = agreement_field(field.as_deref()).to_owned();
+                agreement.error = super::next_to_field(&message);
                 None
             } else {
                 Some(message)
@@ -390,13 +412,11 @@ pub async fn act(
     }
 }
 
-/// The agreement form's field that intake's words name.
-fn agreement_field(message: &str) -> &'static str {
-    if message.contains("proxy.name") {
-        "proxy_name"
-    } else if message.contains("proxy.f01_reference") {
-        "proxy_f01"
-    } else {
-        "how"
+/// The agreement form's field that intake's field stands for.
+fn agreement_field(field: Option<&str>) -> &'static str {
+    match field {
+        Some("proxy.name") => "proxy_name",
+        Some("proxy.f01_reference") => "proxy_f01",
+        _ => "how",
     }
 }

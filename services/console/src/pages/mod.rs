@@ -1,8 +1,11 @@
 //! The pages. Each one asks a service and shows its answer; none decides who may do what.
 
 mod case;
+mod desk;
 mod list;
+mod portal;
 mod queue;
+mod registration;
 mod sign_in;
 
 use std::net::SocketAddr;
@@ -29,7 +32,22 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home))
         .route("/zaloguj", get(sign_in::form).post(sign_in::submit))
         .route("/wyloguj", post(sign_in::sign_out))
+        .route("/portal", get(portal::form).post(portal::submit))
+        .route(
+            "/portal/haslo",
+            get(portal::change_form).post(portal::change),
+        )
+        .route("/portal/gotowe", get(portal::done))
         .route("/kolejka", get(queue::page))
+        .route(
+            "/rejestracja",
+            get(registration::form).post(registration::submit),
+        )
+        .route("/odbior", get(desk::page))
+        .route(
+            "/odbior/{procedure}/{year}/{sequence}",
+            get(desk::form).post(desk::hand_over),
+        )
         .route("/sprawy/{procedure}/{year}/{sequence}", get(case::page))
         .route(
             "/sprawy/{procedure}/{year}/{sequence}/{act}",
@@ -99,7 +117,6 @@ impl Staff {
         const ADMINISTRATOR: &[NavItem] = &[
             item("/kolejka", "Kolejka spraw"),
             item("/rejestracja", "Rejestracja wniosku"),
-            item("/odbior", "Punkt odbioru"),
             item("/audyt", "Rejestr zdarzeń"),
             item("/incydenty", "Incydenty"),
             item("/weryfikacja", "Weryfikacja rejestru"),
@@ -236,6 +253,21 @@ pub async fn failure(session: &Session, staff: Staff, error: UpstreamError) -> R
     }
 }
 
+/// A service's words on a field, shown next to that field: without the "Pole `x`: " that
+/// names it for an API client, and starting with a capital.
+pub fn next_to_field(detail: &str) -> String {
+    let rest = ["Pole `", "Parametr `"]
+        .iter()
+        .find_map(|prefix| detail.strip_prefix(prefix))
+        .and_then(|rest| rest.split_once("`: "))
+        .map_or(detail, |(_, message)| message);
+    let mut chars = rest.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// The page a form from another page or an old session gets: nothing was done.
 pub async fn stale_form(session: &Session, staff: Option<Staff>) -> Response {
     message(
@@ -247,6 +279,22 @@ pub async fn stale_form(session: &Session, staff: Option<Staff>) -> Response {
          strony. Otwórz stronę ponownie i spróbuj jeszcze raz.",
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_field_error_loses_the_name_an_api_client_needs() {
+        assert_eq!(
+            super::next_to_field("Pole `f01_reference`: pełnomocnik musi okazać F-01."),
+            "Pełnomocnik musi okazać F-01."
+        );
+        assert_eq!(
+            super::next_to_field("Parametr `page`: liczba całkowita od 1 do 9."),
+            "Liczba całkowita od 1 do 9."
+        );
+        assert_eq!(super::next_to_field("Bez nazwy."), "Bez nazwy.");
+    }
 }
 
 #[derive(Template, WebTemplate)]

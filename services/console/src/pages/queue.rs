@@ -154,7 +154,10 @@ pub async fn page(
             }) => (
                 Vec::new(),
                 0,
-                Some((field.unwrap_or_default(), detail.unwrap_or_default())),
+                Some((
+                    field.unwrap_or_default(),
+                    super::next_to_field(&detail.unwrap_or_default()),
+                )),
             ),
             Err(error) => return failure(&session, staff, error).await,
         };

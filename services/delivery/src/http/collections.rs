@@ -56,6 +56,7 @@ async fn collect(
                 "Niepoprawne dane odbioru",
             )
             .detail(fault.to_string())
+            .field(fault.field)
             .into_response();
         }
     };

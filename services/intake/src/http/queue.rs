@@ -47,13 +47,14 @@ struct AgreementRequest {
     proxy: Option<contracts::events::AuthorisedProxy>,
 }
 
-fn invalid(detail: impl Into<String>) -> Response {
+fn invalid(field: &str, detail: impl Into<String>) -> Response {
     Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid-request",
         "Niepoprawne żądanie",
     )
     .detail(detail)
+    .field(field)
     .into_response()
 }
 
@@ -72,20 +73,29 @@ async fn agree_delivery(
     let request: AgreementRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {
-            return invalid(format!(
-                "Oczekiwano {{\"delivery\": \"in_person\", \"how\": \"…\", \"proxy\": \
+            return invalid(
+                "$",
+                format!(
+                    "Oczekiwano {{\"delivery\": \"in_person\", \"how\": \"…\", \"proxy\": \
                  {{\"name\": \"…\", \"f01_reference\": \"…\"}} (opcjonalnie)}} ({error})."
-            ));
+                ),
+            );
         }
     };
     if request.delivery != DeliveryMode::InPerson {
-        return invalid("Pole `delivery`: zgody wymaga tylko odbiór osobisty (`in_person`).");
+        return invalid(
+            "delivery",
+            "Pole `delivery`: zgody wymaga tylko odbiór osobisty (`in_person`).",
+        );
     }
     let how = request.how.trim();
     if how.is_empty() || how.chars().count() > AGREEMENT_MAX {
-        return invalid(format!(
-            "Pole `how`: opisz, jak i kiedy wnioskodawca wyraził zgodę (od 1 do {AGREEMENT_MAX} znaków)."
-        ));
+        return invalid(
+            "how",
+            format!(
+                "Pole `how`: opisz, jak i kiedy wnioskodawca wyraził zgodę (od 1 do {AGREEMENT_MAX} znaków)."
+            ),
+        );
     }
     let proxy = match request.proxy {
         None => None,
@@ -93,14 +103,20 @@ async fn agree_delivery(
             let name = proxy.name.split_whitespace().collect::<Vec<_>>().join(" ");
             let f01 = proxy.f01_reference.trim().to_owned();
             if name.is_empty() || name.chars().count() > PROXY_FIELD_MAX {
-                return invalid(format!(
-                    "Pole `proxy.name`: imię i nazwisko pełnomocnika z formularza F-01 (do {PROXY_FIELD_MAX} znaków)."
-                ));
+                return invalid(
+                    "proxy.name",
+                    format!(
+                        "Pole `proxy.name`: imię i nazwisko pełnomocnika z formularza F-01 (do {PROXY_FIELD_MAX} znaków)."
+                    ),
+                );
             }
             if f01.is_empty() || f01.chars().count() > PROXY_FIELD_MAX {
-                return invalid(format!(
-                    "Pole `proxy.f01_reference`: sygnatura upoważnienia F-01 (do {PROXY_FIELD_MAX} znaków)."
-                ));
+                return invalid(
+                    "proxy.f01_reference",
+                    format!(
+                        "Pole `proxy.f01_reference`: sygnatura upoważnienia F-01 (do {PROXY_FIELD_MAX} znaków)."
+                    ),
+                );
             }
             Some(contracts::events::AuthorisedProxy {
                 name,
