@@ -474,3 +474,80 @@ async fn an_operator_registers_a_pzo_request_and_the_requester_collects_the_lett
     .await;
     assert!(operator.text().await.contains("odebrana osobiście"));
 }
+
+/// A staff member's first TOTP app: the administrator prepared the enrolment, the password
+/// alone shows the QR code, a wrong code is named, the app's code signs him in; the secret
+/// is kept in plain text nowhere.
+#[tokio::test]
+async fn a_prepared_enrolment_shows_the_qr_code_once_and_the_first_code_signs_in() {
+    let system = system().await;
+    let said = system.accounts_admin(&["enroll-totp", "admin.ek04", "--console"]);
+    assert!(said.contains("Przygotowano"), "{said}");
+    let console = system.url("console");
+    let browser = Browser::start(true).await;
+    browser.open(&format!("{console}/zaloguj")).await;
+    browser.fill("login", "admin.ek04").await;
+    browser
+        .fill("password", test_support::system::STAFF_PASSWORD)
+        .await;
+    browser.submit("form[action='/zaloguj'] button").await;
+    assert_eq!(browser.path().await, "/zaloguj/aplikacja");
+    assert!(browser.source().await.contains("<svg"), "a QR code");
+    assert_accessible(&browser, "the enrolment").await;
+    browser.screenshot("console-rejestracja-aplikacji").await;
+    let secret: String = browser
+        .client
+        .find(fantoccini::Locator::Css(".secret code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let key = kit::totp::base32_decode(&secret).expect("a base32 secret");
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    let near: Vec<String> = [-30, 0, 30]
+        .iter()
+        .map(|d| kit::totp::code(&key, now() + d))
+        .collect();
+    let wrong = ["000000", "111111", "222222", "333333"]
+        .into_iter()
+        .find(|c| !near.iter().any(|n| n == c))
+        .unwrap();
+    browser.fill("totp", wrong).await;
+    browser
+        .submit("form[action='/zaloguj/aplikacja'] button")
+        .await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Kod nie pasuje do zeskanowanego klucza"),
+        "{text}"
+    );
+    assert_accessible(&browser, "the enrolment with an error").await;
+    browser.fill("totp", &kit::totp::code(&key, now())).await;
+    browser
+        .submit("form[action='/zaloguj/aplikacja'] button")
+        .await;
+    assert_eq!(browser.path().await, "/kolejka");
+    assert!(browser.text().await.contains("Zalogowano: admin.ek04"));
+
+    // The old secret no longer works, the new one does (from the next step on).
+    let old = system.totp_code("admin.ek04");
+    let (status, _) = call(
+        &system,
+        "accounts",
+        None,
+        "/api/auth/staff-login",
+        json!({ "login": "admin.ek04", "password": test_support::system::STAFF_PASSWORD, "totp": old }),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let all = everything(&system).await;
+    assert!(!holds(&all, &secret), "the secret is kept encrypted only");
+}

@@ -1,6 +1,8 @@
 //! The accounts service, and its administration commands:
 //! `accounts import FILE`, `accounts set-password LOGIN` (the password on standard input),
-//! `accounts enroll-totp LOGIN`, `accounts set-status LOGIN active|locked|disabled` (a locked
+//! `accounts enroll-totp LOGIN` (prints a new secret) or `accounts enroll-totp LOGIN
+//! --console` (prepares the enrolment: the staff member gets the secret, as a QR code, at
+//! his next sign-in in the console, and no one else sees it), `accounts set-status LOGIN active|locked|disabled` (a locked
 //! or disabled account's sessions end, and its tokens stop working in every service at once)
 //! and `accounts public-key`.
 
@@ -33,6 +35,9 @@ async fn main() -> ExitCode {
         ["set-password", login] => {
             admin(|settings, pool| async move { set_password(&settings, &pool, login).await }).await
         }
+        ["enroll-totp", login, "--console"] => {
+            admin(|_, pool| async move { prepare_enrolment(&pool, login).await }).await
+        }
         ["enroll-totp", login] => {
             admin(|settings, pool| async move { enroll_totp(&settings, &pool, login).await }).await
         }
@@ -51,7 +56,7 @@ async fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: accounts [import FILE | set-password LOGIN | enroll-totp LOGIN | \
+                "usage: accounts [import FILE | set-password LOGIN | enroll-totp LOGIN [--console] | \
                  set-status LOGIN active|locked|disabled | public-key]"
             );
             ExitCode::from(2)
@@ -164,6 +169,28 @@ async fn set_password(
             Ok(())
         }
         Ok(false) => Err(format!("nie ma konta {login}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// How long a prepared enrolment waits for the staff member's sign-in.
+const ENROLMENT_HOURS: i64 = 72;
+
+/// Prepares a staff member's first (or new) TOTP enrolment in the console; his current
+/// secret stops working at once.
+async fn prepare_enrolment(pool: &sqlx::PgPool, login: &str) -> Result<(), String> {
+    let now = kit::clock::SystemClock.now();
+    let until = now + chrono::Duration::hours(ENROLMENT_HOURS);
+    match accounts::store::enrolment::enrolment_prepare(pool, login, until, now).await {
+        Ok(true) => {
+            println!(
+                "Przygotowano rejestrację aplikacji uwierzytelniającej dla {login}: przy \
+                 najbliższym logowaniu w konsoli (do {}) zobaczy kod QR.",
+                contracts::time::polish_date_time(until)
+            );
+            Ok(())
+        }
+        Ok(false) => Err(format!("nie ma konta pracownika {login}")),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -44,6 +44,23 @@ pub struct StaffSignIn {
     pub role: String,
 }
 
+/// A secret drawn for a staff member's first TOTP app, to be confirmed with its first code.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    pub token: String,
+    pub secret: String,
+    pub otpauth: String,
+}
+
+/// What a staff sign-in answers: a session, or (for an enrolment an administrator prepared)
+/// the secret for the app.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StaffLoginAnswer {
+    Enrolment { totp_enrolment: TotpEnrolment },
+    Signed(StaffSignIn),
+}
+
 /// A case in the queue, as intake lists it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct QueueEntry {
@@ -207,12 +224,28 @@ impl Upstream {
         password: &str,
         totp: &str,
         client: &str,
-    ) -> Result<StaffSignIn, UpstreamError> {
+    ) -> Result<StaffLoginAnswer, UpstreamError> {
+        let totp = (!totp.is_empty()).then_some(totp);
         let response = self
             .client
             .post(self.url(Service::Accounts, "/api/auth/staff-login"))
             .header("x-forwarded-for", client)
             .json(&json!({ "login": login, "password": password, "totp": totp }))
+            .send()
+            .await;
+        answer(response).await
+    }
+
+    /// Confirms a staff member's new TOTP app with its first code; signs him in.
+    pub async fn confirm_enrolment(
+        &self,
+        token: &str,
+        totp: &str,
+    ) -> Result<StaffSignIn, UpstreamError> {
+        let response = self
+            .client
+            .post(self.url(Service::Accounts, "/api/auth/totp-enrolment"))
+            .json(&json!({ "token": token, "totp": totp }))
             .send()
             .await;
         answer(response).await

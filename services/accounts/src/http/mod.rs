@@ -37,6 +37,7 @@ pub struct AppState {
     pub gate: Arc<gate::Gate>,
 }
 
+mod enrolment;
 pub mod gate;
 mod portal;
 
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/staff-login", post(staff_login))
         .route("/api/auth/sign-out", post(sign_out))
         .merge(portal::routes())
+        .merge(enrolment::routes())
         .with_state(state)
 }
 
@@ -117,6 +119,23 @@ async fn staff_login(
         Ok(ok) => ok,
         Err(response) => return response,
     };
+    // A prepared enrolment: the right password draws the secret for the staff member's app.
+    if password_ok
+        && let Some(r) = row
+            .as_ref()
+            .filter(|r| r.kind == AccountKind::Staff && r.status == AccountStatus::Active)
+    {
+        match crate::store::enrolment::enrolment_prepared(&state.pool, &r.login, now).await {
+            Ok(true) => {
+                if let Err(response) = gate::succeeded(&state, &attempt).await {
+                    return response;
+                }
+                return enrolment::start(&state, &r.login, now).await;
+            }
+            Ok(false) => {}
+            Err(error) => return problem(error),
+        }
+    }
     let totp_step = row.as_ref().and_then(|r| {
         if r.kind != AccountKind::Staff || r.status != AccountStatus::Active {
             return None;
@@ -145,22 +164,39 @@ async fn staff_login(
     if let Err(response) = gate::succeeded(&state, &attempt).await {
         return response;
     }
+    staff_session(
+        &state,
+        &row.login,
+        &row.role,
+        row.institution_rspo_id.clone(),
+        now,
+    )
+    .await
+}
+
+/// Opens a staff session and answers with its signed token.
+pub(crate) async fn staff_session(
+    state: &AppState,
+    login: &str,
+    role_name: &str,
+    institution: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
     // The database's CHECK allows only the roles there are.
-    let Some(role) = kit::auth::Role::parse(&row.role) else {
+    let Some(role) = kit::auth::Role::parse(role_name) else {
         return refused();
     };
     let expires_at = now + state.token_ttl;
-    let session = match credentials::session_insert(&state.pool, &row.login, now, expires_at).await
-    {
+    let session = match credentials::session_insert(&state.pool, login, now, expires_at).await {
         Ok(id) => id,
         Err(error) => return problem(error),
     };
     let token = kit::auth::sign(
         &state.signing,
         &kit::auth::Claims {
-            sub: row.login.clone(),
+            sub: login.to_owned(),
             role,
-            institution: row.institution_rspo_id.clone(),
+            institution,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             sid: session.to_string(),
@@ -168,8 +204,8 @@ async fn staff_login(
             kid: String::new(),
         },
     );
-    tracing::info!(login = %row.login, role = %row.role, "staff signed in");
-    Json(serde_json::json!({ "token": token, "expires_at": expires_at, "role": row.role }))
+    tracing::info!(%login, role = %role_name, "staff signed in");
+    Json(serde_json::json!({ "token": token, "expires_at": expires_at, "role": role_name }))
         .into_response()
 }
 

@@ -2,5 +2,6 @@
 
 pub mod credentials;
 pub mod directory;
+pub mod enrolment;
 pub mod requests;
 pub mod throttle;

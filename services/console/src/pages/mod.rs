@@ -2,6 +2,7 @@
 
 mod case;
 mod desk;
+mod enrolment;
 mod list;
 mod portal;
 mod queue;
@@ -31,6 +32,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/zaloguj", get(sign_in::form).post(sign_in::submit))
+        .route(
+            "/zaloguj/aplikacja",
+            get(enrolment::page).post(enrolment::confirm),
+        )
         .route("/wyloguj", post(sign_in::sign_out))
         .route("/portal", get(portal::form).post(portal::submit))
         .route(

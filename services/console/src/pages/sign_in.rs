@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use super::{Frame, STAFF_KEY, SignedIn, Staff, client_address, message};
 use crate::security::csrf_matches;
 use crate::startup::AppState;
-use crate::upstream::UpstreamError;
+use crate::upstream::{StaffLoginAnswer, UpstreamError};
 
 /// The longest login, password and code accepted (accounts' own limits are the same or lower).
 const LOGIN_MAX: usize = 64;
@@ -73,8 +73,9 @@ fn checked(form: &SignInForm) -> Errors {
     } else if form.password.chars().count() > PASSWORD_MAX {
         errors.password = Some(format!("Hasło ma najwyżej {PASSWORD_MAX} znaków."));
     }
+    // Empty is allowed: a staff member whose first app is not registered yet has no code.
     let code = form.totp.trim();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+    if !code.is_empty() && (code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit())) {
         errors.totp = Some("Kod z aplikacji uwierzytelniającej ma 6 cyfr.".into());
     }
     errors
@@ -109,24 +110,34 @@ pub async fn submit(
             )
             .await
         {
-            Ok(signed_in) => {
-                // A new session id at sign-in: an id planted before cannot follow.
+            Ok(StaffLoginAnswer::Signed(signed_in)) => {
+                match signed_in_now(&session, &login, signed_in).await {
+                    Ok(home) => return Redirect::to(home).into_response(),
+                    Err(message) => errors.form = Some(message),
+                }
+            }
+            Ok(StaffLoginAnswer::Enrolment { totp_enrolment }) => {
                 if let Err(error) = session.cycle_id().await {
                     tracing::error!(%error, "the session could not be renewed");
                 }
-                let staff = Staff {
+                let pending = super::enrolment::Pending {
                     login: login.clone(),
-                    role: signed_in.role,
-                    token: signed_in.token,
+                    enrolment: totp_enrolment,
                 };
-                let home = staff.home();
-                if let Err(error) = session.insert(STAFF_KEY, &staff).await {
-                    tracing::error!(%error, "the session could not be kept");
-                    errors.form =
-                        Some("Nie udało się zapamiętać logowania; spróbuj ponownie.".into());
-                } else {
-                    return Redirect::to(home).into_response();
+                match session
+                    .insert(super::enrolment::PENDING_KEY, &pending)
+                    .await
+                {
+                    Ok(()) => return Redirect::to("/zaloguj/aplikacja").into_response(),
+                    Err(error) => {
+                        tracing::error!(%error, "the enrolment could not be kept");
+                        errors.form =
+                            Some("Nie udało się zapamiętać logowania; spróbuj ponownie.".into());
+                    }
                 }
+            }
+            Err(UpstreamError::Refused { status: 401, .. }) if form.totp.trim().is_empty() => {
+                errors.totp = Some("Podaj kod z aplikacji uwierzytelniającej.".into());
             }
             Err(UpstreamError::Refused { status: 401, .. }) => {
                 errors.form = Some(
@@ -151,6 +162,31 @@ pub async fn submit(
         errors,
     };
     (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+}
+
+/// Keeps the signed-in staff member in a session renewed for him; where he starts.
+pub(super) async fn signed_in_now(
+    session: &Session,
+    login: &str,
+    signed_in: crate::upstream::StaffSignIn,
+) -> Result<&'static str, String> {
+    // A new session id at sign-in: an id planted before cannot follow.
+    if let Err(error) = session.cycle_id().await {
+        tracing::error!(%error, "the session could not be renewed");
+    }
+    let staff = Staff {
+        login: login.to_owned(),
+        role: signed_in.role,
+        token: signed_in.token,
+    };
+    let home = staff.home();
+    match session.insert(STAFF_KEY, &staff).await {
+        Ok(()) => Ok(home),
+        Err(error) => {
+            tracing::error!(%error, "the session could not be kept");
+            Err("Nie udało się zapamiętać logowania; spróbuj ponownie.".into())
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,163 @@
+//! First-time TOTP enrolment for staff. An administrator prepares it (`accounts enroll-totp
+//! LOGIN --console`), so that no one but the staff member ever sees the secret: at his next
+//! sign-in with the password, a secret is drawn and given to him alone (the console shows it
+//! as a QR code) with a short-lived confirmation token; the first code from his app confirms
+//! it and signs him in.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use kit::problem::Problem;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{AppState, problem};
+use crate::domain::totp;
+use crate::store::enrolment;
+
+/// How long a drawn secret waits for its confirming code.
+const CONFIRM_WITHIN_MINUTES: i64 = 10;
+/// Wrong codes a pending secret survives; then a new sign-in draws another.
+const WRONG_CODES_MAX: i32 = 5;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/auth/totp-enrolment", axum::routing::post(confirm))
+}
+
+/// The owner a pending secret is encrypted for: never the same as the confirmed secret's,
+/// so neither opens as the other.
+fn pending_owner(login: &str) -> String {
+    format!("{login}#pending")
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(format!("klucznik-totp-enrolment:{token}")))
+}
+
+/// Draws a secret for `login`, whose password was just right and whose enrolment is
+/// prepared; the answer carries it for the staff member's app and the token to confirm it.
+pub(super) async fn start(state: &AppState, login: &str, now: DateTime<Utc>) -> Response {
+    let mut secret = zeroize::Zeroizing::new([0u8; 20]);
+    let mut token = [0u8; 32];
+    if getrandom::fill(secret.as_mut()).is_err() || getrandom::fill(&mut token).is_err() {
+        return Problem::internal().into_response();
+    }
+    let encoded = zeroize::Zeroizing::new(totp::base32_encode(secret.as_ref()));
+    let Ok(sealed) = state
+        .totp_key
+        .encrypt(&pending_owner(login), encoded.as_bytes())
+    else {
+        return Problem::internal().into_response();
+    };
+    let token = hex::encode(token);
+    if let Err(error) =
+        enrolment::enrolment_start(&state.pool, login, &sealed, &token_hash(&token)).await
+    {
+        return problem(error);
+    }
+    tracing::info!(%login, "a TOTP enrolment started");
+    let otpauth = format!(
+        "otpauth://totp/Klucznik:{login}?secret={}&issuer=Klucznik&algorithm=SHA1&digits=6&period=30",
+        encoded.as_str()
+    );
+    Json(serde_json::json!({
+        "totp_enrolment": {
+            "token": token,
+            "secret": encoded.as_str(),
+            "otpauth": otpauth,
+            "confirm_by": now + Duration::minutes(CONFIRM_WITHIN_MINUTES),
+        }
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct Confirmation {
+    token: String,
+    totp: String,
+}
+
+fn not_confirmed(detail: &str) -> Response {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "totp-enrolment-failed",
+        "Nie potwierdzono aplikacji",
+    )
+    .detail(detail)
+    .field("totp")
+    .into_response()
+}
+
+/// `POST /api/auth/totp-enrolment {token, totp}` → the staff sign-in's answer.
+async fn confirm(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<Confirmation>(&body) else {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Niepoprawne żądanie",
+        )
+        .detail("Oczekiwano JSON z polami token i totp.")
+        .into_response();
+    };
+    if request.token.len() != 64 || request.totp.chars().count() > 10 {
+        return not_confirmed("Rejestracja aplikacji wygasła; zaloguj się ponownie hasłem.");
+    }
+    let now = state.clock.now();
+    let pending =
+        match enrolment::enrolment_by_token(&state.pool, &token_hash(&request.token), now).await {
+            Ok(Some(pending)) => pending,
+            Ok(None) => {
+                return not_confirmed(
+                    "Rejestracja aplikacji wygasła albo została już potwierdzona; zaloguj się \
+                     ponownie hasłem.",
+                );
+            }
+            Err(error) => return problem(error),
+        };
+    let Ok(secret) = state
+        .totp_key
+        .decrypt(&pending_owner(&pending.login), &pending.pending_secret)
+    else {
+        return Problem::internal().into_response();
+    };
+    let Ok(secret) = String::from_utf8(secret.to_vec()).map(zeroize::Zeroizing::new) else {
+        return Problem::internal().into_response();
+    };
+    let Some(step) = totp::matching_step(&secret, request.totp.trim(), now.timestamp()) else {
+        if let Err(error) =
+            enrolment::enrolment_wrong_code(&state.pool, &pending.login, WRONG_CODES_MAX).await
+        {
+            return problem(error);
+        }
+        let left = WRONG_CODES_MAX - pending.attempts - 1;
+        return not_confirmed(&if left > 0 {
+            format!(
+                "Kod nie pasuje do zeskanowanego klucza. Sprawdź czas w telefonie i wpisz \
+                 bieżący kod (pozostałe próby: {left})."
+            )
+        } else {
+            "Kod nie pasuje do klucza, a prób już nie ma; zaloguj się ponownie hasłem, \
+             aby otrzymać nowy klucz."
+                .to_owned()
+        });
+    };
+    let Ok(sealed) = state.totp_key.encrypt(&pending.login, secret.as_bytes()) else {
+        return Problem::internal().into_response();
+    };
+    if let Err(error) =
+        enrolment::enrolment_complete(&state.pool, &pending.login, &sealed, step, now).await
+    {
+        return problem(error);
+    }
+    tracing::info!(login = %pending.login, "a TOTP app confirmed");
+    super::staff_session(
+        &state,
+        &pending.login,
+        &pending.role,
+        pending.institution_rspo_id.clone(),
+        now,
+    )
+    .await
+}
