@@ -7,6 +7,7 @@ mod bus;
 mod cli;
 mod collection;
 mod console;
+mod console_audit;
 mod console_flow;
 mod duties;
 mod faults;

@@ -1,5 +1,6 @@
 //! The pages. Each one asks a service and shows its answer; none decides who may do what.
 
+mod audit;
 mod case;
 mod desk;
 mod enrolment;
@@ -58,6 +59,20 @@ pub fn router(state: AppState) -> Router {
             "/sprawy/{procedure}/{year}/{sequence}/{act}",
             post(case::act),
         )
+        .route("/audyt", get(audit::record))
+        .route("/audyt.csv", get(audit::record_csv))
+        .route("/incydenty", get(audit::incidents))
+        .route(
+            "/incydenty/nowy",
+            get(audit::new_incident).post(audit::open_incident),
+        )
+        .route("/incydenty/{year}/{sequence}", get(audit::incident))
+        .route(
+            "/incydenty/{year}/{sequence}/status",
+            post(audit::change_status),
+        )
+        .route("/weryfikacja", get(audit::verification))
+        .route("/weryfikacja/punkt-kontrolny", post(audit::sign_checkpoint))
         .route(crate::assets::CSS_PATH.as_str(), get(crate::assets::css))
         .fallback(not_found)
         .with_state(state)
