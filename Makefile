@@ -40,8 +40,19 @@ deny:
 deploy-check:
 	bash deploy/validate.sh
 
+# The bus (AsyncAPI and JSON Schemas) from the contract types; each service's HTTP API
+# (OpenAPI 3.1) from its handlers, as `<service> openapi` prints it.
+OPENAPI_SERVICES := intake accounts delivery revocation audit
+
 schemas:
 	cargo run -q -p contracts --bin gen-schemas
+	@mkdir -p proto-schemas/openapi
+	@set -e; for service in $(OPENAPI_SERVICES); do \
+		out=proto-schemas/openapi/$$service.json; \
+		cargo run -q -p $$service -- openapi > $$out.tmp || { rm -f $$out.tmp; exit 1; }; \
+		mv $$out.tmp $$out; \
+		echo "wrote $$out"; \
+	done
 
 # Release binaries against a fresh nats-server and PostgreSQL; prints figures.
 bench:

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{submit_zszo, zszo_form};
+use crate::helpers::{submit_zszo, zszo_form, zszo_form_for};
 
 async fn verify(system: &System) -> (u16, Value) {
     let response = reqwest::get(format!("{}/verify", system.url("audit")))
@@ -51,7 +51,7 @@ async fn recorded_count(system: &System) -> usize {
 /// Submits a few forms and waits until audit has recorded all they caused.
 async fn some_history(system: &System) -> usize {
     for i in 0..4 {
-        submit_zszo(system, &zszo_form(&format!("SEOD-AUD-{i}"))).await;
+        submit_zszo(system, &zszo_form_for(&format!("SEOD-AUD-{i}"), i + 1)).await;
     }
     let mut bad = zszo_form("SEOD-AUD-BAD");
     bad["contact"]["rspo_email"] = json!("not-an-address");
@@ -263,8 +263,8 @@ async fn an_auditor_finds_records_by_case_institution_person_pesel_request_and_t
     );
     assert_eq!(
         about_mnowak.len(),
-        2,
-        "the form and the registration: {about_mnowak:?}"
+        3,
+        "the form, its registration and the loss incident it opened: {about_mnowak:?}"
     );
     let by_director = system
         .audit_events("login=jkowalski&event_type=intake.case.registered")
@@ -592,4 +592,68 @@ async fn audits_own_role_cannot_update_delete_or_forge_a_prune() {
     assert_eq!(recorded_count(&system).await, n, "nothing was removed");
     let (status, report) = verify(&system).await;
     assert_eq!(status, 200, "{report}");
+}
+
+/// The loss is registered as an incident when the request is registered, of the kind the
+/// form gives; the realisation and the delivery are added to it, not a second incident.
+#[tokio::test]
+async fn a_registered_request_opens_its_loss_incident_and_what_follows_joins_it() {
+    let system = System::start(SystemOptions::default()).await;
+    let mut form = zszo_form("SEOD-INC-1");
+    form["loss"] = json!("unauthorised_access");
+    let status = submit_zszo(&system, &form).await;
+    let case = status.case_number.expect("a case");
+    let query = format!("/api/incidents?case_number={}", case.replace('/', "%2F"));
+    let opened = eventually(
+        Duration::from_secs(20),
+        "the incident at registration",
+        || async {
+            let list = system.audit_get(&query).await["incidents"]
+                .as_array()?
+                .clone();
+            (!list.is_empty()).then_some(list)
+        },
+    )
+    .await;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0]["category"], "starting_password_loss");
+    let number = opened[0]["number"].as_str().unwrap().to_owned();
+    let detail_path = format!("/api/incidents/{}", number.trim_start_matches("INC/"));
+    let detail = system.audit_get(&detail_path).await;
+    assert!(
+        detail["description"]
+            .as_str()
+            .unwrap()
+            .contains("nieuprawniony dostęp"),
+        "{detail}"
+    );
+
+    crate::helpers::verified(&system, &case).await;
+    crate::helpers::take_and_realise(&system, &case, "electronic").await;
+    crate::helpers::receive(&system, &case, "sp7@edu.krakow.pl", "48600100200").await;
+    let detail = eventually(Duration::from_secs(30), "the delivery added", || async {
+        let detail = system.audit_get(&detail_path).await;
+        (detail["record_positions"].as_array()?.len() >= 3).then_some(detail)
+    })
+    .await;
+    let list = system.audit_get(&query).await;
+    assert_eq!(
+        list["incidents"].as_array().unwrap().len(),
+        1,
+        "one incident for the case: {list}"
+    );
+    let positions: Vec<i64> = detail["record_positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_i64().unwrap())
+        .collect();
+    let issued = system
+        .audit_events(&format!(
+            "event_type=accounts.credential.issued&case_number={}",
+            case.replace('/', "%2F")
+        ))
+        .await;
+    let issued_at = issued[0]["position"].as_i64().unwrap();
+    assert!(positions.contains(&issued_at), "{positions:?} {issued_at}");
 }

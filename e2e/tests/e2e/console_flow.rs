@@ -61,7 +61,8 @@ async fn an_administrator_realises_a_case_and_the_user_sets_his_password_on_the_
         "Przebieg sprawy",
         "zweryfikowana w ewidencji kont",
         "Wniosek, jak wpłynął",
-        "Sprawa nie jest powiązana z żadnym incydentem.",
+        // The loss, registered as an incident with the request.
+        "INC/2026/000001: Utrata hasła startowego",
     ] {
         assert!(text.contains(expected), "{expected}: {text}");
     }
@@ -550,4 +551,70 @@ async fn a_prepared_enrolment_shows_the_qr_code_once_and_the_first_code_signs_in
     assert_eq!(status, 401);
     let all = everything(&system).await;
     assert!(!holds(&all, &secret), "the secret is kept encrypted only");
+}
+
+/// A refused case does not linger: an administrator closes it with a note, SEOD hears it is
+/// closed, and audit keeps the note.
+#[tokio::test]
+async fn an_administrator_closes_a_refused_case_with_a_note_and_seod_is_told() {
+    use contracts::seod_status::CaseStatus;
+    let system = system().await;
+    let mut form = zszo_form("SEOD-CONSOLE-ZAMKNIJ");
+    form["requester"]["login"] = json!("mwojcik");
+    let status = submit_zszo(&system, &form).await;
+    let case = status.case_number.expect("a case");
+    crate::helpers::statuses_until(
+        &system,
+        "SEOD-CONSOLE-ZAMKNIJ",
+        CaseStatus::Rejected,
+        Duration::from_secs(30),
+    )
+    .await;
+
+    let admin = Browser::start(true).await;
+    sign_in(&admin, &system, "admin.ek04").await;
+    admin
+        .open(&format!("{}/sprawy/{case}", system.url("console")))
+        .await;
+    let text = admin.text().await;
+    assert!(text.contains("Powód odrzucenia"), "{text}");
+    admin.submit("form[action$='/zamknij'] button").await;
+    let text = admin.text().await;
+    assert!(
+        text.contains("Napisz, dlaczego sprawa jest zamykana"),
+        "an empty note is named next to the field: {text}"
+    );
+    assert_accessible(&admin, "closing with an error").await;
+    admin
+        .fill(
+            "note",
+            "Wniosek złożyła osoba, która nie jest dyrektorem; poinformowano telefonicznie.",
+        )
+        .await;
+    admin.submit("form[action$='/zamknij'] button").await;
+    let text = admin.text().await;
+    assert!(text.contains("Stan\nzamknięta"), "{text}");
+    assert!(text.contains("Zamknięta przez admin.ek04"), "{text}");
+    admin.screenshot("console-sprawa-zamknieta-z-notatka").await;
+    assert_accessible(&admin, "a case closed with a note").await;
+
+    let statuses = crate::helpers::statuses_until(
+        &system,
+        "SEOD-CONSOLE-ZAMKNIJ",
+        CaseStatus::Closed,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(statuses.last(), Some(&CaseStatus::Closed), "{statuses:?}");
+    let closed = eventually(Duration::from_secs(20), "audit to record it", || async {
+        let events = system
+            .audit_events(&format!(
+                "event_type=intake.case.closed&case_number={}",
+                case.replace('/', "%2F")
+            ))
+            .await;
+        (!events.is_empty()).then_some(events)
+    })
+    .await;
+    assert_eq!(closed[0]["body"]["data"]["closed_by"], "admin.ek04");
 }

@@ -177,3 +177,43 @@ async fn a_single_administrator_cannot_register_realise_collect_and_close_by_him
     assert_eq!(status, 200, "{closed}");
     assert_eq!(closed["status"], "closed");
 }
+
+/// "Administrator Systemu lub uprawniony pracownik EK-04" (seed 001): a staff member granted
+/// the right to process requests takes and realises a case; without it he is refused.
+#[tokio::test]
+async fn a_staff_member_granted_the_right_to_process_takes_and_realises_a_case() {
+    let system = System::start(SystemOptions::default()).await;
+    let status =
+        crate::helpers::submit_zszo(&system, &crate::helpers::zszo_form("SEOD-PRAWO-1")).await;
+    let case = status.case_number.expect("a case");
+    verified(&system, &case).await;
+    let auditor = system.staff_token("audytor").await;
+    let (status, refused) = call(
+        &system,
+        "intake",
+        Some(&auditor),
+        &format!("/api/cases/{case}/take"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 403, "an auditor never processes: {refused}");
+
+    let said = system.accounts_admin(&["set-processing", "operator.ek04", "on"]);
+    assert!(said.contains("nadane"), "{said}");
+    let operator = system.staff_token("operator.ek04").await;
+    for (step, body) in [
+        ("take", json!({})),
+        ("realise", json!({ "delivery": "electronic" })),
+    ] {
+        let (status, answer) = call(
+            &system,
+            "intake",
+            Some(&operator),
+            &format!("/api/cases/{case}/{step}"),
+            body,
+        )
+        .await;
+        assert_eq!(status, 202, "{step}: {answer}");
+    }
+    crate::helpers::receive(&system, &case, "sp7@edu.krakow.pl", "48600100200").await;
+}

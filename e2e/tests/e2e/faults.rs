@@ -10,7 +10,7 @@ use test_support::{
     NatsServer, ServiceProcess, System, SystemOptions, TestDatabase, eventually, free_port,
 };
 
-use crate::helpers::{count, pool_of, zszo_form};
+use crate::helpers::{count, pool_of, zszo_form_for};
 
 /// Runs intake with `change` applied to a working environment and returns its exit
 /// status and output.
@@ -126,7 +126,7 @@ async fn intake_killed_and_restarted_registers_every_pending_form_exactly_once()
             js.send_publish(
                 subjects::SEOD_FORM_ZSZO_PASSWORD_RESET,
                 async_nats::jetstream::message::PublishMessage::build()
-                    .payload(zszo_form(&id).to_string().into())
+                    .payload(zszo_form_for(&id, i + 1).to_string().into())
                     .message_id(&id),
             )
             .await

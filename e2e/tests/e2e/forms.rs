@@ -7,7 +7,7 @@ use contracts::subjects;
 use serde_json::json;
 use test_support::{System, SystemOptions, eventually};
 
-use crate::helpers::{count, get, pool_of, submit_zszo, zszo_form};
+use crate::helpers::{count, get, pool_of, submit_zszo, zszo_form, zszo_form_for};
 
 #[tokio::test]
 async fn a_valid_form_becomes_a_numbered_case_answered_to_seod_and_recorded_by_audit() {
@@ -21,7 +21,7 @@ async fn a_valid_form_becomes_a_numbered_case_answered_to_seod_and_recorded_by_a
         "{case_number}"
     );
 
-    let second = submit_zszo(&system, &zszo_form("SEOD-2")).await;
+    let second = submit_zszo(&system, &zszo_form_for("SEOD-2", 1)).await;
     assert!(second.case_number.unwrap().ends_with("/000002"));
 
     let query = format!("case_number={}", case_number.replace('/', "%2F"));

@@ -25,6 +25,13 @@ pub fn zszo_form(document_id: &str) -> Value {
     })
 }
 
+/// A ZSZO-05 form for another account of SP 7 (`konto01` …, `test_support::system`).
+pub fn zszo_form_for(document_id: &str, account: usize) -> Value {
+    let mut form = zszo_form(document_id);
+    form["account"]["login"] = json!(format!("konto{account:02}"));
+    form
+}
+
 pub async fn submit_zszo(system: &System, form: &Value) -> contracts::seod_status::SeodStatus {
     let id = form["document_id"].as_str().expect("a document id");
     system

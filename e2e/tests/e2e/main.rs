@@ -13,6 +13,7 @@ mod duties;
 mod faults;
 mod forms;
 mod helpers;
+mod openapi;
 mod procedure;
 mod processing;
 mod readiness;

@@ -67,8 +67,10 @@ async fn only_the_current_director_may_ask_and_only_for_an_account_of_his_own_sc
         "the director of SP 7 asks for lzak of SP 7"
     );
 
+    // Each for another account: an account has one open case at a time.
     let mut wrong_school = zszo_form("SEOD-R-1");
     wrong_school["institution"]["rspo_id"] = json!("99999");
+    wrong_school["account"]["login"] = json!("konto01");
     assert_eq!(
         refused(&system, &wrong_school).await,
         ("institution.rspo_id".into(), "unknown_institution".into())
@@ -76,6 +78,7 @@ async fn only_the_current_director_may_ask_and_only_for_an_account_of_his_own_sc
 
     let mut not_director = zszo_form("SEOD-R-2");
     not_director["requester"]["login"] = json!("mwojcik");
+    not_director["account"]["login"] = json!("konto02");
     assert_eq!(
         refused(&system, &not_director).await,
         ("requester.login".into(), "not_director".into())
@@ -195,6 +198,23 @@ async fn a_bad_directory_file_is_refused_line_by_line_and_nothing_is_imported() 
 #[tokio::test]
 async fn an_operator_registers_a_pzo_request_of_a_non_city_school_which_seod_cannot_send() {
     let system = System::start(SystemOptions::default()).await;
+    // The director cannot use SEOD: his institution is not city-run.
+    let mut through_seod = zszo_form("SEOD-NC-1");
+    through_seod["form"] = json!("pzo.password-reset");
+    through_seod["institution"]["rspo_id"] = json!("34567");
+    through_seod["requester"]["login"] = json!("pgrabowski");
+    through_seod["contact"] =
+        json!({ "rspo_email": "zaczek@szkola.example.pl", "director_mobile": "602300400" });
+    through_seod["account"] = json!({ "pzo_identifier": "pzo-admin-34567" });
+    let rejection = verdict(
+        &system,
+        subjects::SEOD_FORM_PZO_PASSWORD_RESET,
+        &through_seod,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rejection.code, "not_city_run");
+
     let body = json!({
         "procedure": "PZO-01",
         "institution": { "rspo_id": "34567", "name": "Niepubliczna Szkoła Podstawowa „Żaczek”" },
@@ -261,25 +281,66 @@ async fn an_operator_registers_a_pzo_request_of_a_non_city_school_which_seod_can
     let registered = system
         .audit_events("event_type=intake.case.registered&institution_rspo_id=34567")
         .await;
+    // The newest: the SEOD attempt above was registered (and refused by accounts) first.
     assert_eq!(
-        registered[0]["actor_id"], "operator.ek04",
+        registered.last().unwrap()["actor_id"],
+        "operator.ek04",
         "audit names the operator"
     );
+}
 
-    // The same director cannot use SEOD: his institution is not city-run.
-    let mut through_seod = zszo_form("SEOD-NC-1");
-    through_seod["form"] = json!("pzo.password-reset");
-    through_seod["institution"]["rspo_id"] = json!("34567");
-    through_seod["requester"]["login"] = json!("pgrabowski");
-    through_seod["contact"] =
-        json!({ "rspo_email": "zaczek@szkola.example.pl", "director_mobile": "602300400" });
-    through_seod["account"] = json!({ "pzo_identifier": "pzo-admin-34567" });
-    let rejection = verdict(
+/// Seeds 000 and 001, step 1: the director checks and, where needed, corrects the contact
+/// data in SEOD. The request's data are what delivery uses; accounts' copy is updated and
+/// the change is recorded (the case's page, audit), not refused.
+#[tokio::test]
+async fn contact_data_corrected_in_the_request_are_used_and_update_the_copy() {
+    let system = System::start(SystemOptions::default()).await;
+    let mut form = zszo_form("SEOD-KONTAKT-1");
+    form["contact"]["director_mobile"] = json!("+48 600 999 999");
+    let status = crate::helpers::submit_zszo(&system, &form).await;
+    let case = status.case_number.expect("a case");
+    crate::helpers::verified(&system, &case).await;
+    crate::helpers::take_and_realise(&system, &case, "electronic").await;
+    let received =
+        crate::helpers::receive(&system, &case, "sp7@edu.krakow.pl", "48600999999").await;
+    assert!(!received.cipher_password.is_empty());
+
+    let admin = system.staff_token("admin.ek04").await;
+    let (_, detail) = crate::helpers::get(
         &system,
-        subjects::SEOD_FORM_PZO_PASSWORD_RESET,
-        &through_seod,
+        "intake",
+        Some(&admin),
+        &format!("/api/cases/{case}"),
     )
-    .await
-    .unwrap();
-    assert_eq!(rejection.code, "not_city_run");
+    .await;
+    assert_eq!(
+        detail["contact_updates"],
+        json!([{ "field": "contact.director_mobile", "previous": "48600100200", "current": "48600999999" }]),
+        "{detail}"
+    );
+    let checked = system
+        .audit_events(&format!(
+            "event_type=accounts.request.verified&case_number={}",
+            case.replace('/', "%2F")
+        ))
+        .await;
+    assert_eq!(
+        checked[0]["body"]["data"]["contact_updated"][0]["current"], "48600999999",
+        "{checked:?}"
+    );
+
+    // The copy holds the new number: the next request with it changes nothing.
+    let mut next = crate::helpers::zszo_form_for("SEOD-KONTAKT-2", 1);
+    next["contact"]["director_mobile"] = json!("600999999");
+    let status = crate::helpers::submit_zszo(&system, &next).await;
+    let next_case = status.case_number.expect("a case");
+    crate::helpers::verified(&system, &next_case).await;
+    let (_, detail) = crate::helpers::get(
+        &system,
+        "intake",
+        Some(&admin),
+        &format!("/api/cases/{next_case}"),
+    )
+    .await;
+    assert_eq!(detail["contact_updates"], json!([]), "{detail}");
 }

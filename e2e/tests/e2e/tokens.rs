@@ -107,6 +107,7 @@ async fn a_token_signed_by_the_previous_key_is_accepted_after_a_rotation_and_a_s
                 sid: uuid::Uuid::now_v7().to_string(),
                 aud: kit::auth::Audience::Staff,
                 kid: String::new(),
+                processing: false,
             },
         )
     };

@@ -7,3 +7,7 @@ ALTER TABLE accounts
     ADD COLUMN totp_pending_secret       text,
     ADD COLUMN totp_enrolment_token_hash text UNIQUE,
     ADD COLUMN totp_enrolment_attempts   int NOT NULL DEFAULT 0;
+
+-- "Administrator Systemu lub uprawniony pracownik EK-04" (seed 001): a staff member other
+-- than an administrator granted the right to process requests (take and realise them).
+ALTER TABLE accounts ADD COLUMN may_process boolean NOT NULL DEFAULT false;

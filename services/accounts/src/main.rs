@@ -4,7 +4,7 @@
 //! --console` (prepares the enrolment: the staff member gets the secret, as a QR code, at
 //! his next sign-in in the console, and no one else sees it), `accounts set-status LOGIN active|locked|disabled` (a locked
 //! or disabled account's sessions end, and its tokens stop working in every service at once)
-//! and `accounts public-key`.
+//! and `accounts public-key`; `accounts openapi` prints the HTTP API's OpenAPI document.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -15,6 +15,9 @@ use secrecy::SecretString;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = kit::openapi::command(accounts::http::openapi) {
+        return code;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command: Vec<&str> = args.iter().map(String::as_str).collect();
     match command.as_slice() {
@@ -41,6 +44,10 @@ async fn main() -> ExitCode {
         ["enroll-totp", login] => {
             admin(|settings, pool| async move { enroll_totp(&settings, &pool, login).await }).await
         }
+        ["set-processing", login, grant @ ("on" | "off")] => {
+            let granted = *grant == "on";
+            admin(|_, pool| async move { set_processing(&pool, login, granted).await }).await
+        }
         ["set-status", login, status] if AccountStatus::parse(status).is_some() => {
             let status = AccountStatus::parse(status).expect("checked above");
             admin(|_, pool| async move { set_status(&pool, login, status).await }).await
@@ -56,8 +63,8 @@ async fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: accounts [import FILE | set-password LOGIN | enroll-totp LOGIN [--console] | \
-                 set-status LOGIN active|locked|disabled | public-key]"
+                "usage: accounts [import FILE | set-password LOGIN | enroll-totp LOGIN [--console] | set-processing LOGIN on|off | \
+                 set-status LOGIN active|locked|disabled | public-key | openapi]"
             );
             ExitCode::from(2)
         }
@@ -169,6 +176,23 @@ async fn set_password(
             Ok(())
         }
         Ok(false) => Err(format!("nie ma konta {login}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Grants (`on`) or withdraws (`off`) a staff member's right to process requests; it takes
+/// effect at his next sign-in.
+async fn set_processing(pool: &sqlx::PgPool, login: &str, granted: bool) -> Result<(), String> {
+    let now = kit::clock::SystemClock.now();
+    match accounts::store::credentials::processing_right_set(pool, login, granted, now).await {
+        Ok(true) => {
+            println!(
+                "{login}: uprawnienie do realizacji wniosków {} (od najbliższego logowania).",
+                if granted { "nadane" } else { "odebrane" }
+            );
+            Ok(())
+        }
+        Ok(false) => Err(format!("nie ma konta pracownika {login}")),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -47,6 +47,23 @@ pub async fn on_record_in_txn(
     };
     let new = match rule {
         AutomaticIncident::Open(new) => new,
+        AutomaticIncident::AddToCase {
+            case_number,
+            position,
+            otherwise,
+        } => {
+            let category = incidents::IncidentCategory::StartingPasswordLoss;
+            match store::incident_of_case_in_txn(conn, category, &case_number).await? {
+                Some(number) => {
+                    store::incident_record_link_in_txn(conn, number, position, now).await?;
+                    return Ok(Some(number));
+                }
+                None => match otherwise {
+                    Some(new) => new,
+                    None => return Ok(None),
+                },
+            }
+        }
         AutomaticIncident::CountFailedLogins {
             login,
             at,

@@ -2,6 +2,9 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = kit::openapi::command(audit::http::openapi) {
+        return code;
+    }
     kit::run_service(
         audit::SERVICE,
         audit::BASE_CONFIG,

@@ -712,6 +712,7 @@ fn staff_token(audit: &Audit, login: &str, role: &str) -> String {
             sid: format!("session-of-{login}"),
             aud: kit::auth::Audience::Staff,
             kid: String::new(),
+            processing: false,
         },
     )
 }

@@ -42,6 +42,9 @@ struct Problem {
 pub struct StaffSignIn {
     pub token: String,
     pub role: String,
+    /// Granted the right to process requests besides the role.
+    #[serde(default)]
+    pub processing: bool,
 }
 
 /// A secret drawn for a staff member's first TOTP app, to be confirmed with its first code.
@@ -92,12 +95,180 @@ pub struct PortalSignIn {
 }
 
 /// A service the console asks.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     Accounts,
     Intake,
     Delivery,
     Audit,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Accounts => "accounts",
+            Self::Intake => "intake",
+            Self::Delivery => "delivery",
+            Self::Audit => "audit",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// One call the console makes, as the service's OpenAPI document names it
+/// (`proto-schemas/openapi/<service>.json`).
+#[derive(Debug)]
+pub struct Call {
+    pub service: Service,
+    pub method: Method,
+    /// The path, each `{name}` standing for one segment.
+    pub path: &'static str,
+    /// The query parameters it may send.
+    pub query: &'static [&'static str],
+}
+
+const fn call(
+    service: Service,
+    method: Method,
+    path: &'static str,
+    query: &'static [&'static str],
+) -> Call {
+    Call {
+        service,
+        method,
+        path,
+        query,
+    }
+}
+
+/// Every call the console makes, and the only ones it can make: [`Upstream`] refuses any
+/// other, and a test checks each against the committed OpenAPI documents. A page that needs
+/// another call adds it here, and the test says whether the service describes it.
+pub const CALLS: &[Call] = {
+    use Method::{Get, Post};
+    use Service::{Accounts, Audit, Delivery, Intake};
+    &[
+        call(Accounts, Post, "/api/auth/staff-login", &[]),
+        call(Accounts, Post, "/api/auth/totp-enrolment", &[]),
+        call(Accounts, Post, "/api/auth/sign-out", &[]),
+        call(Accounts, Post, "/api/portal/login", &[]),
+        call(Accounts, Post, "/api/portal/password", &[]),
+        call(Accounts, Get, "/api/portal/password-policy", &[]),
+        call(
+            Intake,
+            Get,
+            "/api/queue",
+            &[
+                "status",
+                "procedure",
+                "institution",
+                "older_than_days",
+                "sort",
+                "page",
+                "per_page",
+            ],
+        ),
+        call(Intake, Get, "/api/cases/{procedure}/{year}/{sequence}", &[]),
+        call(
+            Intake,
+            Post,
+            "/api/cases/{procedure}/{year}/{sequence}/take",
+            &[],
+        ),
+        call(
+            Intake,
+            Post,
+            "/api/cases/{procedure}/{year}/{sequence}/realise",
+            &[],
+        ),
+        call(
+            Intake,
+            Post,
+            "/api/cases/{procedure}/{year}/{sequence}/delivery-agreement",
+            &[],
+        ),
+        call(
+            Intake,
+            Post,
+            "/api/cases/{procedure}/{year}/{sequence}/close",
+            &[],
+        ),
+        call(Intake, Post, "/api/requests", &[]),
+        call(Delivery, Get, "/api/collections", &[]),
+        call(
+            Delivery,
+            Post,
+            "/api/collections/{procedure}/{year}/{sequence}",
+            &[],
+        ),
+        call(
+            Audit,
+            Get,
+            "/api/events",
+            &[
+                "pesel",
+                "login",
+                "institution_rspo_id",
+                "case_number",
+                "document_id",
+                "revocation_request_id",
+                "event_type",
+                "from",
+                "to",
+                "after_position",
+                "limit",
+                "format",
+            ],
+        ),
+        call(
+            Audit,
+            Get,
+            "/api/incidents",
+            &["status", "category", "case_number", "after", "limit"],
+        ),
+        call(Audit, Post, "/api/incidents", &[]),
+        call(Audit, Get, "/api/incidents/{year}/{sequence}", &[]),
+        call(Audit, Post, "/api/incidents/{year}/{sequence}/status", &[]),
+        call(Audit, Get, "/verify", &[]),
+        call(Audit, Get, "/api/checkpoints/latest", &[]),
+        call(Audit, Post, "/api/checkpoints", &[]),
+    ]
+};
+
+/// The entry of [`CALLS`] that `method` `path` (with its query) at `service` is, if any.
+pub fn call_of(service: Service, method: Method, path: &str) -> Option<&'static Call> {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let names = || {
+        query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
+    };
+    CALLS.iter().find(|call| {
+        call.service == service
+            && call.method == method
+            && fits(call.path, path)
+            && names().all(|name| call.query.contains(&name))
+    })
+}
+
+/// Whether `path` is `template` with each `{name}` a non-empty segment.
+fn fits(template: &str, path: &str) -> bool {
+    let mut expected = template.split('/');
+    let mut given = path.split('/');
+    loop {
+        match (expected.next(), given.next()) {
+            (None, None) => return true,
+            (Some(t), Some(p)) if t.starts_with('{') && !p.is_empty() => {}
+            (Some(t), Some(p)) if t == p => {}
+            _ => return false,
+        }
+    }
 }
 
 pub struct Upstream {
@@ -126,15 +297,29 @@ impl Upstream {
         })
     }
 
-    /// The address of `path` (with its query) at `service`.
-    pub fn url(&self, service: Service, path: &str) -> Url {
+    /// The address of `path` (with its query) at `service`, for a call in [`CALLS`] only.
+    pub fn url(&self, method: Method, service: Service, path: &str) -> Result<Url, UpstreamError> {
+        if call_of(service, method, path).is_none() {
+            let path = path.split_once('?').map_or(path, |(path, _)| path);
+            tracing::error!(
+                service = service.name(),
+                ?method,
+                path,
+                "a call not in upstream::CALLS"
+            );
+            return Err(UpstreamError::Unavailable(format!(
+                "the console does not call {method:?} {path} of {}",
+                service.name()
+            )));
+        }
         let base = match service {
             Service::Accounts => &self.accounts,
             Service::Intake => &self.intake,
             Service::Delivery => &self.delivery,
             Service::Audit => &self.audit,
         };
-        base.join(path).expect("a path of our own")
+        base.join(path)
+            .map_err(|e| UpstreamError::Unavailable(format!("{path}: {e}")))
     }
 
     /// `GET` a JSON answer with the person's token.
@@ -146,7 +331,7 @@ impl Upstream {
     ) -> Result<T, UpstreamError> {
         let response = self
             .client
-            .get(self.url(service, path))
+            .get(self.url(Method::Get, service, path)?)
             .bearer_auth(token)
             .send()
             .await;
@@ -159,7 +344,8 @@ impl Upstream {
         service: Service,
         path: &str,
     ) -> Result<T, UpstreamError> {
-        answer(self.client.get(self.url(service, path)).send().await).await
+        let url = self.url(Method::Get, service, path)?;
+        answer(self.client.get(url).send().await).await
     }
 
     /// `GET` an answer as it is (a CSV file, a PDF letter), with its content type.
@@ -171,7 +357,7 @@ impl Upstream {
     ) -> Result<(String, Vec<u8>), UpstreamError> {
         let response = self
             .client
-            .get(self.url(service, path))
+            .get(self.url(Method::Get, service, path)?)
             .bearer_auth(token)
             .send()
             .await
@@ -189,7 +375,7 @@ impl Upstream {
     ) -> Result<T, UpstreamError> {
         let response = self
             .client
-            .post(self.url(service, path))
+            .post(self.url(Method::Post, service, path)?)
             .bearer_auth(token)
             .json(body)
             .send()
@@ -207,7 +393,7 @@ impl Upstream {
     ) -> Result<(String, Vec<u8>), UpstreamError> {
         let response = self
             .client
-            .post(self.url(service, path))
+            .post(self.url(Method::Post, service, path)?)
             .bearer_auth(token)
             .json(body)
             .send()
@@ -228,7 +414,7 @@ impl Upstream {
         let totp = (!totp.is_empty()).then_some(totp);
         let response = self
             .client
-            .post(self.url(Service::Accounts, "/api/auth/staff-login"))
+            .post(self.url(Method::Post, Service::Accounts, "/api/auth/staff-login")?)
             .header("x-forwarded-for", client)
             .json(&json!({ "login": login, "password": password, "totp": totp }))
             .send()
@@ -244,7 +430,7 @@ impl Upstream {
     ) -> Result<StaffSignIn, UpstreamError> {
         let response = self
             .client
-            .post(self.url(Service::Accounts, "/api/auth/totp-enrolment"))
+            .post(self.url(Method::Post, Service::Accounts, "/api/auth/totp-enrolment")?)
             .json(&json!({ "token": token, "totp": totp }))
             .send()
             .await;
@@ -260,7 +446,7 @@ impl Upstream {
     ) -> Result<PortalSignIn, UpstreamError> {
         let response = self
             .client
-            .post(self.url(Service::Accounts, "/api/portal/login"))
+            .post(self.url(Method::Post, Service::Accounts, "/api/portal/login")?)
             .header("x-forwarded-for", client)
             .json(&json!({ "login": login, "password": password }))
             .send()
@@ -272,7 +458,7 @@ impl Upstream {
     pub async fn sign_out(&self, token: &str) -> Result<(), UpstreamError> {
         let response = self
             .client
-            .post(self.url(Service::Accounts, "/api/auth/sign-out"))
+            .post(self.url(Method::Post, Service::Accounts, "/api/auth/sign-out")?)
             .bearer_auth(token)
             .send()
             .await
@@ -298,7 +484,7 @@ impl Upstream {
     ) -> Result<(u16, T), UpstreamError> {
         let response = self
             .client
-            .get(self.url(service, path))
+            .get(self.url(Method::Get, service, path)?)
             .bearer_auth(token)
             .send()
             .await
@@ -329,7 +515,7 @@ impl Upstream {
     ) -> Result<Option<T>, UpstreamError> {
         let response = self
             .client
-            .post(self.url(service, path))
+            .post(self.url(Method::Post, service, path)?)
             .bearer_auth(token)
             .json(body)
             .send()
@@ -351,7 +537,7 @@ impl Upstream {
     ) -> Result<(String, axum::body::Body), UpstreamError> {
         let response = self
             .client
-            .get(self.url(service, path))
+            .get(self.url(Method::Get, service, path)?)
             .bearer_auth(token)
             .send()
             .await
@@ -418,4 +604,105 @@ async fn answer<T: DeserializeOwned>(
         .json()
         .await
         .map_err(|e| UpstreamError::Unavailable(format!("an unreadable answer: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(service: Service) -> serde_json::Value {
+        let path = kit::openapi::committed_path(service.name());
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run `make schemas`", path.display()));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn every_call_is_one_the_services_openapi_documents_describe() {
+        let mut missing = Vec::new();
+        for call in CALLS {
+            let document = document(call.service);
+            let method = match call.method {
+                Method::Get => "get",
+                Method::Post => "post",
+            };
+            let operation = &document["paths"][call.path][method];
+            if !operation.is_object() {
+                missing.push(format!("{} {method} {}", call.service.name(), call.path));
+                continue;
+            }
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let described = |name: &str, place: &str| {
+                parameters
+                    .iter()
+                    .any(|p| p["name"] == name && p["in"] == place)
+            };
+            for name in call.query {
+                if !described(name, "query") {
+                    missing.push(format!(
+                        "{} {method} {}?{name}",
+                        call.service.name(),
+                        call.path
+                    ));
+                }
+            }
+            for segment in call.path.split('/').filter(|s| s.starts_with('{')) {
+                let name = segment.trim_start_matches('{').trim_end_matches('}');
+                if !described(name, "path") {
+                    missing.push(format!(
+                        "{} {method} {}: {{{name}}}",
+                        call.service.name(),
+                        call.path
+                    ));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "the console calls what the committed OpenAPI documents do not describe: {missing:#?}"
+        );
+    }
+
+    #[test]
+    fn a_call_is_known_by_its_method_its_path_and_its_query_names() {
+        assert!(
+            call_of(
+                Service::Intake,
+                Method::Get,
+                "/api/cases/ZSZO-05/2026/000001"
+            )
+            .is_some()
+        );
+        assert!(
+            call_of(
+                Service::Intake,
+                Method::Post,
+                "/api/cases/ZSZO-05/2026/000001"
+            )
+            .is_none()
+        );
+        assert!(call_of(Service::Intake, Method::Get, "/api/cases/ZSZO-05/2026").is_none());
+        assert!(call_of(Service::Intake, Method::Get, "/api/cases/ZSZO-05//000001").is_none());
+        assert!(
+            call_of(
+                Service::Audit,
+                Method::Get,
+                "/api/cases/ZSZO-05/2026/000001"
+            )
+            .is_none()
+        );
+        assert!(
+            call_of(
+                Service::Intake,
+                Method::Get,
+                "/api/queue?status=open&page=2"
+            )
+            .is_some()
+        );
+        assert!(call_of(Service::Intake, Method::Get, "/api/queue?statuss=open").is_none());
+        assert!(call_of(Service::Audit, Method::Get, "/api/incidents?").is_some());
+    }
 }

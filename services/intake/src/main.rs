@@ -2,6 +2,9 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = kit::openapi::command(intake::http::openapi) {
+        return code;
+    }
     kit::run_service(
         intake::SERVICE,
         intake::BASE_CONFIG,

@@ -118,6 +118,59 @@ pub async fn agree_delivery(
     Ok(())
 }
 
+/// The longest closing note.
+pub const CLOSING_NOTE_MAX: usize = 1000;
+
+/// Closes a failed, refused or expired case with a note saying why (what was done instead,
+/// what the requester was told); SEOD, or the sender of an e-mailed request, hears it.
+pub async fn close_with_note(
+    pool: &PgPool,
+    case_number: &str,
+    by: &str,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let case = cases::case_for_processing_in_txn(&mut tx, case_number)
+        .await?
+        .ok_or_else(|| Error::NotFound(case_number.to_owned()))?;
+    if !matches!(
+        case.status,
+        CaseStatus::Failed | CaseStatus::Rejected | CaseStatus::Expired
+    ) {
+        return Err(conflict(format!(
+            "Z notatką zamyka się tylko sprawę niedoręczoną, odrzuconą albo wygasłą; sprawa \
+             {case_number} ma status „{}”.",
+            case.status.polish()
+        )));
+    }
+    cases::case_closed_with_note_in_txn(&mut tx, case_number, by, note, now).await?;
+    crate::announce::announce(
+        &mut tx,
+        case_number,
+        &case.document_id,
+        CaseStatus::Closed,
+        None,
+        now,
+    )
+    .await?;
+    let event = Envelope::new(
+        person(by),
+        now,
+        contracts::events::CaseClosed {
+            case_number: case_number.to_owned(),
+            closed_by: by.to_owned(),
+            from_status: case.status,
+            note: note.to_owned(),
+        },
+    )
+    .institution(case.institution_rspo_id)
+    .case(case_number);
+    outbox_insert_event(&mut tx, &event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn take(
     pool: &PgPool,
     case_number: &str,

@@ -17,14 +17,24 @@ use crate::domain::case_number;
 use crate::error::Result;
 use crate::store::cases;
 
+/// What became of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    /// A new case, or the case this very document already is.
+    Case(String),
+    /// Refused, with the reason SEOD (or the operator) is given.
+    Refused(Rejection),
+}
+
 /// Records a valid request as a numbered case; SEOD hears `registered` for its own forms.
+/// An account has one open case at a time: a second request is refused naming the first.
 pub async fn register(
     conn: &mut PgConnection,
     request: &PasswordResetRequest,
     form: &serde_json::Value,
     now: DateTime<Utc>,
     operator: Option<&str>,
-) -> Result<Option<String>> {
+) -> Result<Registered> {
     let document_id = request.document_id.as_str();
     if let Some((existing, existing_form, status)) =
         cases::case_find_by_document_in_txn(conn, document_id).await?
@@ -48,7 +58,7 @@ pub async fn register(
                 )
                 .await?;
             }
-            return Ok(Some(existing));
+            return Ok(Registered::Case(existing));
         }
         let rejection = Rejection {
             field: "document_id".into(),
@@ -58,9 +68,42 @@ pub async fn register(
             ),
             detail: None,
         };
-        return reject(conn, document_id, subject_of(request), rejection, now)
-            .await
-            .map(|()| None);
+        return reject(
+            conn,
+            document_id,
+            subject_of(request),
+            rejection.clone(),
+            now,
+        )
+        .await
+        .map(|()| Registered::Refused(rejection));
+    }
+    // Two requests for one account at once must not both pass the check below.
+    cases::account_lock_in_txn(conn, request.procedure, request.target_login.as_str()).await?;
+    if let Some((open, status)) =
+        cases::case_open_for_account_in_txn(conn, request.procedure, request.target_login.as_str())
+            .await?
+    {
+        let status = CaseStatus::parse(&status).map_or(status.clone(), |s| s.polish().to_owned());
+        let rejection = Rejection {
+            field: "account".into(),
+            code: "open_case_exists".into(),
+            message: format!(
+                "Dla konta {} jest już otwarta sprawa {open} (status: {status}); nowy wniosek \
+                 można złożyć po jej zakończeniu.",
+                request.target_login.as_str()
+            ),
+            detail: None,
+        };
+        return reject(
+            conn,
+            document_id,
+            subject_of(request),
+            rejection.clone(),
+            now,
+        )
+        .await
+        .map(|()| Registered::Refused(rejection));
     }
     let sequence =
         cases::case_counter_next_in_txn(conn, request.procedure.code(), now.year()).await?;
@@ -107,12 +150,13 @@ pub async fn register(
             submitted_at: request.submitted_at,
             source: request.source,
             reply_email: request.reply_email.as_ref().map(|e| e.to_string()),
+            loss: request.loss,
         },
     )
     .institution(request.institution_rspo_id.to_string())
     .case(number);
     outbox_insert_event(conn, &event).await?;
-    Ok(Some(number_for_caller))
+    Ok(Registered::Case(number_for_caller))
 }
 
 fn subject_of(request: &PasswordResetRequest) -> &'static str {

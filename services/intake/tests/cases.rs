@@ -92,12 +92,23 @@ async fn a_form_filed_twice_is_one_case_and_an_invalid_one_is_answered_with_its_
 
 /// Registers a request at the desk as `login` in `role`; returns the case number.
 async fn register(intake: &Intake, login: &str, role: Role) -> String {
+    register_for(intake, login, role, "lzak").await
+}
+
+/// Registers a request for `account`; returns the case number.
+async fn register_for(intake: &Intake, login: &str, role: Role, account: &str) -> String {
+    let (status, created) = try_register(intake, login, role, account).await;
+    assert_eq!(status, 201, "{created}");
+    created["case_number"].as_str().unwrap().to_owned()
+}
+
+async fn try_register(intake: &Intake, login: &str, role: Role, account: &str) -> (u16, Value) {
     let body = json!({
-        "procedure": "ZSZO-05",
+        "procedure": "PZO-01",
         "institution": { "rspo_id": "12345", "name": "Szkoła Podstawowa nr 7 w Krakowie" },
         "requester": { "login": "jkowalski", "first_name": "Jan", "last_name": "Kowalski" },
         "contact": { "rspo_email": "sp7@edu.krakow.pl", "director_mobile": "600100200" },
-        "account_login": "lzak",
+        "account_login": account,
         "delivery": "electronic"
     });
     let response = reqwest::Client::new()
@@ -107,9 +118,8 @@ async fn register(intake: &Intake, login: &str, role: Role) -> String {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 201);
-    let created: Value = response.json().await.unwrap();
-    created["case_number"].as_str().unwrap().to_owned()
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
 }
 
 /// What accounts answers after checking who asked: here, that the request is right.
@@ -180,7 +190,7 @@ async fn a_case_moves_only_in_order_and_never_by_the_person_who_registered_it() 
             .contains("„zarejestrowana”"),
         "the status is named in Polish: {problem}"
     );
-    let (status, _) = step(&intake, "ZSZO-05/2026/999999", "take", "a.nowak").await;
+    let (status, _) = step(&intake, "PZO-01/2026/999999", "take", "a.nowak").await;
     assert_eq!(status, 404);
 
     let (status, problem) = step(&intake, &case, "take", "a.nowak").await;
@@ -278,8 +288,8 @@ fn numbers(page: &Value) -> Vec<String> {
 async fn the_queue_is_filtered_sorted_and_paged_and_a_bad_filter_is_named() {
     let intake = Intake::start("intake").await;
     let mut cases = Vec::new();
-    for _ in 0..3 {
-        let case = register(&intake, "a.nowak", Role::Administrator).await;
+    for account in ["lzak", "mnowak", "kwrona"] {
+        let case = register_for(&intake, "a.nowak", Role::Administrator, account).await;
         verify_as_accounts(&intake, &case, subjects::ACCOUNTS_REQUEST_VERIFIED).await;
         queued(&intake, &case).await;
         cases.push(case);
@@ -296,7 +306,7 @@ async fn the_queue_is_filtered_sorted_and_paged_and_a_bad_filter_is_named() {
     assert_eq!(status, 202);
     let (_, taken) = list(&intake, "status=taken").await;
     assert_eq!(numbers(&taken), cases[..1]);
-    let (_, waiting) = list(&intake, "status=waiting&procedure=ZSZO-05").await;
+    let (_, waiting) = list(&intake, "status=waiting&procedure=PZO-01").await;
     assert_eq!(numbers(&waiting), cases[1..]);
     let (_, by_name) = list(&intake, "institution=podstawowa%20NR%207").await;
     assert_eq!(by_name["total"], 3, "a part of the name, in any case");
@@ -306,8 +316,8 @@ async fn the_queue_is_filtered_sorted_and_paged_and_a_bad_filter_is_named() {
     assert_eq!(elsewhere["total"], 0);
     let (_, old) = list(&intake, "older_than_days=1").await;
     assert_eq!(old["total"], 0, "all registered today");
-    let (_, pzo) = list(&intake, "procedure=PZO-01").await;
-    assert_eq!(pzo["total"], 0);
+    let (_, zszo) = list(&intake, "procedure=ZSZO-05").await;
+    assert_eq!(zszo["total"], 0);
 
     for (query, field) in [
         ("status=zamkniete", "status"),
@@ -351,4 +361,51 @@ async fn the_queue_is_filtered_sorted_and_paged_and_a_bad_filter_is_named() {
         ]
     );
     assert_eq!(detail["form"]["account_login"], "lzak");
+}
+
+#[tokio::test]
+async fn a_second_request_for_an_account_with_an_open_case_is_refused_naming_it() {
+    let intake = Intake::start("intake").await;
+    let first = register(&intake, "a.nowak", Role::Administrator).await;
+    let (status, problem) = try_register(&intake, "a.nowak", Role::Administrator, "lzak").await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains(&first),
+        "the open case is named: {problem}"
+    );
+    assert_eq!(problem["field"], "account");
+    assert_eq!(cases_count(&intake).await, 1);
+    // Another account is not held up.
+    register_for(&intake, "a.nowak", Role::Administrator, "mnowak").await;
+    // At once, for one account: one case, one refusal.
+    let (a, b) = tokio::join!(
+        try_register(&intake, "a.nowak", Role::Administrator, "kwrona"),
+        try_register(&intake, "a.nowak", Role::Administrator, "kwrona"),
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{a:?} {b:?}");
+}
+
+#[tokio::test]
+async fn the_department_registers_pzo_01_only_zszo_05_comes_through_seod() {
+    let intake = Intake::start("intake").await;
+    let body = json!({
+        "procedure": "ZSZO-05",
+        "institution": { "rspo_id": "12345", "name": "Szkoła Podstawowa nr 7 w Krakowie" },
+        "requester": { "login": "jkowalski", "first_name": "Jan", "last_name": "Kowalski" },
+        "contact": { "rspo_email": "sp7@edu.krakow.pl", "director_mobile": "600100200" },
+        "account_login": "lzak"
+    });
+    let response = reqwest::Client::new()
+        .post(intake.url("/api/requests"))
+        .bearer_auth(staff_token("a.nowak", Role::Operator))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["field"], "procedure", "{problem}");
+    assert_eq!(cases_count(&intake).await, 0);
 }

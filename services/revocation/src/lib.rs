@@ -2,6 +2,7 @@
 //! panel's outbox, and the review by the authorising body (procedure D). It follows the
 //! accounts' events; the procedure itself comes with its own issue.
 
+pub mod http;
 pub mod startup;
 
 pub use startup::{Service, Settings};

@@ -66,6 +66,6 @@ impl Service {
                 stop.clone(),
             ),
         );
-        platform.run(axum::Router::new(), workers, stop).await
+        platform.run(crate::http::router(), workers, stop).await
     }
 }

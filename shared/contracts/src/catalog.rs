@@ -5,9 +5,10 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::envelope::Envelope;
 use crate::events::{
-    AccessRefused, AuditCheckpoint, CaseRegistered, CaseTaken, CollectionRefused, CredentialIssued,
-    DeliveryAgreed, DispatchCompleted, DispatchFailed, FormRejected, LoginFailed, PasswordChanged,
-    RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided, SessionsEnded,
+    AccessRefused, AuditCheckpoint, CaseClosed, CaseRegistered, CaseTaken, CollectionRefused,
+    CredentialIssued, DeliveryAgreed, DispatchCompleted, DispatchFailed, FormRejected, LoginFailed,
+    PasswordChanged, RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided,
+    SessionsEnded,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
@@ -88,6 +89,14 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["intake"],
             consumers: &["accounts", "audit"],
             schema: schema_of::<Envelope<CaseTaken>>,
+        },
+        MessageSpec {
+            name: "CaseClosed",
+            address: subjects::INTAKE_CASE_CLOSED,
+            summary: "An administrator closed a failed, refused or expired case with a note",
+            publishers: &["intake"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<CaseClosed>>,
         },
         MessageSpec {
             name: "DeliveryAgreed",

@@ -197,6 +197,7 @@ mod tests {
             case_number: "X".into(),
             outcome: RequestOutcome::Refused,
             rejection: None,
+            contact_updated: vec![],
         };
         let event = Envelope::new(Actor::system("accounts"), at(), refused);
         assert_eq!(event.subject(), subjects::ACCOUNTS_REQUEST_REFUSED);

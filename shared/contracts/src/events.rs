@@ -31,6 +31,9 @@ pub struct CaseRegistered {
     /// registered in ODPN, and the outcome is confirmed to it by e-mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_email: Option<String>,
+    /// How the starting password was lost, as the form said: the incident's kind.
+    #[serde(default)]
+    pub loss: crate::forms::LossKind,
 }
 
 /// `intake.reply.requested`: tell the requester of an e-mailed request the case's outcome by
@@ -68,6 +71,17 @@ pub struct CaseTaken {
     pub taken_by: String,
 }
 
+/// `intake.case.closed`: an administrator closed a failed, refused or expired case, saying
+/// why in a note; SEOD (or the e-mail sender) is told the case is closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseClosed {
+    pub case_number: String,
+    pub closed_by: String,
+    /// The status it was closed from: failed, rejected or expired.
+    pub from_status: crate::seod_status::CaseStatus,
+    pub note: String,
+}
+
 /// `intake.case.realisation-requested`: generate a new starting password for this case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RealisationRequested {
@@ -98,7 +112,7 @@ pub struct DeliveryAgreed {
 }
 
 /// A person the requester authorised in writing (form F-01) to collect the letter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
 pub struct AuthorisedProxy {
     /// First and last name, as on the F-01 form.
     pub name: String,
@@ -294,7 +308,7 @@ pub struct RevocationDecided {
 /// `audit.checkpoint.signed`: "the audit record at `position` has `hash`", signed with
 /// audit's Ed25519 key over `klucznik-audit-checkpoint-v1\n{position}\n{hash}\n{signed_at as
 /// Unix microseconds}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
 pub struct AuditCheckpoint {
     pub position: i64,
     /// Hex of the record's SHA-256 chain hash.
@@ -322,6 +336,21 @@ pub struct RequestChecked {
     /// Why it was refused: the form's field at fault, a code and a Polish message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection: Option<Rejection>,
+    /// Contact data the director corrected in the request (seeds 000 and 001, step 1): the
+    /// request's data are what delivery uses, and accounts' copy now holds them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact_updated: Vec<ContactUpdate>,
+}
+
+/// One contact datum of an institution, changed by a verified request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct ContactUpdate {
+    /// The form's field: `contact.rspo_email` or `contact.director_mobile`.
+    pub field: String,
+    /// What accounts held before, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    pub current: String,
 }
 
 /// `accounts.password.changed`: a user set his own password; his other sessions ended.
@@ -339,6 +368,7 @@ event_types! {
     ReplyRequested => subjects::INTAKE_REPLY_REQUESTED,
     FormRejected => subjects::INTAKE_FORM_REJECTED,
     CaseTaken => subjects::INTAKE_CASE_TAKEN,
+    CaseClosed => subjects::INTAKE_CASE_CLOSED,
     RealisationRequested => subjects::INTAKE_CASE_REALISATION_REQUESTED,
     DeliveryAgreed => subjects::INTAKE_CASE_DELIVERY_AGREED,
     SessionsEnded => subjects::ACCOUNTS_SESSIONS_ENDED,

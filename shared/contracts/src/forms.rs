@@ -4,13 +4,14 @@
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::seod_status::Rejection;
 use crate::subjects;
 use crate::values::{DocumentId, Email, Login, PersonName, PhoneNumber, RspoId, ValueError};
 
 /// Which procedure a form starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub enum Procedure {
     /// ZSZO-05: a new starting password for a ZSZO user.
     #[serde(rename = "ZSZO-05")]
@@ -50,7 +51,9 @@ pub enum RequestSource {
 }
 
 /// How an operator received a request that did not come through SEOD.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestChannel {
     /// The director came to the department in person.
@@ -85,7 +88,9 @@ impl RequestSource {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryMode {
     /// Encrypted e-mail to the institution's RSPO address, cipher password by SMS.
@@ -107,6 +112,45 @@ impl DeliveryMode {
         [Self::Electronic, Self::InPerson]
             .into_iter()
             .find(|v| v.as_str() == s)
+    }
+}
+
+/// How the starting password was lost, as the requester says (an optional field of every
+/// form): the security incident registered with the request is of this kind.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// Lost (a letter or a note gone missing).
+    Lost,
+    /// Forgotten by the user.
+    Forgotten,
+    /// Someone else may have learnt or used it.
+    UnauthorisedAccess,
+    /// The form did not say.
+    #[default]
+    NotStated,
+}
+
+impl LossKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lost => "lost",
+            Self::Forgotten => "forgotten",
+            Self::UnauthorisedAccess => "unauthorised_access",
+            Self::NotStated => "not_stated",
+        }
+    }
+
+    /// As it reads in an incident's description.
+    pub fn polish(self) -> &'static str {
+        match self {
+            Self::Lost => "utrata",
+            Self::Forgotten => "zapomnienie",
+            Self::UnauthorisedAccess => "nieuprawniony dostęp",
+            Self::NotStated => "nie podano",
+        }
     }
 }
 
@@ -138,37 +182,44 @@ from_stored_text! {
     crate::seod_status::CaseStatus => "case status",
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstitutionRef {
     /// RSPO number of the institution.
     #[schemars(pattern(r"^[1-9][0-9]{0,8}$"))]
+    #[schema(pattern = r"^[1-9][0-9]{0,8}$")]
     pub rspo_id: String,
     #[schemars(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 
 /// The director who files the form, as SEOD knows him.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Requester {
     #[schemars(pattern(r"^[A-Za-z][A-Za-z0-9._-]{2,63}$"))]
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9._-]{2,63}$")]
     pub login: String,
     #[schemars(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub first_name: String,
     #[schemars(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub last_name: String,
 }
 
 /// Contact data the director confirmed in SEOD before filing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// The institution's official e-mail address in RSPO.
     #[schemars(length(min = 3, max = 254))]
+    #[schema(min_length = 3, max_length = 254)]
     pub rspo_email: String,
     /// The director's official mobile number (nine digits, optionally +48).
     #[schemars(pattern(r"^[0-9 ()+-]{9,20}$"))]
+    #[schema(pattern = r"^[0-9 ()+-]{9,20}$")]
     pub director_mobile: String,
 }
 
@@ -216,6 +267,9 @@ pub struct ZszoPasswordResetForm {
     pub account: ZszoAccountRef,
     #[serde(default)]
     pub delivery: DeliveryMode,
+    /// How the starting password was lost; `not_stated` when left out.
+    #[serde(default)]
+    pub loss: LossKind,
 }
 
 /// SEOD form for a new password of the institution's PZO administrator account
@@ -235,6 +289,9 @@ pub struct PzoPasswordResetForm {
     pub account: PzoAccountRef,
     #[serde(default)]
     pub delivery: DeliveryMode,
+    /// How the starting password was lost; `not_stated` when left out.
+    #[serde(default)]
+    pub loss: LossKind,
 }
 
 /// A form that passed every check; every field is a parsed value.
@@ -254,6 +311,7 @@ pub struct PasswordResetRequest {
     /// The ZSZO login, or the PZO administrator account's identifier.
     pub target_login: Login,
     pub delivery: DeliveryMode,
+    pub loss: LossKind,
     /// Where the outcome is confirmed by e-mail: the sender of an e-mailed request.
     pub reply_email: Option<Email>,
 }
@@ -271,6 +329,7 @@ pub fn parse_form(subject: &str, bytes: &[u8]) -> Result<PasswordResetRequest, R
                 requester: &f.requester,
                 contact: &f.contact,
                 delivery: f.delivery,
+                loss: f.loss,
             };
             let target = field("account.login", Login::parse(&f.account.login))?;
             parts.into_request(Procedure::Zszo05, target)
@@ -285,6 +344,7 @@ pub fn parse_form(subject: &str, bytes: &[u8]) -> Result<PasswordResetRequest, R
                 requester: &f.requester,
                 contact: &f.contact,
                 delivery: f.delivery,
+                loss: f.loss,
             };
             let target = field(
                 "account.pzo_identifier",
@@ -303,7 +363,7 @@ pub fn parse_form(subject: &str, bytes: &[u8]) -> Result<PasswordResetRequest, R
 
 /// An operator's registration of a request that did not come through SEOD (procedure PZO-01
 /// for institutions without SEOD access), checked by the same rules as a form.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorRequest {
     pub procedure: Procedure,
@@ -314,6 +374,9 @@ pub struct OperatorRequest {
     pub account_login: String,
     #[serde(default)]
     pub delivery: DeliveryMode,
+    /// How the starting password was lost; `not_stated` when left out.
+    #[serde(default)]
+    pub loss: LossKind,
     /// How the request reached the operator; `in_person` when left out.
     #[serde(default)]
     pub channel: RequestChannel,
@@ -321,6 +384,7 @@ pub struct OperatorRequest {
     /// the institution's address registered in ODPN, and the confirmation goes back to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 3, max = 254))]
+    #[schema(min_length = 3, max_length = 254)]
     pub sender_email: Option<String>,
 }
 
@@ -331,6 +395,18 @@ pub fn parse_operator_request(
     received_at: DateTime<Utc>,
 ) -> Result<PasswordResetRequest, Rejection> {
     let r: OperatorRequest = decode(bytes)?;
+    if r.procedure != Procedure::Pzo01 {
+        // Seed 001: a director files ZSZO-05 himself, through SEOD; seed 000 is the one
+        // procedure the department registers for an institution without SEOD.
+        return Err(Rejection {
+            field: "procedure".into(),
+            code: "zszo_only_through_seod".into(),
+            message: "Wniosek ZSZO-05 dyrektor składa wyłącznie przez SEOD; w Wydziale \
+                      rejestruje się tylko wnioski PZO-01."
+                .into(),
+            detail: None,
+        });
+    }
     let target = field("account_login", Login::parse(&r.account_login))?;
     let parts = Common {
         version: 1,
@@ -340,6 +416,7 @@ pub fn parse_operator_request(
         requester: &r.requester,
         contact: &r.contact,
         delivery: r.delivery,
+        loss: r.loss,
     };
     let reply_email = match (r.channel, r.sender_email.as_deref()) {
         (RequestChannel::InPerson, None) => None,
@@ -402,6 +479,7 @@ struct Common<'a> {
     requester: &'a Requester,
     contact: &'a Contact,
     delivery: DeliveryMode,
+    loss: LossKind,
 }
 
 impl Common<'_> {
@@ -453,6 +531,7 @@ impl Common<'_> {
             )?,
             target_login,
             delivery: self.delivery,
+            loss: self.loss,
             reply_email: None,
         })
     }
@@ -585,7 +664,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             (zszo.field.as_str(), zszo.code.as_str()),
-            ("channel", "email_channel_not_allowed")
+            ("procedure", "zszo_only_through_seod")
         );
         let stray = operator(&operator_pzo(json!({"sender_email": "a@b.pl"}))).unwrap_err();
         assert_eq!(stray.code, "sender_without_email_channel");

@@ -19,6 +19,8 @@ pub const INTAKE_CASE_REGISTERED: &str = "intake.case.registered";
 pub const INTAKE_FORM_REJECTED: &str = "intake.form.rejected";
 /// An administrator took a case from the queue.
 pub const INTAKE_CASE_TAKEN: &str = "intake.case.taken";
+/// An administrator closed a failed, refused or expired case with a note.
+pub const INTAKE_CASE_CLOSED: &str = "intake.case.closed";
 /// Someone other than the realiser recorded the requester's agreement to collection in person.
 pub const INTAKE_CASE_DELIVERY_AGREED: &str = "intake.case.delivery-agreed";
 /// An administrator (or the configured automatic policy) asks accounts to realise a case.

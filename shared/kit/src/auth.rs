@@ -44,6 +44,10 @@ pub struct Claims {
     /// The signing key's id ([`key_id`]); set by [`sign`].
     #[serde(default)]
     pub kid: String,
+    /// A staff member other than an administrator granted the right to process requests
+    /// ("uprawniony pracownik EK-04", seed 001): he may take and realise cases.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub processing: bool,
 }
 
 /// What a person may do, as accounts records it and every service checks it.
@@ -239,6 +243,21 @@ impl Actor {
     pub fn login(&self) -> &str {
         &self.0.sub
     }
+
+    /// Refuses (403) unless the actor processes requests: an administrator, or a staff
+    /// member granted the right.
+    pub fn require_processing(&self) -> Result<(), Problem> {
+        if self.0.role == Role::Administrator || (self.0.processing && self.0.role != Role::Auditor)
+        {
+            return Ok(());
+        }
+        Err(
+            Problem::new(StatusCode::FORBIDDEN, "forbidden", "Brak uprawnień").detail(
+                "Sprawę realizuje administrator albo pracownik EK-04 uprawniony do \
+                 realizacji wniosków.",
+            ),
+        )
+    }
 }
 
 fn unauthorized(detail: &str) -> Response {
@@ -323,6 +342,7 @@ mod tests {
             sid: "s1".into(),
             aud: Audience::Staff,
             kid: String::new(),
+            processing: false,
         }
     }
 

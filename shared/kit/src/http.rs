@@ -86,10 +86,45 @@ fn too_large(body_limit: usize) -> Response {
     .into_response()
 }
 
-async fn alive() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "alive" }))
+/// What `/healthz` and `/readyz` answer when all is well.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct HealthStatus {
+    /// `alive` or `ready`.
+    #[schema(example = "ready")]
+    pub status: &'static str,
 }
 
+/// The probes, as every service's OpenAPI document describes them.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(alive, ready))]
+pub(crate) struct HealthApi;
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    operation_id = "health_alive",
+    summary = "Liveness: the process answers",
+    description = "Anyone may call it; it checks nothing but that the HTTP server runs.",
+    responses((status = 200, description = "Alive", body = HealthStatus))
+)]
+async fn alive() -> Json<HealthStatus> {
+    Json(HealthStatus { status: "alive" })
+}
+
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    operation_id = "health_ready",
+    summary = "Readiness: NATS is connected and the database answers",
+    description = "Anyone may call it.",
+    responses(
+        (status = 200, description = "Ready", body = HealthStatus),
+        (status = 503, description = "Not ready; `detail` says why (NATS or the database)",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn ready(State(health): State<Health>) -> Response {
     let nats_state = health.nats.connection_state();
     if nats_state != async_nats::connection::State::Connected {
@@ -97,7 +132,7 @@ async fn ready(State(health): State<Health>) -> Response {
     }
     let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&health.pool);
     match tokio::time::timeout(Duration::from_secs(2), probe).await {
-        Ok(Ok(_)) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Ok(Ok(_)) => Json(HealthStatus { status: "ready" }).into_response(),
         Ok(Err(error)) => not_ready(format!("the database is not usable: {error}")),
         Err(_) => not_ready("the database did not answer within 2 s".to_owned()),
     }

@@ -12,6 +12,7 @@ pub mod http;
 pub mod main_support;
 pub mod nats;
 pub mod nats_auth;
+pub mod openapi;
 pub mod outbox;
 pub mod platform;
 pub mod problem;

@@ -4,11 +4,21 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+/// An RFC 9457 problem document (`application/problem+json`): how every service answers a
+/// refusal or an error. `title` and `detail` are Polish, for the person who asked.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "https://klucznik.example/problems/forbidden",
+    "title": "Brak uprawnień",
+    "status": 403,
+    "detail": "Ta czynność wymaga roli: administrator."
+}))]
 pub struct Problem {
+    /// `https://klucznik.example/problems/<kind>`: what a client decides by.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
+    /// The HTTP status, repeated.
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,

@@ -139,6 +139,7 @@ pub fn staff_token(login: &str, role: kit::auth::Role) -> String {
             sid: uuid::Uuid::new_v4().to_string(),
             aud: kit::auth::Audience::Staff,
             kid: String::new(),
+            processing: false,
         },
     )
 }

@@ -106,6 +106,9 @@ impl System {
         });
         let accounts_env = service_env("accounts", &nats, &databases["accounts"], &options);
         import_directory(&accounts_env, &directory);
+        if options.directory.is_none() {
+            import_directory(&accounts_env, &more_accounts(&logs));
+        }
         let mut totp_secrets = BTreeMap::new();
         if options.directory.is_none() {
             for login in STAFF {
@@ -403,6 +406,25 @@ pub fn import_directory(env: &BTreeMap<String, String>, file: &std::path::Path) 
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// How many extra ZSZO accounts SP 7 has in tests, `konto01` … (see [`more_accounts`]).
+pub const EXTRA_ACCOUNTS: usize = 40;
+
+/// Extra accounts of SP 7 (RSPO 12345), `konto01` to `konto40`: an account has one open
+/// case at a time, so a test that files many requests files each for another account.
+fn more_accounts(dir: &std::path::Path) -> std::path::PathBuf {
+    let file = dir.join("more-accounts.jsonl");
+    let lines: String = (1..=EXTRA_ACCOUNTS)
+        .map(|i| {
+            format!(
+                "{{\"type\":\"account\",\"rspo_id\":\"12345\",\"login\":\"konto{i:02}\",\
+                 \"first_name\":\"Anna\",\"last_name\":\"Testowa\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&file, lines).expect("a scratch file");
+    file
 }
 
 /// The environment a service process runs with in tests.

@@ -54,8 +54,14 @@ impl CasesHandler {
         };
         let institution =
             directory::institution_find_in_txn(conn, &request.institution_rspo_id).await?;
+        let requester = directory::account_find_in_txn(conn, &request.requester_login).await?;
         let target = directory::account_find_in_txn(conn, &request.target_login).await?;
-        let verdict = authority::check(&request, institution.as_ref(), target.as_ref());
+        let verdict = authority::check(
+            &request,
+            institution.as_ref(),
+            requester.as_ref(),
+            target.as_ref(),
+        );
         let now = self.clock.now();
         let code = verdict.as_ref().err().map(|r| r.code.clone());
         if !requests::case_request_insert_in_txn(
@@ -70,9 +76,20 @@ impl CasesHandler {
             return Ok(());
         }
         let outcome = match &verdict {
-            Ok(()) => RequestOutcome::Verified,
+            Ok(_) => RequestOutcome::Verified,
             Err(_) => RequestOutcome::Refused,
         };
+        let contact_updated = verdict.as_ref().cloned().unwrap_or_default();
+        if !contact_updated.is_empty() {
+            directory::institution_contact_set_in_txn(
+                conn,
+                &request.institution_rspo_id,
+                &request.rspo_email,
+                &request.director_mobile,
+            )
+            .await?;
+            tracing::info!(case_number = %case.case_number, fields = ?contact_updated.iter().map(|u| &u.field).collect::<Vec<_>>(), "contact data updated from a request");
+        }
         tracing::info!(case_number = %case.case_number, outcome = ?outcome, refusal = ?code, "request checked");
         let answer = Envelope::new(
             Actor::system(crate::SERVICE),
@@ -81,6 +98,7 @@ impl CasesHandler {
                 case_number: case.case_number.clone(),
                 outcome,
                 rejection: verdict.err(),
+                contact_updated,
             },
         )
         .institution(case.institution_rspo_id)

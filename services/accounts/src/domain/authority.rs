@@ -1,9 +1,12 @@
 //! Who may ask for a new starting password, and for which account (procedures ZSZO-05 and
 //! PZO-01): only the current director of the institution; for ZSZO only for an account of
 //! his own institution; for PZO only his institution's administrator account. A request
-//! through SEOD comes from a city-run institution (others have no SEOD access), with the
-//! contact data the institution has registered.
+//! through SEOD comes from a city-run institution (others have no SEOD access). The contact
+//! data in a request are the ones the director checked and, where needed, corrected (seeds
+//! 000 and 001, step 1): where they differ from the copy here, the copy is updated, not the
+//! request refused.
 
+use contracts::events::ContactUpdate;
 use contracts::forms::Procedure;
 use contracts::seod_status::Rejection;
 
@@ -51,9 +54,43 @@ fn refuse(field: &str, code: &str, message: String) -> Rejection {
     }
 }
 
+/// Whether the requester may ask for the account; when he may, the contact data his request
+/// corrects.
 pub fn check(
     request: &Request,
     institution: Option<&Institution>,
+    requester: Option<&Account>,
+    target: Option<&Account>,
+) -> Result<Vec<ContactUpdate>, Rejection> {
+    may_ask(request, institution, requester, target)?;
+    let Some(institution) = institution else {
+        return Ok(Vec::new());
+    };
+    let mut updates = Vec::new();
+    if !request
+        .rspo_email
+        .eq_ignore_ascii_case(&institution.rspo_email)
+    {
+        updates.push(ContactUpdate {
+            field: "contact.rspo_email".into(),
+            previous: Some(institution.rspo_email.clone()),
+            current: request.rspo_email.clone(),
+        });
+    }
+    if institution.director_mobile.as_deref() != Some(request.director_mobile.as_str()) {
+        updates.push(ContactUpdate {
+            field: "contact.director_mobile".into(),
+            previous: institution.director_mobile.clone(),
+            current: request.director_mobile.clone(),
+        });
+    }
+    Ok(updates)
+}
+
+fn may_ask(
+    request: &Request,
+    institution: Option<&Institution>,
+    requester: Option<&Account>,
     target: Option<&Account>,
 ) -> Result<(), Rejection> {
     let Some(institution) = institution else {
@@ -96,24 +133,13 @@ pub fn check(
             "Wnioskodawca nie jest aktualnym dyrektorem tej placówki.".to_owned(),
         ));
     }
-    if request.via_seod
-        && !request
-            .rspo_email
-            .eq_ignore_ascii_case(&institution.rspo_email)
-    {
+    if requester.is_none_or(|r| r.status != AccountStatus::Active) {
         return Err(refuse(
-            "contact.rspo_email",
-            "contact_mismatch",
-            "Adres e-mail placówki różni się od adresu zarejestrowanego w RSPO; popraw dane kontaktowe w SEOD.".to_owned(),
-        ));
-    }
-    if request.via_seod
-        && institution.director_mobile.as_deref() != Some(request.director_mobile.as_str())
-    {
-        return Err(refuse(
-            "contact.director_mobile",
-            "contact_mismatch",
-            "Numer telefonu dyrektora różni się od zarejestrowanego służbowego numeru; popraw dane kontaktowe w SEOD.".to_owned(),
+            "requester.login",
+            "requester_not_active",
+            "Konto dyrektora składającego wniosek nie jest aktywne; wniosek może złożyć \
+             dyrektor z aktywnym kontem."
+                .to_owned(),
         ));
     }
     let field = match request.procedure {
@@ -214,6 +240,35 @@ mod tests {
         );
     }
 
+    fn director() -> Account {
+        account("jkowalski", "zszo", "12345")
+    }
+
+    /// The rule as most tests need it: asked by the institution's active director.
+    fn check(
+        request: &Request,
+        institution: Option<&Institution>,
+        target: Option<&Account>,
+    ) -> Result<Vec<ContactUpdate>, Rejection> {
+        super::check(request, institution, Some(&director()), target)
+    }
+
+    #[test]
+    fn a_director_whose_own_account_is_not_active_cannot_file() {
+        let target = account("lzak", "zszo", "12345");
+        let mut locked = director();
+        locked.status = AccountStatus::Locked;
+        let r = request(Procedure::Zszo05, "lzak");
+        for requester in [Some(&locked), None] {
+            let refusal =
+                super::check(&r, Some(&institution()), requester, Some(&target)).unwrap_err();
+            assert_eq!(
+                (refusal.field.as_str(), refusal.code.as_str()),
+                ("requester.login", "requester_not_active")
+            );
+        }
+    }
+
     fn account(login: &str, kind: &str, rspo: &str) -> Account {
         Account {
             login: login.into(),
@@ -227,7 +282,7 @@ mod tests {
         }
     }
 
-    fn code(r: Result<(), Rejection>) -> String {
+    fn code<T: std::fmt::Debug>(r: Result<T, Rejection>) -> String {
         r.unwrap_err().code
     }
 
@@ -312,12 +367,25 @@ mod tests {
     }
 
     #[test]
-    fn contact_data_must_be_the_registered_one() {
+    fn corrected_contact_data_are_updates_not_refusals() {
         let target = account("lzak", "zszo", "12345");
+        let r = request(Procedure::Zszo05, "lzak");
+        assert_eq!(check(&r, Some(&institution()), Some(&target)), Ok(vec![]));
         let mut r = request(Procedure::Zszo05, "lzak");
         r.director_mobile = "48600999999".into();
-        let refusal = check(&r, Some(&institution()), Some(&target)).unwrap_err();
-        assert_eq!(refusal.field, "contact.director_mobile");
+        r.rspo_email = "SP7@edu.krakow.pl".into();
+        let updates = check(&r, Some(&institution()), Some(&target)).unwrap();
+        assert_eq!(
+            updates,
+            vec![ContactUpdate {
+                field: "contact.director_mobile".into(),
+                previous: Some("48600100200".into()),
+                current: "48600999999".into(),
+            }],
+            "an address differing only in case is the same address"
+        );
+        r.requester_login = "mwojcik".into();
+        assert!(check(&r, Some(&institution()), Some(&target)).is_err());
     }
 
     #[test]

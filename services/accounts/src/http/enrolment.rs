@@ -4,14 +4,16 @@
 //! as a QR code) with a short-lived confirmation token; the first code from his app confirms
 //! it and signs him in.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use kit::problem::Problem;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{AppState, problem};
 use crate::domain::totp;
@@ -22,8 +24,25 @@ const CONFIRM_WITHIN_MINUTES: i64 = 10;
 /// Wrong codes a pending secret survives; then a new sign-in draws another.
 const WRONG_CODES_MAX: i32 = 5;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/auth/totp-enrolment", axum::routing::post(confirm))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(confirm))
+}
+
+/// A drawn secret, for the staff member's app alone.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct EnrolmentStarted<'a> {
+    totp_enrolment: TotpEnrolment<'a>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct TotpEnrolment<'a> {
+    /// Confirms the secret with its first code (`POST /api/auth/totp-enrolment`).
+    token: &'a str,
+    /// The secret, base32.
+    secret: &'a str,
+    /// The secret as an `otpauth://totp/…` URI, for a QR code.
+    otpauth: &'a str,
+    confirm_by: DateTime<Utc>,
 }
 
 /// The owner a pending secret is encrypted for: never the same as the confirmed secret's,
@@ -62,20 +81,22 @@ pub(super) async fn start(state: &AppState, login: &str, now: DateTime<Utc>) -> 
         "otpauth://totp/Klucznik:{login}?secret={}&issuer=Klucznik&algorithm=SHA1&digits=6&period=30",
         encoded.as_str()
     );
-    Json(serde_json::json!({
-        "totp_enrolment": {
-            "token": token,
-            "secret": encoded.as_str(),
-            "otpauth": otpauth,
-            "confirm_by": now + Duration::minutes(CONFIRM_WITHIN_MINUTES),
-        }
-    }))
+    Json(EnrolmentStarted {
+        totp_enrolment: TotpEnrolment {
+            token: &token,
+            secret: encoded.as_str(),
+            otpauth: &otpauth,
+            confirm_by: now + Duration::minutes(CONFIRM_WITHIN_MINUTES),
+        },
+    })
     .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Confirmation {
+    /// The sign-in's `totp_enrolment.token`.
     token: String,
+    /// The app's first code.
     totp: String,
 }
 
@@ -91,6 +112,29 @@ fn not_confirmed(detail: &str) -> Response {
 }
 
 /// `POST /api/auth/totp-enrolment {token, totp}` → the staff sign-in's answer.
+#[utoipa::path(
+    post,
+    path = "/api/auth/totp-enrolment",
+    tag = "staff",
+    operation_id = "staff_totp_enrolment_confirm",
+    summary = "Confirm a new TOTP app with its first code, and sign in",
+    description = "No token needed: the enrolment's token stands for the password just given. \
+        Five wrong codes end the enrolment; a new sign-in draws another secret.",
+    request_body = Confirmation,
+    responses(
+        (status = 200, description = "Confirmed and signed in", body = super::StaffSession),
+        (status = 400, description = "The body is not a confirmation (`invalid-request`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A wrong code, or an enrolment expired, confirmed or out of \
+            tries; `field` is `totp` (`totp-enrolment-failed`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::TooLarge,
+        kit::openapi::Internal,
+        (status = 503, description = "A passing failure (`unavailable`); try again after \
+            `Retry-After`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn confirm(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let Ok(request) = serde_json::from_slice::<Confirmation>(&body) else {
         return Problem::new(
@@ -157,6 +201,7 @@ async fn confirm(State(state): State<AppState>, body: axum::body::Bytes) -> Resp
         &pending.login,
         &pending.role,
         pending.institution_rspo_id.clone(),
+        pending.may_process,
         now,
     )
     .await

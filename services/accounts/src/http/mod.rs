@@ -7,14 +7,16 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Duration;
 use ed25519_dalek::SigningKey;
 use kit::clock::Clock;
 use kit::problem::Problem;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::account::{AccountKind, AccountStatus};
 use crate::domain::passwords::Hasher;
@@ -42,20 +44,77 @@ pub mod gate;
 mod portal;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/auth/staff-login", post(staff_login))
-        .route("/api/auth/sign-out", post(sign_out))
-        .merge(portal::routes())
-        .merge(enrolment::routes())
+    let (routes, operations) = api().split_for_parts();
+    routes
         .with_state(state)
+        .merge(kit::openapi::routes(&document(operations)))
 }
 
-#[derive(Deserialize)]
+/// accounts' OpenAPI document, as `/api/openapi.json` serves it.
+pub fn openapi() -> OpenApi {
+    document(api().into_openapi())
+}
+
+/// Every route with its description: routed and described from the same `#[utoipa::path]`.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(staff_login))
+        .routes(routes!(sign_out))
+        .merge(portal::routes())
+        .merge(enrolment::routes())
+}
+
+fn document(operations: OpenApi) -> OpenApi {
+    kit::openapi::document(
+        crate::SERVICE,
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_DESCRIPTION"),
+        operations,
+    )
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 struct StaffLogin {
+    #[schema(max_length = 64)]
     login: String,
+    #[schema(max_length = 256)]
     password: String,
+    /// The current code of the staff member's TOTP app; left out at an enrolment's first
+    /// sign-in.
     #[serde(default)]
+    #[schema(max_length = 10)]
     totp: Option<String>,
+}
+
+/// A staff session: its token for every service.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StaffSession {
+    /// For `Authorization: Bearer`.
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// `administrator`, `operator`, `auditor`, `director` or `user`.
+    pub role: String,
+    /// Granted the right to process requests (take and realise them) besides the role.
+    pub processing: bool,
+}
+
+/// What a staff sign-in answers: a session, or, for a TOTP enrolment an administrator
+/// prepared, the secret for the staff member's app.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(
+    dead_code,
+    reason = "describes the answer only: staff_session and enrolment::start build its arms"
+)]
+enum StaffSignIn {
+    Session(StaffSession),
+    Enrolment(enrolment::EnrolmentStarted<'static>),
+}
+
+/// The session ended.
+#[derive(Serialize, utoipa::ToSchema)]
+struct SignedOut {
+    signed_out: bool,
 }
 
 pub(crate) fn refused() -> Response {
@@ -74,6 +133,37 @@ pub(crate) fn refused() -> Response {
 }
 
 /// `POST /api/auth/staff-login {login, password, totp}` → `{token, expires_at, role}`.
+#[utoipa::path(
+    post,
+    path = "/api/auth/staff-login",
+    tag = "staff",
+    operation_id = "staff_sign_in",
+    summary = "Sign a staff member in with password and TOTP code",
+    description = "No token needed. Attempts are throttled per account and per address (behind \
+        a trusted proxy, the first `X-Forwarded-For` address); every failure is told to audit. \
+        For an enrolment an administrator prepared, the right password alone answers the \
+        secret for the staff member's app instead of a session.",
+    request_body = StaffLogin,
+    responses(
+        (status = 200, description = "Signed in, or the enrolment started", body = StaffSignIn),
+        (status = 400, description = "The body is not a sign-in (`invalid-request`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong login, password or code, or an account that may \
+            not sign in here; one answer for all (`sign-in-failed`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::TooLarge,
+        (status = 422, description = "A field is longer than its limit (`invalid-request`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts; come back after `Retry-After` seconds \
+            (`too-many-attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        kit::openapi::Internal,
+        (status = 503, description = "Too many sign-ins at once (`busy`) or a passing failure \
+            (`unavailable`); try again after `Retry-After`",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn staff_login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -169,6 +259,7 @@ async fn staff_login(
         &row.login,
         &row.role,
         row.institution_rspo_id.clone(),
+        row.may_process,
         now,
     )
     .await
@@ -180,6 +271,7 @@ pub(crate) async fn staff_session(
     login: &str,
     role_name: &str,
     institution: Option<String>,
+    processing: bool,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Response {
     // The database's CHECK allows only the roles there are.
@@ -202,15 +294,38 @@ pub(crate) async fn staff_session(
             sid: session.to_string(),
             aud: kit::auth::Audience::Staff,
             kid: String::new(),
+            processing,
         },
     );
     tracing::info!(%login, role = %role_name, "staff signed in");
-    Json(serde_json::json!({ "token": token, "expires_at": expires_at, "role": role_name }))
-        .into_response()
+    Json(StaffSession {
+        token,
+        expires_at,
+        role: role_name.to_owned(),
+        processing,
+    })
+    .into_response()
 }
 
 /// `POST /api/auth/sign-out` with a staff token: its session ends, and every service refuses
 /// the token at once (`accounts.sessions.ended`).
+#[utoipa::path(
+    post,
+    path = "/api/auth/sign-out",
+    tag = "staff",
+    operation_id = "staff_sign_out",
+    summary = "End the staff session; every service refuses its token from then on",
+    description = "Any staff role. No body is read.",
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "The session ended", body = SignedOut),
+        kit::openapi::Unauthorized,
+        kit::openapi::Internal,
+        (status = 503, description = "A passing failure (`unavailable`); try again after \
+            `Retry-After`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn sign_out(State(state): State<AppState>, actor: kit::auth::Actor) -> Response {
     let Ok(session) = uuid::Uuid::parse_str(&actor.0.sid) else {
         return refused();
@@ -226,7 +341,7 @@ async fn sign_out(State(state): State<AppState>, actor: kit::auth::Actor) -> Res
     match result {
         Ok(_) => {
             tracing::info!(login = %actor.login(), "staff signed out");
-            Json(serde_json::json!({ "signed_out": true })).into_response()
+            Json(SignedOut { signed_out: true }).into_response()
         }
         Err(error) => problem(error),
     }
@@ -271,6 +386,16 @@ pub(crate) fn problem(error: impl Into<Error>) -> Response {
         Error::Unusable(_) | Error::Undecodable(_) | Error::Database(_) => {
             tracing::error!(%error, "an accounts request failed");
             Problem::internal().into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_openapi_document_is_what_the_handlers_describe() {
+        if let Some(stale) = kit::openapi::stale(crate::SERVICE, &super::openapi()) {
+            panic!("{stale}");
         }
     }
 }

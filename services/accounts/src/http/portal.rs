@@ -5,17 +5,18 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use chrono::Duration;
 use contracts::{Actor as EventActor, Envelope};
 use kit::auth::{Audience, Claims, PortalActor, Role};
 use kit::problem::Problem;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{AppState, gate, problem, refused};
@@ -24,34 +25,100 @@ use crate::domain::passwords::policy_violation;
 use crate::error::Error;
 use crate::store::credentials;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/portal/login", post(login))
-        .route("/api/portal/password", post(change_password))
-        .route(
-            "/api/portal/password-policy",
-            axum::routing::get(password_policy),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(change_password))
+        .routes(routes!(password_policy))
+}
+
+/// The rules a new password must meet.
+#[derive(Serialize, utoipa::ToSchema)]
+struct PasswordPolicy {
+    min_length: usize,
+    max_length: usize,
+    /// Each rule as a Polish sentence, to show next to the field.
+    rules: &'static [&'static str],
 }
 
 /// `GET /api/portal/password-policy`: the rules a new password must meet, as the portal
 /// shows them next to the field (anyone may read them).
+#[utoipa::path(
+    get,
+    path = "/api/portal/password-policy",
+    tag = "portal",
+    operation_id = "portal_password_policy",
+    summary = "The rules a new password must meet, to show next to the field",
+    description = "No token needed.",
+    responses((status = 200, description = "The policy", body = PasswordPolicy))
+)]
 async fn password_policy() -> Response {
-    Json(serde_json::json!({
-        "min_length": crate::domain::passwords::MIN_LENGTH,
-        "max_length": crate::domain::sign_in::PASSWORD_MAX,
-        "rules": crate::domain::passwords::POLICY_RULES,
-    }))
+    Json(PasswordPolicy {
+        min_length: crate::domain::passwords::MIN_LENGTH,
+        max_length: crate::domain::sign_in::PASSWORD_MAX,
+        rules: crate::domain::passwords::POLICY_RULES,
+    })
     .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Login {
+    #[schema(max_length = 64)]
     login: String,
+    #[schema(max_length = 256)]
     password: String,
 }
 
+/// A portal session.
+#[derive(Serialize, utoipa::ToSchema)]
+struct PortalSession {
+    /// For `Authorization: Bearer` at `POST /api/portal/password`.
+    token: String,
+    /// The password is a starting one: the session may only set a new one, within ten
+    /// minutes.
+    must_change: bool,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The password was changed.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Changed {
+    changed: bool,
+}
+
 /// `POST /api/portal/login {login, password}` → `{token, must_change}`.
+#[utoipa::path(
+    post,
+    path = "/api/portal/login",
+    tag = "portal",
+    operation_id = "portal_sign_in",
+    summary = "Sign a user in at the access portal",
+    description = "No token needed. A starting password works only until it expires and only \
+        to set a new one. Attempts are throttled per account and per address (behind a trusted \
+        proxy, the first `X-Forwarded-For` address); every failure is told to audit.",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Signed in", body = PortalSession),
+        (status = 400, description = "The body is not a sign-in (`invalid-request`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong login or password, or an account that may not sign \
+            in here; one answer for all (`sign-in-failed`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The starting password expired (`starting-password-expired`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::TooLarge,
+        (status = 422, description = "A field is longer than its limit (`invalid-request`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts; come back after `Retry-After` seconds \
+            (`too-many-attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        kit::openapi::Internal,
+        (status = 503, description = "Too many sign-ins at once (`busy`) or a passing failure \
+            (`unavailable`); try again after `Retry-After`",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -136,13 +203,20 @@ async fn login(
             sid: session.to_string(),
             aud: Audience::Portal,
             kid: String::new(),
+            processing: false,
         },
     );
-    Json(serde_json::json!({ "token": token, "must_change": row.must_change, "expires_at": expires_at })).into_response()
+    Json(PortalSession {
+        token,
+        must_change: row.must_change,
+        expires_at,
+    })
+    .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ChangePassword {
+    #[schema(min_length = 12)]
     new_password: String,
 }
 
@@ -160,6 +234,33 @@ fn session_ended() -> Response {
 }
 
 /// `POST /api/portal/password {new_password}` with the token from the sign-in.
+#[utoipa::path(
+    post,
+    path = "/api/portal/password",
+    tag = "portal",
+    operation_id = "portal_password_change",
+    summary = "Set the signed-in user's new password",
+    description = "A portal token, of any role (a starting password's session has the role \
+        `password_change`). The user's other sessions end.",
+    request_body = ChangePassword,
+    security(("portal_token" = [])),
+    responses(
+        (status = 200, description = "Changed", body = Changed),
+        (status = 400, description = "The body is not `{new_password}` (`invalid-request`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "The starting password expired (`starting-password-expired`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::TooLarge,
+        (status = 422, description = "The password breaks the policy (`password-policy`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+        (status = 503, description = "Too many password hashes at once (`busy`) or a passing \
+            failure (`unavailable`); try again after `Retry-After`",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn change_password(
     State(state): State<AppState>,
     actor: PortalActor,
@@ -247,7 +348,7 @@ async fn change_password(
     }
     .await;
     match result {
-        Ok(()) => Json(serde_json::json!({ "changed": true })).into_response(),
+        Ok(()) => Json(Changed { changed: true }).into_response(),
         Err(error) => problem(error),
     }
 }

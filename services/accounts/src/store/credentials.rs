@@ -17,17 +17,38 @@ pub struct SignInRow {
     pub starting_expires_at: Option<DateTime<Utc>>,
     pub totp_secret: Option<String>,
     pub status: AccountStatus,
+    /// A staff member granted the right to process requests.
+    pub may_process: bool,
 }
 
 pub async fn sign_in_row(pool: &PgPool, login: &str) -> Result<Option<SignInRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT login, kind, role, institution_rspo_id, password_hash, must_change, starting_expires_at,
-                totp_secret, status
+                totp_secret, status, may_process
          FROM accounts WHERE login = $1",
     )
     .bind(login)
     .fetch_optional(pool)
     .await
+}
+
+/// Grants or withdraws a staff member's right to process requests; false when there is no
+/// staff account of that login.
+pub async fn processing_right_set(
+    pool: &PgPool,
+    login: &str,
+    granted: bool,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE accounts SET may_process = $2, updated_at = $3 WHERE login = $1 AND kind = 'staff'",
+    )
+    .bind(login)
+    .bind(granted)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn password_set(

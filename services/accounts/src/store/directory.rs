@@ -38,6 +38,22 @@ pub async fn institution_find_in_txn(
     }))
 }
 
+/// The institution's contact data as a verified request corrected them.
+pub async fn institution_contact_set_in_txn(
+    conn: &mut PgConnection,
+    rspo_id: &str,
+    rspo_email: &str,
+    director_mobile: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE institutions SET rspo_email = $2, director_mobile = $3 WHERE rspo_id = $1")
+        .bind(rspo_id)
+        .bind(rspo_email)
+        .bind(director_mobile)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn account_find_in_txn(
     conn: &mut PgConnection,
     login: &str,

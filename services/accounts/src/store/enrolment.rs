@@ -68,6 +68,7 @@ pub struct PendingEnrolment {
     pub institution_rspo_id: Option<String>,
     pub pending_secret: String,
     pub attempts: i32,
+    pub may_process: bool,
 }
 
 /// The enrolment a confirmation token belongs to, while it may still be confirmed.
@@ -78,7 +79,7 @@ pub async fn enrolment_by_token(
 ) -> Result<Option<PendingEnrolment>, sqlx::Error> {
     sqlx::query_as(
         "SELECT login, role, institution_rspo_id, totp_pending_secret AS pending_secret,
-                totp_enrolment_attempts AS attempts
+                totp_enrolment_attempts AS attempts, may_process
          FROM accounts
          WHERE totp_enrolment_token_hash = $1 AND totp_enrolment_until > $2
            AND totp_pending_secret IS NOT NULL AND status = 'active' AND kind = 'staff'",

@@ -30,7 +30,7 @@ pub const PERSON_MAX_CHARS: usize = 128;
 pub const CASE_NUMBER_MAX_CHARS: usize = 64;
 pub const CASE_NUMBERS_MAX: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentCategory {
     /// A new starting password was issued: the previous one counts as lost.
@@ -83,7 +83,7 @@ impl fmt::Display for IncidentCategory {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentStatus {
     Registered,
@@ -294,6 +294,14 @@ impl NewIncident {
 pub enum AutomaticIncident {
     /// Open this incident.
     Open(NewIncident),
+    /// Add the record to the case's starting-password-loss incident (the one its
+    /// registration opened); when the case has none (registered before incidents were opened
+    /// at registration), open `otherwise`, if given.
+    AddToCase {
+        case_number: String,
+        position: i64,
+        otherwise: Option<NewIncident>,
+    },
     /// Count the login's failed sign-ins up to `at` (the store knows them); open
     /// `incident` when they reach the threshold and none of its kind is open for the login.
     CountFailedLogins {
@@ -303,10 +311,41 @@ pub enum AutomaticIncident {
     },
 }
 
-/// Whether `record` opens an incident: a realised password reset always does; a refused
+/// Whether `record` opens an incident: a registered password reset always does (the loss,
+/// of the kind the form gives), and its realisation and delivery are added to it; a refused
 /// revocation when it came from the wrong instance; a failed login once there are enough.
 pub fn rule_for(record: &StoredRecord) -> Option<AutomaticIncident> {
     match record.event_type.as_str() {
+        subjects::INTAKE_CASE_REGISTERED => {
+            let body: Value = serde_json::from_str(&record.body).ok()?;
+            let data = body.get("data")?;
+            let loss = data
+                .get("loss")
+                .cloned()
+                .and_then(|v| serde_json::from_value::<contracts::forms::LossKind>(v).ok())
+                .unwrap_or_default();
+            let case = record.case_number.clone()?;
+            let login = data
+                .get("target_login")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            let description = format!(
+                "Wniosek o nowe hasło startowe dla konta {login} zarejestrowano jako sprawę \
+                 {case}; rodzaj zdarzenia według wniosku: {}.",
+                loss.polish()
+            );
+            let mut incident =
+                NewIncident::automatic(IncidentCategory::StartingPasswordLoss, description, record);
+            incident.subject_login = Some(login.to_owned()).filter(|l| l != "?");
+            Some(AutomaticIncident::Open(incident))
+        }
+        subjects::DELIVERY_DISPATCH_COMPLETED | subjects::DELIVERY_DISPATCH_FAILED => {
+            Some(AutomaticIncident::AddToCase {
+                case_number: record.case_number.clone()?,
+                position: record.position,
+                otherwise: None,
+            })
+        }
         subjects::ACCOUNTS_CREDENTIAL_ISSUED => {
             let description = match (&record.case_number, &record.subject_login) {
                 (Some(case), Some(login)) => format!(
@@ -321,11 +360,16 @@ pub fn rule_for(record: &StoredRecord) -> Option<AutomaticIncident> {
                               za utracone."
                     .to_owned(),
             };
-            Some(AutomaticIncident::Open(NewIncident::automatic(
-                IncidentCategory::StartingPasswordLoss,
-                description,
-                record,
-            )))
+            let otherwise =
+                NewIncident::automatic(IncidentCategory::StartingPasswordLoss, description, record);
+            match &record.case_number {
+                Some(case) => Some(AutomaticIncident::AddToCase {
+                    case_number: case.clone(),
+                    position: record.position,
+                    otherwise: Some(otherwise),
+                }),
+                None => Some(AutomaticIncident::Open(otherwise)),
+            }
         }
         subjects::REVOCATION_REQUEST_REFUSED => {
             let body: Value = serde_json::from_str(&record.body).ok()?;
@@ -452,7 +496,7 @@ impl StatusChange {
 }
 
 /// A status an incident reached.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub status: IncidentStatus,
     pub at: DateTime<Utc>,
@@ -461,8 +505,9 @@ pub struct HistoryEntry {
 }
 
 /// An incident as the register shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Incident {
+    #[schema(value_type = String, example = "INC/2026/000042")]
     pub number: IncidentNumber,
     pub year: i32,
     pub sequence: i64,
@@ -713,9 +758,55 @@ mod tests {
     }
 
     #[test]
-    fn an_issued_credential_opens_a_starting_password_loss_linked_to_its_case_and_record() {
-        let r = record(subjects::ACCOUNTS_CREDENTIAL_ISSUED, "{}");
+    fn a_registered_request_opens_a_loss_of_its_kind_and_what_follows_is_added_to_it() {
+        let r = record(
+            subjects::INTAKE_CASE_REGISTERED,
+            r#"{"data":{"target_login":"lzak","loss":"forgotten"}}"#,
+        );
         let Some(AutomaticIncident::Open(incident)) = rule_for(&r) else {
+            panic!("expected an incident");
+        };
+        assert_eq!(incident.category, IncidentCategory::StartingPasswordLoss);
+        assert!(
+            incident.description.contains("zapomnienie"),
+            "{}",
+            incident.description
+        );
+        assert_eq!(incident.subject_login.as_deref(), Some("lzak"));
+        assert_eq!(incident.case_numbers, ["ZSZO-05/2026/000007"]);
+        let unstated = record(subjects::INTAKE_CASE_REGISTERED, r#"{"data":{}}"#);
+        let Some(AutomaticIncident::Open(incident)) = rule_for(&unstated) else {
+            panic!("expected an incident");
+        };
+        assert!(incident.description.contains("nie podano"));
+        for (subject, otherwise) in [
+            (subjects::ACCOUNTS_CREDENTIAL_ISSUED, true),
+            (subjects::DELIVERY_DISPATCH_COMPLETED, false),
+        ] {
+            let Some(AutomaticIncident::AddToCase {
+                case_number,
+                position,
+                otherwise: fallback,
+            }) = rule_for(&record(subject, "{}"))
+            else {
+                panic!("{subject} adds to the case's incident");
+            };
+            assert_eq!(
+                (case_number.as_str(), position),
+                ("ZSZO-05/2026/000007", 41)
+            );
+            assert_eq!(fallback.is_some(), otherwise, "{subject}");
+        }
+    }
+
+    #[test]
+    fn an_issued_credential_of_a_case_without_an_incident_opens_one() {
+        let r = record(subjects::ACCOUNTS_CREDENTIAL_ISSUED, "{}");
+        let Some(AutomaticIncident::AddToCase {
+            otherwise: Some(incident),
+            ..
+        }) = rule_for(&r)
+        else {
             panic!("expected an incident");
         };
         assert_eq!(incident.category, IncidentCategory::StartingPasswordLoss);
@@ -797,7 +888,7 @@ mod tests {
             year: 2026,
             sequence: 3,
         };
-        let r = record(subjects::ACCOUNTS_CREDENTIAL_ISSUED, "{}");
+        let r = record(subjects::INTAKE_CASE_REGISTERED, r#"{"data":{}}"#);
         let Some(AutomaticIncident::Open(new)) = rule_for(&r) else {
             panic!("expected an incident");
         };

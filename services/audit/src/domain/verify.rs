@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::chain::{GENESIS, StoredRecord, record_hash};
 use super::checkpoint::{Checkpoint, Signed};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
     /// The record's content no longer matches its hash.
@@ -27,14 +27,18 @@ pub enum ProblemKind {
     Truncated,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Where and how the chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+// Not kit's problem document, which has the name `Problem` in every service's document.
+#[schema(as = ChainProblem)]
 pub struct Problem {
     pub position: i64,
     pub kind: ProblemKind,
     pub detail: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a verification of the whole chain found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub valid: bool,
     pub records_checked: u64,

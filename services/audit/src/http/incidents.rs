@@ -2,18 +2,19 @@
 //! its status forward. Requests are decoded here, field by field, so every refusal names
 //! the field at fault in a Polish problem+json.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use kit::auth::Actor;
 use kit::problem::Problem;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use crate::domain::incidents::{
@@ -25,30 +26,119 @@ use crate::store::incidents::{IncidentFilter, incident_find, incidents_list};
 const LIMIT_DEFAULT: i64 = 100;
 const LIMIT_MAX: i64 = 1_000;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/incidents", get(list).post(open))
-        .route("/api/incidents/{year}/{sequence}", get(one))
-        .route(
-            "/api/incidents/{year}/{sequence}/status",
-            post(change_status),
-        )
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, open))
+        .routes(routes!(one))
+        .routes(routes!(change_status))
+}
+
+/// `INC/{year}/{sequence}` in a path.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(
+    dead_code,
+    reason = "describes the path only; handlers take its parts as text"
+)]
+struct IncidentNumberPath {
+    #[param(example = "2026")]
+    year: String,
+    /// With or without its leading zeros.
+    #[param(example = "000042")]
+    sequence: String,
 }
 
 /// Query parameters as text, so each bad one is answered by name.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// `registered`, `under_analysis` or `closed`.
     status: Option<String>,
+    /// `starting_password_loss`, `repeated_failed_logins`, `revocation_wrong_instance` or
+    /// `other`.
     category: Option<String>,
+    /// Incidents linked to this case.
     case_number: Option<String>,
+    /// Opened at or after (RFC 3339).
     from: Option<String>,
+    /// Opened before (RFC 3339).
     to: Option<String>,
+    /// Incidents numbered after this one (`INC/2026/000042`): the previous page's `next_after`.
     after: Option<String>,
+    /// At most this many, 1 to 1000 (100 by default).
     limit: Option<String>,
+}
+
+/// A page of the register.
+#[derive(Serialize, utoipa::ToSchema)]
+struct IncidentPage {
+    /// In the order they were numbered, without their history.
+    incidents: Vec<Incident>,
+    /// The last number of a full page, for `after`; null when nothing follows.
+    #[schema(value_type = Option<String>, example = "INC/2026/000042")]
+    next_after: Option<IncidentNumber>,
+}
+
+/// An incident opened by hand.
+// new_incident_of reads the body field by field, for answers naming the field; this only
+// describes it.
+#[derive(utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the body only; new_incident_of parses it"
+)]
+struct OpenIncident {
+    category: IncidentCategory,
+    #[schema(min_length = 1, max_length = 200)]
+    title: String,
+    #[schema(min_length = 1, max_length = 10000)]
+    description: String,
+    /// Cases the incident concerns, at most 100, each at most 64 characters.
+    #[schema(max_items = 100)]
+    case_numbers: Option<Vec<String>>,
+    /// Who opens it: if given, the signed-in person's login; anyone else is refused.
+    opened_by: Option<String>,
+}
+
+/// A move of an incident's status: forward only, and closing needs a note.
+// status_change_of reads the body field by field; this only describes it.
+#[derive(utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the body only; status_change_of parses it"
+)]
+struct ChangeStatus {
+    /// `under_analysis` or `closed` (from `registered`), or `closed` (from `under_analysis`).
+    status: IncidentStatus,
+    /// Required to close.
+    #[schema(max_length = 10000)]
+    note: Option<String>,
+    /// Who moves it: if given, the signed-in person's login; anyone else is refused.
+    by: Option<String>,
 }
 
 /// `GET /api/incidents?status=&category=&case_number=&from=&to=&after=&limit=`: incidents in
 /// the order they were numbered; `next_after` continues a full page.
+#[utoipa::path(
+    get,
+    path = "/api/incidents",
+    tag = "incidents",
+    operation_id = "incidents_list",
+    summary = "Incidents in the order they were numbered, filtered",
+    description = "Roles: auditor, administrator.",
+    params(ListQuery),
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "A page; `next_after` continues a full one",
+            body = IncidentPage),
+        (status = 400, description = "A parameter is wrong; `detail` names it (`invalid-query`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an auditor or administrator (`forbidden`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
@@ -72,8 +162,11 @@ async fn list(
             let next_after = (incidents.len() as i64 >= limit)
                 .then(|| incidents.last().map(|i| i.number))
                 .flatten();
-            Json(serde_json::json!({ "incidents": incidents, "next_after": next_after }))
-                .into_response()
+            Json(IncidentPage {
+                incidents,
+                next_after,
+            })
+            .into_response()
         }
         Err(error) => internal(error),
     }
@@ -151,6 +244,25 @@ fn filter_of(q: ListQuery) -> Result<IncidentFilter, Problem> {
 }
 
 /// `GET /api/incidents/2026/000042`: one incident with its links and history.
+#[utoipa::path(
+    get,
+    path = "/api/incidents/{year}/{sequence}",
+    tag = "incidents",
+    operation_id = "incident_get",
+    summary = "One incident with its links and history",
+    description = "Roles: auditor, administrator.",
+    params(IncidentNumberPath),
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "The incident", body = Incident),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an auditor or administrator (`forbidden`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident (`incident-not-found`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn one(
     State(state): State<AppState>,
     Path((year, sequence)): Path<(String, String)>,
@@ -167,6 +279,29 @@ async fn one(
 
 /// `POST /api/incidents` with `{category, title, description, case_numbers?}`: the signed-in
 /// auditor or administrator opens an incident; 201 with it.
+#[utoipa::path(
+    post,
+    path = "/api/incidents",
+    tag = "incidents",
+    operation_id = "incident_open",
+    summary = "Open an incident by hand, as the signed-in person",
+    description = "Roles: auditor, administrator.",
+    request_body = OpenIncident,
+    security(("staff_token" = [])),
+    responses(
+        (status = 201, description = "Opened", body = Incident,
+            headers(("Location" = String, description = "`/api/incidents/{year}/{sequence}`"))),
+        (status = 400, description = "The body is not a JSON object (`invalid-json`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an auditor or administrator (`forbidden`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::TooLarge,
+        (status = 422, description = "A field is wrong; `detail` names it (`invalid-field`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn open(State(state): State<AppState>, actor: Actor, body: Bytes) -> Response {
     let new = match new_incident_of(&body, actor.login()) {
         Ok(new) => new,
@@ -212,6 +347,35 @@ fn new_incident_of(body: &[u8], signed_in: &str) -> Result<NewIncident, Problem>
 }
 
 /// `POST /api/incidents/2026/000042/status` with `{status, note?}`, by the signed-in person.
+#[utoipa::path(
+    post,
+    path = "/api/incidents/{year}/{sequence}/status",
+    tag = "incidents",
+    operation_id = "incident_status_change",
+    summary = "Move an incident's status forward, as the signed-in person",
+    description = "Roles: auditor, administrator. An incident opened automatically for a case \
+        is closed by an auditor who took no part in that case.",
+    params(IncidentNumberPath),
+    request_body = ChangeStatus,
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "Moved; the incident with its history", body = Incident),
+        (status = 400, description = "The body is not a JSON object (`invalid-json`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an auditor or administrator (`forbidden`), or one who \
+            may not close this incident (`separation-of-duties`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident (`incident-not-found`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Closed already, unchanged or backwards \
+            (`incident-status-conflict`)", body = Problem, content_type = "application/problem+json"),
+        kit::openapi::TooLarge,
+        (status = 422, description = "A field is wrong, or closing without a note; `detail` \
+            names it (`invalid-field`)", body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn change_status(
     State(state): State<AppState>,
     actor: Actor,

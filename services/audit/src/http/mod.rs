@@ -12,20 +12,24 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
+use contracts::events::AuditCheckpoint;
 use contracts::values::Pesel;
 use ed25519_dalek::VerifyingKey;
 use kit::clock::Clock;
 use kit::problem::Problem;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::checkpointer::Checkpointer;
 use crate::domain::incidents::TransitionError;
 use crate::domain::minimise::Minimiser;
+use crate::domain::verify::Report;
 use crate::error::Error;
-use crate::store::records::{RecordFilter, records_find};
+use crate::store::records::{RecordFilter, RecordView, records_find};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -43,20 +47,41 @@ pub(crate) const AUDIT_STAFF: &[kit::auth::Role] =
     &[kit::auth::Role::Auditor, kit::auth::Role::Administrator];
 
 pub fn router(state: AppState) -> Router {
-    let staff_only = Router::new()
-        .route("/api/events", get(events))
-        .route("/api/reports/accounts-created", get(accounts_created))
-        .route("/api/reports/revocations", get(revocations))
-        .route("/api/checkpoints", post(sign_checkpoint))
+    let (routes, operations) = api().split_for_parts();
+    routes
+        .with_state(state)
+        .merge(kit::openapi::routes(&document(operations)))
+}
+
+/// audit's OpenAPI document, as `/api/openapi.json` serves it.
+pub fn openapi() -> OpenApi {
+    document(api().into_openapi())
+}
+
+/// Every route with its description: routed and described from the same `#[utoipa::path]`.
+fn api() -> OpenApiRouter<AppState> {
+    let staff_only = OpenApiRouter::new()
+        .routes(routes!(events))
+        .routes(routes!(accounts_created))
+        .routes(routes!(revocations))
+        .routes(routes!(sign_checkpoint))
         .merge(incidents::routes())
         .merge(retention::routes())
         .route_layer(axum::middleware::from_fn(audit_staff_only));
     // The chain's integrity and its newest checkpoint name no one: anyone may check them.
-    Router::new()
-        .route("/verify", get(verify))
-        .route("/api/checkpoints/latest", get(latest_checkpoint))
+    OpenApiRouter::new()
+        .routes(routes!(verify))
+        .routes(routes!(latest_checkpoint))
         .merge(staff_only)
-        .with_state(state)
+}
+
+fn document(operations: OpenApi) -> OpenApi {
+    kit::openapi::document(
+        crate::SERVICE,
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_DESCRIPTION"),
+        operations,
+    )
 }
 
 /// The record holds personal data: only an auditor or an administrator, signed in, gets in.
@@ -72,6 +97,20 @@ async fn audit_staff_only(
 }
 
 /// `GET /verify`: 200 with the report when the chain is intact, 409 with it when not.
+#[utoipa::path(
+    get,
+    path = "/verify",
+    tag = "chain",
+    operation_id = "chain_verify",
+    summary = "Verify the whole chain against itself and every signed checkpoint",
+    description = "No token needed: the report names no one.",
+    responses(
+        (status = 200, description = "The chain is intact", body = Report),
+        (status = 409, description = "The chain is broken; `problem` says where and how",
+            body = Report),
+        kit::openapi::Internal,
+    )
+)]
 async fn verify(State(state): State<AppState>) -> Response {
     match crate::verification::verify(&state.pool, &state.js, &state.trusted).await {
         Ok(report) => {
@@ -90,24 +129,69 @@ async fn verify(State(state): State<AppState>) -> Response {
 }
 
 /// Query parameters, spelled out: `serde(flatten)` cannot read numbers from a query string.
-#[derive(Debug, Default, Deserialize)]
+/// Every criterion given must hold.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
+    #[param(example = "ZSZO-05/2026/000001")]
     case_number: Option<String>,
+    /// The SEOD document id.
     document_id: Option<String>,
     institution_rspo_id: Option<String>,
+    /// The event's subject, e.g. `intake.case.registered`.
     event_type: Option<String>,
+    /// Who acted or whom the event is about.
     login: Option<String>,
+    /// Whom the event is about, by PESEL (kept only as a keyed hash).
     pesel: Option<String>,
     revocation_request_id: Option<String>,
+    /// Occurred at or after (RFC 3339).
     from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Occurred before (RFC 3339).
     to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only records after this chain position: the previous page's `next_after_position`.
     after_position: Option<i64>,
+    /// At most this many records, 1 to 10000 (100 by default; out of range is clamped).
     limit: Option<i64>,
+    /// `json` (the default) or `csv`.
     format: Option<String>,
+}
+
+/// A page of the record.
+#[derive(Serialize, utoipa::ToSchema)]
+struct EventsPage {
+    /// In chain order.
+    events: Vec<RecordView>,
+    /// The last position on this page, for `after_position`; null on an empty page.
+    next_after_position: Option<i64>,
 }
 
 /// `GET /api/events?case_number=&document_id=&institution_rspo_id=&event_type=&login=&pesel=
 /// &revocation_request_id=&from=&to=&after_position=&limit=&format=json|csv`
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "record",
+    operation_id = "events_find",
+    summary = "Records of the chain matching every criterion given, as JSON or CSV",
+    description = "Roles: auditor, administrator.",
+    params(EventsQuery),
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "The records found", content(
+            (EventsPage = "application/json"),
+            (String = "text/csv"),
+        ), headers(("Content-Disposition" = String,
+            description = "With CSV: `attachment; filename=\"audit.csv\"`"))),
+        (status = 400, description = "A parameter cannot be read (`invalid-query`), a wrong \
+            PESEL (`invalid-pesel`) or format (`invalid-format`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an auditor or administrator (`forbidden`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn events(
     State(state): State<AppState>,
     query: Result<Query<EventsQuery>, QueryRejection>,
@@ -129,6 +213,29 @@ fn bad_query(rejection: QueryRejection) -> Response {
 }
 
 /// Who created which accounts.
+#[utoipa::path(
+    get,
+    path = "/api/reports/accounts-created",
+    tag = "record",
+    operation_id = "report_accounts_created",
+    summary = "Who created which accounts: `/api/events` of `accounts.account.created`",
+    description = "Roles: auditor, administrator. `event_type` is ignored.",
+    params(EventsQuery),
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "The records found", content(
+            (EventsPage = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "A parameter cannot be read (`invalid-query`), a wrong \
+            PESEL (`invalid-pesel`) or format (`invalid-format`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an auditor or administrator (`forbidden`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn accounts_created(
     State(state): State<AppState>,
     query: Result<Query<EventsQuery>, QueryRejection>,
@@ -137,6 +244,30 @@ async fn accounts_created(
 }
 
 /// Which authorisations were revoked, by whom, on which ground.
+#[utoipa::path(
+    get,
+    path = "/api/reports/revocations",
+    tag = "record",
+    operation_id = "report_revocations",
+    summary = "Which authorisations were revoked, by whom, on which ground",
+    description = "Roles: auditor, administrator. `/api/events` of `revocation.request.decided`; \
+        `event_type` is ignored.",
+    params(EventsQuery),
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "The records found", content(
+            (EventsPage = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "A parameter cannot be read (`invalid-query`), a wrong \
+            PESEL (`invalid-pesel`) or format (`invalid-format`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an auditor or administrator (`forbidden`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn revocations(
     State(state): State<AppState>,
     query: Result<Query<EventsQuery>, QueryRejection>,
@@ -218,15 +349,32 @@ async fn find(state: &AppState, query: EventsQuery) -> Response {
             csv::render(&rows),
         )
             .into_response(),
-        Ok(rows) => {
-            let next_after_position = rows.last().map(|r| r.position);
-            Json(serde_json::json!({ "events": rows, "next_after_position": next_after_position }))
-                .into_response()
+        Ok(events) => {
+            let next_after_position = events.last().map(|r| r.position);
+            Json(EventsPage {
+                events,
+                next_after_position,
+            })
+            .into_response()
         }
         Err(error) => internal(error),
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/checkpoints/latest",
+    tag = "chain",
+    operation_id = "checkpoint_latest",
+    summary = "The newest signed checkpoint",
+    description = "No token needed: a checkpoint names no one.",
+    responses(
+        (status = 200, description = "The newest checkpoint", body = AuditCheckpoint),
+        (status = 404, description = "None was signed yet (`no-checkpoint`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn latest_checkpoint(State(state): State<AppState>) -> Response {
     match crate::store::checkpoints::checkpoint_newest(&state.pool).await {
         Ok(Some(cp)) => Json(cp).into_response(),
@@ -242,6 +390,26 @@ async fn latest_checkpoint(State(state): State<AppState>) -> Response {
 }
 
 /// Signs the current head now (e.g. before an export or an inspection).
+#[utoipa::path(
+    post,
+    path = "/api/checkpoints",
+    tag = "chain",
+    operation_id = "checkpoint_sign",
+    summary = "Sign a checkpoint of the chain's head now, e.g. before an export",
+    description = "Roles: auditor, administrator. No body is read.",
+    security(("staff_token" = [])),
+    responses(
+        (status = 201, description = "Signed", body = AuditCheckpoint),
+        (status = 204, description = "The head is signed already; nothing to do"),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an auditor or administrator (`forbidden`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The chain does not extend the newest checkpoint kept \
+            outside the database; nothing signed (`chain-does-not-extend-checkpoint`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn sign_checkpoint(State(state): State<AppState>) -> Response {
     match state.checkpointer.checkpoint().await {
         Ok(Some(cp)) => (StatusCode::CREATED, Json(cp)).into_response(),
@@ -327,4 +495,14 @@ pub(crate) fn problem(error: Error) -> Response {
     Problem::new(status, kind, title)
         .detail(detail)
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_openapi_document_is_what_the_handlers_describe() {
+        if let Some(stale) = kit::openapi::stale(crate::SERVICE, &super::openapi()) {
+            panic!("{stale}");
+        }
+    }
 }

@@ -28,6 +28,49 @@ pub async fn incident_counter_next_in_txn(
 }
 
 /// Inserts the incident as registered, its links and the first entry of its history.
+/// The newest incident of `category` linked to `case_number`.
+pub async fn incident_of_case_in_txn(
+    conn: &mut PgConnection,
+    category: IncidentCategory,
+    case_number: &str,
+) -> Result<Option<IncidentNumber>, sqlx::Error> {
+    let row: Option<(i32, i64)> = sqlx::query_as(
+        "SELECT i.year, i.sequence FROM incidents i
+         JOIN incident_links l ON l.incident_number = i.number
+         WHERE l.case_number = $1 AND i.category = $2
+         ORDER BY i.opened_at DESC, i.sequence DESC LIMIT 1",
+    )
+    .bind(case_number)
+    .bind(category.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(year, sequence)| IncidentNumber { year, sequence }))
+}
+
+/// Adds a record (the case's realisation, its delivery) to an incident.
+pub async fn incident_record_link_in_txn(
+    conn: &mut PgConnection,
+    number: IncidentNumber,
+    position: i64,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let number = number.to_string();
+    sqlx::query(
+        "INSERT INTO incident_links (incident_number, record_position) VALUES ($1, $2)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&number)
+    .bind(position)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE incidents SET updated_at = $2 WHERE number = $1")
+        .bind(&number)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[tracing::instrument(skip_all, fields(number = %number, category = %new.category))]
 pub async fn incident_insert_in_txn(
     conn: &mut PgConnection,

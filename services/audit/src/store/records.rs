@@ -132,7 +132,7 @@ pub struct RecordFilter {
 }
 
 /// A record as an auditor reads it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RecordView {
     pub position: i64,
     pub stream: String,
@@ -148,6 +148,9 @@ pub struct RecordView {
     pub subject_login: Option<String>,
     pub revocation_request_id: Option<String>,
     pub trace_id: Option<String>,
+    /// The event's message (see the AsyncAPI document), a PESEL in it hashed and masked and
+    /// anything secret removed.
+    #[schema(value_type = Object)]
     pub body: sqlx::types::Json<serde_json::Value>,
 }
 
@@ -255,7 +258,11 @@ pub async fn actor_in_cases_in_txn(
     case_numbers: &[String],
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM audit_records WHERE actor_id = $1 AND case_number = ANY($2))",
+        // Audit's own records of the incident (its status moved by this auditor) are not
+        // taking part in the case.
+        "SELECT EXISTS (SELECT 1 FROM audit_records
+                        WHERE actor_id = $1 AND case_number = ANY($2)
+                          AND event_type NOT LIKE 'audit.incident.%')",
     )
     .bind(login)
     .bind(case_numbers)

@@ -59,6 +59,20 @@ struct CaseDetail {
     proxy_f01_reference: Option<String>,
     form: Value,
     steps: Vec<Step>,
+    #[serde(default)]
+    contact_updates: Vec<ContactUpdate>,
+    #[serde(default)]
+    closed_by: Option<String>,
+    #[serde(default)]
+    closing_note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ContactUpdate {
+    field: String,
+    #[serde(default)]
+    previous: Option<String>,
+    current: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +109,8 @@ pub struct IncidentRow {
 /// What the agreement form holds after a refusal: typed text kept, the error by its field.
 #[derive(Default)]
 pub struct AgreementForm {
+    /// The closing note, kept when it was refused.
+    pub note: String,
     pub how: String,
     pub proxy_name: String,
     pub proxy_f01: String,
@@ -123,6 +139,8 @@ pub struct CasePage {
     pub agreement: String,
     pub proxy: String,
     pub reason: Option<(String, String)>,
+    /// Contact data the request corrected: what, from, to.
+    pub contact_updates: Vec<(&'static str, String, String)>,
     pub steps: Vec<StepRow>,
     pub form: Vec<FormRow>,
     /// None when the signed-in role may not read the register of incidents.
@@ -131,6 +149,10 @@ pub struct CasePage {
     pub can_realise: bool,
     /// Realisation asked for, the new starting password not issued yet.
     pub realisation_pending: bool,
+    /// A failed, refused or expired case, which an administrator closes with a note.
+    pub can_close: bool,
+    /// Who closed it and why, when it was closed with a note.
+    pub closing: Option<(String, String)>,
     pub agreement_form: AgreementForm,
     /// What intake said of the last act, when it refused.
     pub refusal: Option<String>,
@@ -257,6 +279,8 @@ async fn render(
         procedure: detail.procedure,
         status: case_status.map_or("inny", |s| s.polish()),
         can_take: detail.status == "registered",
+        can_close: matches!(detail.status.as_str(), "failed" | "rejected" | "expired"),
+        closing: detail.closed_by.zip(detail.closing_note),
         can_realise: detail.status == "taken"
             && !detail
                 .steps
@@ -290,6 +314,18 @@ async fn render(
             _ => String::new(),
         },
         reason: detail.reason.map(|r| (r.field, r.message)),
+        contact_updates: detail
+            .contact_updates
+            .into_iter()
+            .map(|u| {
+                let what = if u.field == "contact.rspo_email" {
+                    "adres e-mail placówki z RSPO"
+                } else {
+                    "służbowy telefon dyrektora"
+                };
+                (what, u.previous.unwrap_or_else(|| "—".into()), u.current)
+            })
+            .collect(),
         steps: detail
             .steps
             .into_iter()
@@ -337,6 +373,8 @@ pub struct ActForm {
     proxy_name: String,
     #[serde(default)]
     proxy_f01: String,
+    #[serde(default)]
+    note: String,
 }
 
 /// Takes the case, realises it, or records the delivery agreement, as `act` names; intake
@@ -361,6 +399,7 @@ pub async fn act(
             };
             (format!("{base}/realise"), json!({ "delivery": delivery }))
         }
+        "zamknij" => (format!("{base}/close"), json!({ "note": form.note })),
         "zgoda" => {
             let mut body = json!({ "delivery": "in_person", "how": form.how });
             if !form.proxy_name.trim().is_empty() || !form.proxy_f01.trim().is_empty() {
@@ -392,6 +431,11 @@ pub async fn act(
             };
             let refusal = if act == "zgoda" && status == 422 {
                 agreement.error_field = agreement_field(field.as_deref()).to_owned();
+                agreement.error = super::next_to_field(&message);
+                None
+            } else if act == "zamknij" && status == 422 {
+                agreement.note = form.note;
+                agreement.error_field = "note".to_owned();
                 agreement.error = super::next_to_field(&message);
                 None
             } else {

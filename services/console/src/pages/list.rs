@@ -1,5 +1,15 @@
 //! What every list shares: its filters kept in the address, and a pager.
 
+/// A value of a select and what the person reads for it.
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+}
+
+pub const fn choice(value: &'static str, label: &'static str) -> Choice {
+    Choice { value, label }
+}
+
 /// `a=1&b=x` of the non-empty parameters, each percent-encoded.
 pub fn query_string(params: &[(&str, &str)]) -> String {
     params

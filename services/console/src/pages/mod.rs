@@ -108,6 +108,9 @@ pub struct Staff {
     pub login: String,
     pub role: String,
     pub token: String,
+    /// Granted the right to process requests (take and realise them) besides the role.
+    #[serde(default)]
+    pub processing: bool,
 }
 
 /// A place in the menu.
@@ -123,6 +126,9 @@ const fn item(href: &'static str, label: &'static str) -> NavItem {
 impl Staff {
     /// The role as a person reads it.
     pub fn role_name(&self) -> &'static str {
+        if self.processing && self.role == "operator" {
+            return "operator uprawniony do realizacji wniosków";
+        }
         match self.role.as_str() {
             "administrator" => "administrator",
             "operator" => "operator",

@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::list::{Pager, query_string};
+use super::list::{Choice, Pager, choice, query_string};
 use super::{Frame, SignedIn, failure};
 use crate::startup::AppState;
 use crate::upstream::QueueEntry;
@@ -41,15 +41,6 @@ pub struct Filters {
     pub sort: String,
     #[serde(default)]
     pub page: String,
-}
-
-pub struct Choice {
-    pub value: &'static str,
-    pub label: &'static str,
-}
-
-const fn choice(value: &'static str, label: &'static str) -> Choice {
-    Choice { value, label }
 }
 
 pub const STATUSES: &[Choice] = &[

@@ -46,6 +46,8 @@ pub struct Registration {
     #[serde(default)]
     pub sender_email: String,
     #[serde(default)]
+    pub loss: String,
+    #[serde(default)]
     csrf: String,
 }
 
@@ -65,6 +67,7 @@ pub struct RegistrationPage {
     pub groups: Vec<(&'static str, Vec<Field>)>,
     pub delivery: String,
     pub channel: String,
+    pub loss: String,
     pub sender_email: Field,
     pub form_error: Option<String>,
     pub errors_count: usize,
@@ -171,6 +174,10 @@ impl Registration {
             "account_login": trimmed(&self.account_login),
             "delivery": if self.delivery == "in_person" { "in_person" } else { "electronic" },
             "channel": if self.channel == "email" { "email" } else { "in_person" },
+            "loss": match self.loss.as_str() {
+                "lost" | "forgotten" | "unauthorised_access" => self.loss.as_str(),
+                _ => "not_stated",
+            },
         });
         if self.channel == "email" {
             body["sender_email"] = json!(trimmed(&self.sender_email));
@@ -206,6 +213,7 @@ async fn render(
         groups,
         delivery: form.delivery.clone(),
         channel: form.channel.clone(),
+        loss: form.loss.clone(),
         sender_email: Field {
             name: "sender_email",
             label: "Adres, z którego przyszedł wniosek (tylko wniosek e-mailem)",

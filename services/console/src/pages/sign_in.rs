@@ -178,6 +178,7 @@ pub(super) async fn signed_in_now(
         login: login.to_owned(),
         role: signed_in.role,
         token: signed_in.token,
+        processing: signed_in.processing,
     };
     let home = staff.home();
     match session.insert(STAFF_KEY, &staff).await {

@@ -6,6 +6,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kit::problem::Problem;
+use utoipa::openapi::OpenApi;
 
 use crate::collection::Desk;
 use crate::error::Error;
@@ -13,7 +14,24 @@ use crate::error::Error;
 mod collections;
 
 pub fn router(desk: Arc<Desk>) -> Router {
-    collections::routes().with_state(desk)
+    let (routes, operations) = collections::routes().split_for_parts();
+    routes
+        .with_state(desk)
+        .merge(kit::openapi::routes(&document(operations)))
+}
+
+/// delivery's OpenAPI document, as `/api/openapi.json` serves it.
+pub fn openapi() -> OpenApi {
+    document(collections::routes().into_openapi())
+}
+
+fn document(operations: OpenApi) -> OpenApi {
+    kit::openapi::document(
+        crate::SERVICE,
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_DESCRIPTION"),
+        operations,
+    )
 }
 
 /// The one place where delivery's error becomes a problem for the operator at the desk.
@@ -48,4 +66,14 @@ pub(crate) fn problem(error: Error, case: &str) -> Response {
         }
     }
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_openapi_document_is_what_the_handlers_describe() {
+        if let Some(stale) = kit::openapi::stale(crate::SERVICE, &super::openapi()) {
+            panic!("{stale}");
+        }
+    }
 }

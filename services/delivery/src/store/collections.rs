@@ -10,7 +10,7 @@ use crate::domain::collection::Collection;
 use crate::store::deliveries::DeliveryRow;
 
 /// A letter waiting to be collected, as the desk lists it: nothing secret.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AwaitingCollection {
     pub case_number: String,
     pub procedure: String,

@@ -118,6 +118,14 @@ impl RequestChecksHandler {
         match (check.outcome, check.rejection) {
             (RequestOutcome::Verified, _) => {
                 cases::case_verified_in_txn(conn, &check.case_number, now).await?;
+                if !check.contact_updated.is_empty() {
+                    cases::case_contact_updates_set_in_txn(
+                        conn,
+                        &check.case_number,
+                        &check.contact_updated,
+                    )
+                    .await?;
+                }
                 self.maybe_realise_automatically(conn, &check.case_number, now)
                     .await?;
             }

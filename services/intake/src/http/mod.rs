@@ -3,27 +3,70 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use kit::auth::Role;
 use kit::problem::Problem;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::Error;
+use crate::store::case_detail::CaseDetail;
 use sqlx::PgPool;
 
 mod queue;
 mod requests;
 
 pub fn router(pool: PgPool) -> Router {
-    Router::new()
-        .route("/api/cases/{procedure}/{year}/{sequence}", get(case))
+    let (routes, operations) = api().split_for_parts();
+    routes
+        .with_state(pool)
+        .merge(kit::openapi::routes(&document(operations)))
+}
+
+/// intake's OpenAPI document, as `/api/openapi.json` serves it.
+pub fn openapi() -> OpenApi {
+    document(api().into_openapi())
+}
+
+/// Every route with its description: routed and described from the same `#[utoipa::path]`.
+fn api() -> OpenApiRouter<PgPool> {
+    OpenApiRouter::new()
+        .routes(routes!(case))
         .merge(queue::routes())
         .merge(requests::routes())
-        .with_state(pool)
+}
+
+fn document(operations: OpenApi) -> OpenApi {
+    kit::openapi::document(
+        crate::SERVICE,
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_DESCRIPTION"),
+        operations,
+    )
 }
 
 /// `GET /api/cases/ZSZO-05/2026/000001`: a case, its form (PESEL masked) and every step
 /// with who and when.
+#[utoipa::path(
+    get,
+    path = "/api/cases/{procedure}/{year}/{sequence}",
+    tag = "cases",
+    operation_id = "case_get",
+    summary = "A case: its form as received (PESEL masked) and every step with who and when",
+    description = "Roles: administrator, operator, auditor.",
+    params(kit::openapi::CaseNumberPath),
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "The case", body = CaseDetail),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an administrator, operator or auditor (`forbidden`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case (`case-not-found`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn case(
     State(pool): State<PgPool>,
     actor: kit::auth::Actor,
@@ -48,6 +91,13 @@ async fn case(
             Problem::internal().into_response()
         }
     }
+}
+
+/// The case a request registered or acted on.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct CaseNumber {
+    #[schema(example = "ZSZO-05/2026/000001")]
+    case_number: String,
 }
 
 /// The one place where intake's error becomes a problem for the person who asked.
@@ -77,4 +127,14 @@ pub(crate) fn problem(error: Error) -> Response {
         }
     }
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_openapi_document_is_what_the_handlers_describe() {
+        if let Some(stale) = kit::openapi::stale(crate::SERVICE, &super::openapi()) {
+            panic!("{stale}");
+        }
+    }
 }

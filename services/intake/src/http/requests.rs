@@ -2,21 +2,48 @@
 //! non-city institution who came in person, or wrote from the institution's registered
 //! address). They are checked by the same rules as SEOD forms.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use contracts::forms::OperatorRequest;
 use kit::auth::{Actor, Role};
 use kit::clock::{Clock, SystemClock};
 use kit::problem::Problem;
 use sqlx::PgPool;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<PgPool> {
-    Router::new().route("/api/requests", post(register))
+use super::CaseNumber;
+
+pub fn routes() -> OpenApiRouter<PgPool> {
+    OpenApiRouter::new().routes(routes!(register))
 }
 
 /// `POST /api/requests` (an operator or administrator) → 201 `{case_number}`.
+#[utoipa::path(
+    post,
+    path = "/api/requests",
+    tag = "requests",
+    operation_id = "request_register",
+    summary = "Register a request that did not come through SEOD",
+    description = "Roles: operator, administrator. Checked by the same rules as a SEOD form.",
+    request_body = OperatorRequest,
+    security(("staff_token" = [])),
+    responses(
+        (status = 201, description = "Registered as a new case", body = CaseNumber),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an operator or administrator (`forbidden`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not registered, e.g. a case for the account is still \
+            open (`open-case-exists`); `field` names the field",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::TooLarge,
+        (status = 422, description = "The request breaks a rule; `field` names the field at \
+            fault (`invalid-request`)", body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Internal,
+    )
+)]
 async fn register(State(pool): State<PgPool>, actor: Actor, body: axum::body::Bytes) -> Response {
     if let Err(problem) = actor.require(&[Role::Operator, Role::Administrator]) {
         return problem.into_response();
@@ -47,19 +74,17 @@ async fn register(State(pool): State<PgPool>, actor: Actor, body: axum::body::By
     }
     .await;
     match result {
-        Ok(Some(case_number)) => {
+        Ok(crate::registration::Registered::Case(case_number)) => {
             tracing::info!(%case_number, operator = actor.login(), "request registered by an operator");
-            (
-                StatusCode::CREATED,
-                Json(serde_json::json!({ "case_number": case_number })),
-            )
-                .into_response()
+            (StatusCode::CREATED, Json(CaseNumber { case_number })).into_response()
         }
-        Ok(None) => Problem::new(
+        Ok(crate::registration::Registered::Refused(rejection)) => Problem::new(
             StatusCode::CONFLICT,
-            "duplicate",
-            "Wniosek już zarejestrowano",
+            &rejection.code.replace('_', "-"),
+            "Wniosku nie zarejestrowano",
         )
+        .detail(rejection.message)
+        .field(rejection.field)
         .into_response(),
         Err(error) => super::problem(error),
     }

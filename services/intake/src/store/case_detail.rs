@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 /// One step of a case: a status, or an act that did not change it (the delivery agreement).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Step {
     /// The status reached, or `verified` / `delivery_agreed` / `realisation_requested`.
     pub step: String,
@@ -20,7 +20,7 @@ pub struct Step {
     pub seod_told: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
     #[serde(flatten)]
     pub view: CaseView,
@@ -37,7 +37,13 @@ pub struct CaseDetail {
     pub proxy_name: Option<String>,
     pub proxy_f01_reference: Option<String>,
     /// The form as it was received, with every PESEL masked.
+    #[schema(value_type = Object)]
     pub form: Value,
+    /// Contact data the request corrected in accounts' copy.
+    pub contact_updates: Vec<contracts::events::ContactUpdate>,
+    /// Who closed a failed, refused or expired case, and his note.
+    pub closed_by: Option<String>,
+    pub closing_note: Option<String>,
     pub steps: Vec<Step>,
 }
 
@@ -61,6 +67,9 @@ struct DetailRow {
     realisation_requested_by: Option<String>,
     realisation_requested_at: Option<DateTime<Utc>>,
     form: sqlx::types::Json<Value>,
+    contact_updates: sqlx::types::Json<Vec<contracts::events::ContactUpdate>>,
+    closed_by: Option<String>,
+    closing_note: Option<String>,
 }
 
 /// Replaces every PESEL in a form (a field whose name says so) by its masked form.
@@ -106,7 +115,8 @@ pub async fn case_detail(
         "SELECT source, institution_name, requester_login, delivery_mode, rspo_email,
                 director_mobile, reply_email, registered_by, verified_at, taken_by,
                 delivery_agreed_by, delivery_agreed_at, delivery_agreement, proxy_name,
-                proxy_f01_reference, realisation_requested_by, realisation_requested_at, form
+                proxy_f01_reference, realisation_requested_by, realisation_requested_at, form,
+                contact_updates, closed_by, closing_note
          FROM cases WHERE case_number = $1",
     )
     .bind(case_number)
@@ -126,6 +136,9 @@ pub async fn case_detail(
                     .unwrap_or_else(|| "SEOD".to_owned()),
                 CaseStatus::Taken => row.taken_by.clone().unwrap_or_default(),
                 CaseStatus::Realised | CaseStatus::Rejected => "accounts".to_owned(),
+                CaseStatus::Closed if row.closed_by.is_some() => {
+                    row.closed_by.clone().unwrap_or_default()
+                }
                 _ => "delivery".to_owned(),
             },
             seod_told: from_seod,
@@ -166,6 +179,9 @@ pub async fn case_detail(
         proxy_name: row.proxy_name,
         proxy_f01_reference: row.proxy_f01_reference,
         form: pesel_masked(row.form.0),
+        contact_updates: row.contact_updates.0,
+        closed_by: row.closed_by,
+        closing_note: row.closing_note,
         steps,
     }))
 }

@@ -216,6 +216,68 @@ pub async fn case_ended_with_reason_in_txn(
     case_status_history_insert_in_txn(conn, case_number, status, at).await
 }
 
+/// Closes a failed, refused or expired case with the administrator's note.
+pub async fn case_closed_with_note_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+    by: &str,
+    note: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cases SET closed_by = $2, closing_note = $3 WHERE case_number = $1")
+        .bind(case_number)
+        .bind(by)
+        .bind(note)
+        .execute(&mut *conn)
+        .await?;
+    case_status_set_in_txn(conn, case_number, CaseStatus::Closed, at).await
+}
+
+/// The contact data accounts updated from this case's request.
+pub async fn case_contact_updates_set_in_txn(
+    conn: &mut PgConnection,
+    case_number: &str,
+    updates: &[contracts::events::ContactUpdate],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cases SET contact_updates = $2 WHERE case_number = $1")
+        .bind(case_number)
+        .bind(sqlx::types::Json(updates))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Serialises registrations for one account until this transaction ends.
+pub async fn account_lock_in_txn(
+    conn: &mut PgConnection,
+    procedure: Procedure,
+    target_login: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("open-case:{}:{target_login}", procedure.code()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The case still open for an account, if any: its number and status.
+pub async fn case_open_for_account_in_txn(
+    conn: &mut PgConnection,
+    procedure: Procedure,
+    target_login: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT case_number, status FROM cases
+         WHERE procedure = $1 AND target_login = $2
+           AND status NOT IN ('closed', 'rejected', 'expired', 'failed')
+         ORDER BY registered_at LIMIT 1",
+    )
+    .bind(procedure.code())
+    .bind(target_login)
+    .fetch_optional(conn)
+    .await
+}
+
 /// Moves a case to `status` and records it in the history.
 pub async fn case_status_set_in_txn(
     conn: &mut PgConnection,
@@ -232,7 +294,7 @@ pub async fn case_status_set_in_txn(
     case_status_history_insert_in_txn(conn, case_number, status, at).await
 }
 
-#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct QueueEntry {
     pub case_number: String,
     #[sqlx(try_from = "String")]

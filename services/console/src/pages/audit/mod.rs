@@ -20,15 +20,7 @@ use tower_sessions::Session;
 
 use crate::upstream::UpstreamError;
 
-/// A value of a select and what the person reads for it.
-pub struct Choice {
-    pub value: &'static str,
-    pub label: &'static str,
-}
-
-const fn choice(value: &'static str, label: &'static str) -> Choice {
-    Choice { value, label }
-}
+pub use super::list::{Choice, choice};
 
 /// What went wrong with one field of a form, in the service's words.
 #[derive(Debug)]
