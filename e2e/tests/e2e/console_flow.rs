@@ -618,3 +618,83 @@ async fn an_administrator_closes_a_refused_case_with_a_note_and_seod_is_told() {
     .await;
     assert_eq!(closed[0]["body"]["data"]["closed_by"], "admin.ek04");
 }
+
+/// Every form of the console, sent by a signed-in administrator without its token (or with
+/// a wrong one), is refused and changes nothing; a page of another role is the 403 page.
+#[tokio::test]
+async fn every_form_without_its_token_is_refused_and_another_roles_page_is_403() {
+    let system = system().await;
+    let status = submit_zszo(&system, &zszo_form("SEOD-CONSOLE-CSRF")).await;
+    let case = status.case_number.expect("a case");
+    verified(&system, &case).await;
+    let console = system.url("console");
+    let admin = Browser::start(true).await;
+    sign_in(&admin, &system, "admin.ek04").await;
+    let cookie = admin.session_cookie().await;
+    let forms = [
+        "/wyloguj".to_owned(),
+        "/portal".to_owned(),
+        "/portal/haslo".to_owned(),
+        "/zaloguj/aplikacja".to_owned(),
+        "/rejestracja".to_owned(),
+        format!("/sprawy/{case}/przyjmij"),
+        format!("/sprawy/{case}/realizuj"),
+        format!("/sprawy/{case}/zgoda"),
+        format!("/sprawy/{case}/zamknij"),
+        format!("/odbior/{case}"),
+        "/incydenty/nowy".to_owned(),
+        "/incydenty/2026/1/status".to_owned(),
+        "/weryfikacja/punkt-kontrolny".to_owned(),
+    ];
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for token in ["", "zgadniety-token"] {
+        for path in &forms {
+            let answer = client
+                .post(format!("{console}{path}"))
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!(
+                    "csrf={token}&note=x&how=x&title=x&description=x&status=closed"
+                ))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 403, "{path} without its token");
+            assert!(
+                answer.text().await.unwrap().contains("Formularz wygasł"),
+                "{path}"
+            );
+        }
+    }
+    // Nothing changed: the case still waits, and the administrator is still signed in.
+    admin.open(&format!("{console}/sprawy/{case}")).await;
+    let text = admin.text().await;
+    assert!(text.contains("Stan\nzarejestrowana"), "{text}");
+
+    // The auditor's queue: intake refuses him, the console shows it as the 403 page.
+    let auditor = Browser::start(true).await;
+    sign_in(&auditor, &system, "audytor").await;
+    for page in ["/kolejka", "/odbior", "/rejestracja"] {
+        let answer = client
+            .get(format!("{console}{page}"))
+            .header("cookie", auditor.session_cookie().await)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        let text = answer.text().await.unwrap();
+        if page == "/rejestracja" {
+            // An empty form asks nothing of intake; sending it is refused by intake.
+            assert_eq!(status, 200, "{page}");
+            continue;
+        }
+        assert_eq!(status, 403, "{page}: {text}");
+        assert!(text.contains("Brak uprawnień"), "{page}: {text}");
+    }
+    auditor.open(&format!("{console}/kolejka")).await;
+    assert_accessible(&auditor, "the 403 page").await;
+    auditor.screenshot("console-403").await;
+}
