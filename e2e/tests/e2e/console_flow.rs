@@ -227,6 +227,21 @@ async fn the_collection_desk_hands_a_letter_over_once_and_the_user_changes_his_p
     .await;
     assert_accessible(&operator, "the desk").await;
     operator.screenshot("console-punkt-odbioru").await;
+    operator.open(&format!("{console}/odbior?q=%C5%BCak")).await;
+    assert!(
+        operator.text().await.contains(&case),
+        "found by the surname, any case"
+    );
+    operator
+        .open(&format!("{console}/odbior?q=nikt-taki"))
+        .await;
+    assert!(
+        operator
+            .text()
+            .await
+            .contains("Żadne czekające pismo nie pasuje do „nikt-taki”.")
+    );
+    operator.open(&format!("{console}/odbior")).await;
     operator.submit(&format!("a[href='/odbior/{case}']")).await;
     assert_accessible(&operator, "the hand-over").await;
     operator.click("#by-proxy").await;

@@ -300,6 +300,20 @@ async fn change_password(
             .detail("Hasło startowe wygasło. Poproś dyrektora placówki o wygenerowanie nowego hasła startowego.")
             .into_response();
     }
+    // argon2 reads the whole password: a longer one is refused before anything is hashed.
+    if request.new_password.chars().count() > crate::domain::sign_in::PASSWORD_MAX {
+        return Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "password-policy",
+            "Hasło nie spełnia zasad",
+        )
+        .detail(format!(
+            "Nowe hasło może mieć najwyżej {} znaków.",
+            crate::domain::sign_in::PASSWORD_MAX
+        ))
+        .field("new_password")
+        .into_response();
+    }
     let same_as_current =
         match gate::verify_password(&state, &request.new_password, row.password_hash.clone()).await
         {

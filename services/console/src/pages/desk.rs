@@ -51,6 +51,38 @@ pub struct Row {
 pub struct DeskPage {
     pub frame: Frame,
     pub rows: Vec<Row>,
+    pub filters: DeskFilters,
+    pub pager: super::list::Pager,
+}
+
+/// What the desk's list is narrowed to: letters of a case, a login or an institution.
+#[derive(Debug, Default, Deserialize)]
+pub struct DeskFilters {
+    #[serde(default)]
+    pub q: String,
+    /// `expiring` (soonest expiry first, delivery's order) or `newest`.
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub page: String,
+}
+
+const DESK_PAGE: u64 = 25;
+
+/// Whether a waiting letter is the one looked for: its case, login, name or institution
+/// holds the text, in any case.
+fn matches(waiting: &Waiting, q: &str) -> bool {
+    let q = q.trim().to_lowercase();
+    q.is_empty()
+        || [
+            waiting.case_number.as_str(),
+            waiting.login.as_str(),
+            waiting.institution_name.as_str(),
+            waiting.first_name.as_deref().unwrap_or(""),
+            waiting.last_name.as_deref().unwrap_or(""),
+        ]
+        .iter()
+        .any(|field| field.to_lowercase().contains(&q))
 }
 
 /// The hand-over form, as typed, with delivery's word on the field at fault.
@@ -104,15 +136,42 @@ async fn waiting(state: &AppState, staff: &Staff) -> Result<Vec<Waiting>, Upstre
         .map(|c| c.collections)
 }
 
-pub async fn page(State(state): State<AppState>, SignedIn(staff, session): SignedIn) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    SignedIn(staff, session): SignedIn,
+    axum::extract::Query(filters): axum::extract::Query<DeskFilters>,
+) -> Response {
     let letters = match waiting(&state, &staff).await {
         Ok(letters) => letters,
         Err(error) => return failure(&session, staff, error).await,
     };
+    let q: String = filters.q.chars().take(200).collect();
+    let mut letters: Vec<Waiting> = letters.into_iter().filter(|w| matches(w, &q)).collect();
+    if filters.sort == "newest" {
+        letters.reverse();
+    }
+    let total = letters.len() as u64;
+    let page = filters
+        .page
+        .trim()
+        .parse::<u64>()
+        .unwrap_or(1)
+        .clamp(1, total.div_ceil(DESK_PAGE).max(1));
+    let pager = super::list::Pager::new(
+        "/odbior",
+        &[("q", q.as_str()), ("sort", filters.sort.as_str())],
+        page,
+        DESK_PAGE,
+        total,
+    );
     DeskPage {
         frame: Frame::at(&session, staff, "/odbior").await,
+        pager,
+        filters: DeskFilters { q, ..filters },
         rows: letters
             .into_iter()
+            .skip(((page - 1) * DESK_PAGE) as usize)
+            .take(DESK_PAGE as usize)
             .map(|w| Row {
                 href: format!("/odbior/{}", w.case_number),
                 person: person(&w),

@@ -1,4 +1,7 @@
-//! The administrators' queue: list, take, realise. Only EK-04 administrators.
+//! The department's queue: list (administrators and operators), take and realise (an
+//! administrator or a staff member granted the right to process requests), the requester's
+//! agreement to collection in person (an administrator or operator other than the one who
+//! took the case), closing a failed case with a note (an administrator).
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -59,6 +62,7 @@ struct CloseRequest {
             body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is not failed, refused or expired \
             (`case-conflict`)", body = Problem, content_type = "application/problem+json"),
+        kit::openapi::TooLarge,
         (status = 422, description = "No note, or a note too long; `field` is `note` \
             (`invalid-request`)", body = Problem, content_type = "application/problem+json"),
         kit::openapi::Internal,
