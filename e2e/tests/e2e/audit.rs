@@ -289,6 +289,22 @@ async fn an_auditor_finds_records_by_case_institution_person_pesel_request_and_t
         .audit_events(&format!("limit=2&after_position={}", page[1]["position"]))
         .await;
     assert!(next[0]["position"].as_i64() > page[1]["position"].as_i64());
+    // Newest first, a page at a time from the head backwards.
+    let newest = system.audit_get("/api/events?order=newest&limit=2").await;
+    let positions: Vec<i64> = newest["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["position"].as_i64().unwrap())
+        .collect();
+    assert!(positions[0] > positions[1], "{positions:?}");
+    let before = newest["next_before_position"].as_i64().unwrap();
+    let older = system
+        .audit_get(&format!(
+            "/api/events?order=newest&limit=2&before_position={before}"
+        ))
+        .await;
+    assert!(older["events"][0]["position"].as_i64().unwrap() < before);
 
     let auditor = system.auditor_token().await;
     let csv = reqwest::Client::new()

@@ -299,6 +299,34 @@ async fn an_auditor_searches_the_record_by_case_pages_it_downloads_csv_and_sees_
     browser.screenshot("console-audyt").await;
     assert_accessible(&browser, "record").await;
 
+    // Newest first: the same records, the other way round.
+    let positions = |browser: &Browser| {
+        let client = browser.client.clone();
+        async move {
+            let mut found = Vec::new();
+            for cell in client
+                .find_all(Locator::Css("table.audit-record tbody tr td:first-child"))
+                .await
+                .unwrap()
+            {
+                found.push(cell.text().await.unwrap().trim().parse::<i64>().unwrap());
+            }
+            found
+        }
+    };
+    let oldest = positions(&browser).await;
+    browser.select("sort", "newest").await;
+    browser.submit("form[action='/audyt'] button").await;
+    assert!(browser.text().await.contains("od najnowszego"));
+    let newest = positions(&browser).await;
+    assert_eq!(
+        newest,
+        oldest.iter().rev().copied().collect::<Vec<_>>(),
+        "newest first"
+    );
+    browser.select("sort", "oldest").await;
+    browser.submit("form[action='/audyt'] button").await;
+
     // The CSV: the same criteria, audit's export passed on as a file.
     let csv_href = attribute(&browser, "a[href^='/audyt.csv']", "href")
         .await

@@ -221,6 +221,8 @@ pub const CALLS: &[Call] = {
                 "from",
                 "to",
                 "after_position",
+                "order",
+                "before_position",
                 "limit",
                 "format",
             ],

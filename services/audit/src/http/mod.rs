@@ -151,6 +151,11 @@ struct EventsQuery {
     to: Option<chrono::DateTime<chrono::Utc>>,
     /// Only records after this chain position: the previous page's `next_after_position`.
     after_position: Option<i64>,
+    /// `oldest` (chain order, the default) or `newest` (newest first).
+    order: Option<String>,
+    /// With `order=newest`: only records before this position, the previous page's
+    /// `next_before_position`.
+    before_position: Option<i64>,
     /// At most this many records, 1 to 10000 (100 by default; out of range is clamped).
     limit: Option<i64>,
     /// `json` (the default) or `csv`.
@@ -162,12 +167,16 @@ struct EventsQuery {
 struct EventsPage {
     /// In chain order.
     events: Vec<RecordView>,
-    /// The last position on this page, for `after_position`; null on an empty page.
+    /// The last position on this page, for `after_position`; null on an empty page or
+    /// with `order=newest`.
     next_after_position: Option<i64>,
+    /// With `order=newest`: the last position on this page, for `before_position`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_before_position: Option<i64>,
 }
 
 /// `GET /api/events?case_number=&document_id=&institution_rspo_id=&event_type=&login=&pesel=
-/// &revocation_request_id=&from=&to=&after_position=&limit=&format=json|csv`
+/// &revocation_request_id=&from=&to=&after_position=&order=&before_position=&limit=&format=json|csv`
 #[utoipa::path(
     get,
     path = "/api/events",
@@ -306,7 +315,25 @@ async fn find(state: &AppState, query: EventsQuery) -> Response {
         from: query.from,
         to: query.to,
         after_position: query.after_position,
+        newest_first: false,
+        before_position: query.before_position,
         limit: query.limit,
+    };
+    filter.newest_first = match query.order.as_deref() {
+        None | Some("oldest") => false,
+        Some("newest") => true,
+        Some(other) => {
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-query",
+                "Niepoprawne parametry zapytania",
+            )
+            .detail(format!(
+                "Parametr „order”: `{other}` nie jest obsługiwany; dostępne: oldest, newest."
+            ))
+            .field("order")
+            .into_response();
+        }
     };
     if let Some(pesel) = query.pesel {
         match Pesel::parse(&pesel) {
@@ -350,10 +377,16 @@ async fn find(state: &AppState, query: EventsQuery) -> Response {
         )
             .into_response(),
         Ok(events) => {
-            let next_after_position = events.last().map(|r| r.position);
+            let last = events.last().map(|r| r.position);
+            let (next_after_position, next_before_position) = if filter.newest_first {
+                (None, last)
+            } else {
+                (last, None)
+            };
             Json(EventsPage {
                 events,
                 next_after_position,
+                next_before_position,
             })
             .into_response()
         }

@@ -128,6 +128,9 @@ pub struct RecordFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub after_position: Option<i64>,
+    /// Newest first, from just before `before_position` (the chain's head when none).
+    pub newest_first: bool,
+    pub before_position: Option<i64>,
     pub limit: Option<i64>,
 }
 
@@ -156,37 +159,53 @@ pub struct RecordView {
 
 #[tracing::instrument(skip_all)]
 pub async fn records_find(pool: &PgPool, f: &RecordFilter) -> Result<Vec<RecordView>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT position, stream, subject, event_type, occurred_at, recorded_at, actor_kind, actor_id,
-                institution_rspo_id, case_number, document_id, subject_login, revocation_request_id,
-                trace_id, body::jsonb AS body
-         FROM audit_records
-         WHERE ($1::text IS NULL OR case_number = $1)
-           AND ($2::text IS NULL OR document_id = $2)
-           AND ($3::text IS NULL OR institution_rspo_id = $3)
-           AND ($4::text IS NULL OR event_type = $4)
-           AND ($5::text IS NULL OR subject_login = $5 OR actor_id = $5)
-           AND ($6::text IS NULL OR pesel_hash = $6)
-           AND ($7::text IS NULL OR revocation_request_id = $7)
-           AND ($8::timestamptz IS NULL OR occurred_at >= $8)
-           AND ($9::timestamptz IS NULL OR occurred_at < $9)
-           AND position > $10
-         ORDER BY position
-         LIMIT $11",
-    )
-    .bind(&f.case_number)
-    .bind(&f.document_id)
-    .bind(&f.institution_rspo_id)
-    .bind(&f.event_type)
-    .bind(&f.login)
-    .bind(&f.pesel_hash)
-    .bind(&f.revocation_request_id)
-    .bind(f.from)
-    .bind(f.to)
-    .bind(f.after_position.unwrap_or(0))
-    .bind(f.limit.unwrap_or(100).clamp(1, 10_000))
-    .fetch_all(pool)
-    .await
+    macro_rules! find {
+        ($page:literal) => {
+            concat!(
+                "SELECT position, stream, subject, event_type, occurred_at, recorded_at, actor_kind,
+                        actor_id, institution_rspo_id, case_number, document_id, subject_login,
+                        revocation_request_id, trace_id, body::jsonb AS body
+                 FROM audit_records
+                 WHERE ($1::text IS NULL OR case_number = $1)
+                   AND ($2::text IS NULL OR document_id = $2)
+                   AND ($3::text IS NULL OR institution_rspo_id = $3)
+                   AND ($4::text IS NULL OR event_type = $4)
+                   AND ($5::text IS NULL OR subject_login = $5 OR actor_id = $5)
+                   AND ($6::text IS NULL OR pesel_hash = $6)
+                   AND ($7::text IS NULL OR revocation_request_id = $7)
+                   AND ($8::timestamptz IS NULL OR occurred_at >= $8)
+                   AND ($9::timestamptz IS NULL OR occurred_at < $9) ",
+                $page,
+                " LIMIT $11"
+            )
+        };
+    }
+    // Two statements, not one with a computed order: each walks the position index.
+    let (sql, from) = if f.newest_first {
+        (
+            find!("AND position < $10 ORDER BY position DESC"),
+            f.before_position.unwrap_or(i64::MAX),
+        )
+    } else {
+        (
+            find!("AND position > $10 ORDER BY position"),
+            f.after_position.unwrap_or(0),
+        )
+    };
+    sqlx::query_as(sql)
+        .bind(&f.case_number)
+        .bind(&f.document_id)
+        .bind(&f.institution_rspo_id)
+        .bind(&f.event_type)
+        .bind(&f.login)
+        .bind(&f.pesel_hash)
+        .bind(&f.revocation_request_id)
+        .bind(f.from)
+        .bind(f.to)
+        .bind(from)
+        .bind(f.limit.unwrap_or(100).clamp(1, 10_000))
+        .fetch_all(pool)
+        .await
 }
 
 /// Which of these (stream, message id) pairs are already recorded.

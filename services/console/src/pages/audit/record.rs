@@ -51,6 +51,12 @@ pub struct Filters {
     /// The page starts after this position of the chain.
     #[serde(default)]
     pub after: String,
+    /// `newest` for newest first; oldest first otherwise (the chain's order).
+    #[serde(default)]
+    pub sort: String,
+    /// Newest first, the page starts before this position.
+    #[serde(default)]
+    pub before: String,
 }
 
 impl Filters {
@@ -65,7 +71,16 @@ impl Filters {
             ("event_type", &self.event_type),
             ("from", &self.from),
             ("to", &self.to),
+            ("sort", if self.newest() { "newest" } else { "" }),
         ])
+    }
+
+    fn newest(&self) -> bool {
+        self.sort == "newest"
+    }
+
+    fn before(&self) -> Option<i64> {
+        self.before.trim().parse().ok().filter(|p| *p > 0)
     }
 
     /// The criteria as audit's `/api/events` reads them, or what cannot be read.
@@ -99,12 +114,22 @@ impl Filters {
             ("event_type", &self.event_type),
             ("from", &from),
             ("to", &to),
+            ("order", if self.newest() { "newest" } else { "" }),
         ]))
     }
 
     fn after(&self) -> Option<i64> {
         self.after.trim().parse().ok().filter(|p| *p >= 0)
     }
+}
+
+/// Non-empty query parts joined, with a trailing `&` when there is any.
+fn query_string_joined(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("{p}&"))
+        .collect()
 }
 
 /// The first moment of the day `text` names (of the day after, when `next`) in Polish time,
@@ -226,11 +251,15 @@ pub async fn record(
     match filters.audit_query() {
         Err(found) => errors = found,
         Ok(query) => {
-            let after = filters.after().unwrap_or(0);
+            let from = match (filters.newest(), filters.before()) {
+                (true, Some(before)) => format!("before_position={before}"),
+                (true, None) => String::new(),
+                (false, _) => format!("after_position={}", filters.after().unwrap_or(0)),
+            };
             // One more than a page, to know whether another page follows.
             let path = format!(
-                "/api/events?{query}{}after_position={after}&limit={}",
-                if query.is_empty() { "" } else { "&" },
+                "/api/events?{}limit={}",
+                query_string_joined(&[&query, &from]),
                 PER_PAGE + 1
             );
             match state
@@ -267,8 +296,12 @@ pub async fn record(
     let next_page = (events.len() > PER_PAGE)
         .then(|| events.get(PER_PAGE - 1))
         .flatten()
-        .map(|last| with_query(&format!("after={}", last.position)));
-    let first_page = filters.after().filter(|a| *a > 0).map(|_| with_query(""));
+        .map(|last| {
+            let from = if filters.newest() { "before" } else { "after" };
+            with_query(&format!("{from}={}", last.position))
+        });
+    let first_page = (filters.after().is_some_and(|a| a > 0) || filters.before().is_some())
+        .then(|| with_query(""));
     events.truncate(PER_PAGE);
     let other_event_type = {
         let asked = filters.event_type.trim();
