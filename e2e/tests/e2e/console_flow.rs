@@ -497,12 +497,38 @@ async fn an_operator_registers_a_pzo_request_and_the_requester_collects_the_lett
 #[tokio::test]
 async fn a_prepared_enrolment_shows_the_qr_code_once_and_the_first_code_signs_in() {
     let system = system().await;
-    let said = system.accounts_admin(&["enroll-totp", "admin.ek04", "--console"]);
-    assert!(said.contains("Przygotowano"), "{said}");
     let console = system.url("console");
+
+    // An administrator prepares it for the operator, in the console.
+    let admin = Browser::start(true).await;
+    sign_in(&admin, &system, "admin.ek04").await;
+    admin.open(&format!("{console}/personel")).await;
+    assert_accessible(&admin, "the staff page").await;
+    admin.fill("login", "nikt.taki").await;
+    admin.submit("form[action='/personel'] button").await;
+    let text = admin.text().await;
+    assert!(text.contains("Nie ma konta pracownika"), "{text}");
+    assert_accessible(&admin, "the staff page with an error").await;
+    admin.fill("login", "operator.ek04").await;
+    admin.submit("form[action='/personel'] button").await;
+    let text = admin.text().await;
+    assert!(
+        text.contains("Przygotowano rejestrację aplikacji dla operator.ek04"),
+        "{text}"
+    );
+    admin.screenshot("console-personel").await;
+    let recorded = eventually(Duration::from_secs(20), "audit to record it", || async {
+        let found = system
+            .audit_events("event_type=accounts.totp.enrolment-prepared&login=operator.ek04")
+            .await;
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
+    assert_eq!(recorded[0]["actor_id"], "admin.ek04");
+
     let browser = Browser::start(true).await;
     browser.open(&format!("{console}/zaloguj")).await;
-    browser.fill("login", "admin.ek04").await;
+    browser.fill("login", "operator.ek04").await;
     browser
         .fill("password", test_support::system::STAFF_PASSWORD)
         .await;
@@ -551,21 +577,24 @@ async fn a_prepared_enrolment_shows_the_qr_code_once_and_the_first_code_signs_in
         .submit("form[action='/zaloguj/aplikacja'] button")
         .await;
     assert_eq!(browser.path().await, "/kolejka");
-    assert!(browser.text().await.contains("Zalogowano: admin.ek04"));
+    assert!(browser.text().await.contains("Zalogowano: operator.ek04"));
 
-    // The old secret no longer works, the new one does (from the next step on).
-    let old = system.totp_code("admin.ek04");
+    // The old secret no longer works.
+    let old = system.totp_code("operator.ek04");
     let (status, _) = call(
         &system,
         "accounts",
         None,
         "/api/auth/staff-login",
-        json!({ "login": "admin.ek04", "password": test_support::system::STAFF_PASSWORD, "totp": old }),
+        json!({ "login": "operator.ek04", "password": test_support::system::STAFF_PASSWORD, "totp": old }),
     )
     .await;
     assert_eq!(status, 401);
     let all = everything(&system).await;
     assert!(!holds(&all, &secret), "the secret is kept encrypted only");
+    // The command line prepares one the same way (last: the auditor cannot sign in after).
+    let said = system.accounts_admin(&["enroll-totp", "audytor", "--console"]);
+    assert!(said.contains("Przygotowano"), "{said}");
 }
 
 /// A refused case does not linger: an administrator closes it with a note, SEOD hears it is

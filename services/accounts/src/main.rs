@@ -197,16 +197,14 @@ async fn set_processing(pool: &sqlx::PgPool, login: &str, granted: bool) -> Resu
     }
 }
 
-/// How long a prepared enrolment waits for the staff member's sign-in.
-const ENROLMENT_HOURS: i64 = 72;
-
 /// Prepares a staff member's first (or new) TOTP enrolment in the console; his current
 /// secret stops working at once.
 async fn prepare_enrolment(pool: &sqlx::PgPool, login: &str) -> Result<(), String> {
     let now = kit::clock::SystemClock.now();
-    let until = now + chrono::Duration::hours(ENROLMENT_HOURS);
-    match accounts::store::enrolment::enrolment_prepare(pool, login, until, now).await {
-        Ok(true) => {
+    match accounts::store::enrolment::enrolment_prepare_recorded(pool, login, "accounts-cli", now)
+        .await
+    {
+        Ok(Some(until)) => {
             println!(
                 "Przygotowano rejestrację aplikacji uwierzytelniającej dla {login}: przy \
                  najbliższym logowaniu w konsoli (do {}) zobaczy kod QR.",
@@ -214,7 +212,7 @@ async fn prepare_enrolment(pool: &sqlx::PgPool, login: &str) -> Result<(), Strin
             );
             Ok(())
         }
-        Ok(false) => Err(format!("nie ma konta pracownika {login}")),
+        Ok(None) => Err(format!("nie ma konta pracownika {login}")),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -156,6 +156,7 @@ pub const CALLS: &[Call] = {
         call(Accounts, Post, "/api/auth/staff-login", &[]),
         call(Accounts, Post, "/api/auth/totp-enrolment", &[]),
         call(Accounts, Post, "/api/auth/sign-out", &[]),
+        call(Accounts, Post, "/api/staff/totp-enrolment", &[]),
         call(Accounts, Post, "/api/portal/login", &[]),
         call(Accounts, Post, "/api/portal/password", &[]),
         call(Accounts, Get, "/api/portal/password-policy", &[]),

@@ -8,7 +8,7 @@ use crate::events::{
     AccessRefused, AuditCheckpoint, CaseClosed, CaseRegistered, CaseTaken, CollectionRefused,
     CredentialIssued, DeliveryAgreed, DispatchCompleted, DispatchFailed, FormRejected, LoginFailed,
     PasswordChanged, RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided,
-    SessionsEnded,
+    SessionsEnded, TotpEnrolmentPrepared,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
@@ -169,6 +169,14 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["accounts"],
             consumers: &["audit"],
             schema: schema_of::<Envelope<LoginFailed>>,
+        },
+        MessageSpec {
+            name: "TotpEnrolmentPrepared",
+            address: subjects::ACCOUNTS_TOTP_ENROLMENT_PREPARED,
+            summary: "A staff member's TOTP enrolment was prepared; his old secret stopped working",
+            publishers: &["accounts"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<TotpEnrolmentPrepared>>,
         },
         MessageSpec {
             name: "PasswordChanged",

@@ -353,6 +353,16 @@ pub struct ContactUpdate {
     pub current: String,
 }
 
+/// `accounts.totp.enrolment-prepared`: a staff member's TOTP enrolment was prepared; his
+/// current secret stopped working and his next password sign-in shows him a new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TotpEnrolmentPrepared {
+    pub login: String,
+    /// The administrator who prepared it, or `accounts-cli` from the command line.
+    pub prepared_by: String,
+    pub until: DateTime<Utc>,
+}
+
 /// `accounts.password.changed`: a user set his own password; his other sessions ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PasswordChanged {
@@ -374,6 +384,7 @@ event_types! {
     SessionsEnded => subjects::ACCOUNTS_SESSIONS_ENDED,
     LoginFailed => subjects::ACCOUNTS_LOGIN_FAILED,
     PasswordChanged => subjects::ACCOUNTS_PASSWORD_CHANGED,
+    TotpEnrolmentPrepared => subjects::ACCOUNTS_TOTP_ENROLMENT_PREPARED,
     CollectionRefused => subjects::DELIVERY_COLLECTION_REFUSED,
     DispatchFailed => subjects::DELIVERY_DISPATCH_FAILED,
     DispatchCompleted => subjects::DELIVERY_DISPATCH_COMPLETED,

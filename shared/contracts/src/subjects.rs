@@ -40,6 +40,8 @@ pub const ACCOUNTS_REQUEST_ALL: &str = "accounts.request.>";
 pub const ACCOUNTS_LOGIN_FAILED: &str = "accounts.login.failed";
 /// A user set his own password (a notice, without any secret, goes to his e-mail address).
 pub const ACCOUNTS_PASSWORD_CHANGED: &str = "accounts.password.changed";
+/// An administrator prepared a staff member's TOTP enrolment (his old secret stopped working).
+pub const ACCOUNTS_TOTP_ENROLMENT_PREPARED: &str = "accounts.totp.enrolment-prepared";
 /// accounts ended sessions (sign-out, password change, new starting password, a locked
 /// account): their tokens stop working at once in every service.
 pub const ACCOUNTS_SESSIONS_ENDED: &str = "accounts.sessions.ended";

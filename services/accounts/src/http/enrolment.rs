@@ -25,7 +25,99 @@ const CONFIRM_WITHIN_MINUTES: i64 = 10;
 const WRONG_CODES_MAX: i32 = 5;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(confirm))
+    OpenApiRouter::new()
+        .routes(routes!(confirm))
+        .routes(routes!(prepare))
+}
+
+/// Whose enrolment to prepare.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct Preparation {
+    /// A staff member's login.
+    #[schema(max_length = 64)]
+    login: String,
+}
+
+/// A prepared enrolment.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Prepared {
+    login: String,
+    /// The next password sign-in before this shows the new secret.
+    until: DateTime<Utc>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/staff/totp-enrolment",
+    tag = "staff",
+    operation_id = "staff_totp_enrolment_prepare",
+    summary = "Prepare a staff member's TOTP enrolment (a first app, or a lost phone)",
+    description = "Role: administrator. The staff member's current secret stops working; at his \
+        next password sign-in (within 72 hours) he alone is shown a new one. Recorded for audit \
+        (`accounts.totp.enrolment-prepared`).",
+    request_body = Preparation,
+    security(("staff_token" = [])),
+    responses(
+        (status = 202, description = "Prepared", body = Prepared),
+        (status = 400, description = "The body is not `{login}` (`invalid-request`)",
+            body = Problem, content_type = "application/problem+json"),
+        kit::openapi::Unauthorized,
+        (status = 403, description = "Not an administrator (`forbidden`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No staff account of that login (`staff-not-found`); \
+            `field` is `login`", body = Problem, content_type = "application/problem+json"),
+        kit::openapi::TooLarge,
+        kit::openapi::Internal,
+    )
+)]
+async fn prepare(
+    State(state): State<AppState>,
+    actor: kit::auth::Actor,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(problem) = actor.require(&[kit::auth::Role::Administrator]) {
+        return problem.into_response();
+    }
+    let Ok(request) = serde_json::from_slice::<Preparation>(&body) else {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Niepoprawne żądanie",
+        )
+        .detail("Oczekiwano JSON z polem login.")
+        .into_response();
+    };
+    let login = request.login.trim().to_ascii_lowercase();
+    let not_found = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "staff-not-found",
+            "Nie ma takiego pracownika",
+        )
+        .detail(format!(
+            "Nie ma konta pracownika Wydziału o loginie „{login}”."
+        ))
+        .field("login")
+        .into_response()
+    };
+    if login.is_empty() || login.chars().count() > crate::domain::sign_in::LOGIN_MAX {
+        return not_found();
+    }
+    match enrolment::enrolment_prepare_recorded(
+        &state.pool,
+        &login,
+        actor.login(),
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(Some(until)) => {
+            tracing::info!(%login, by = %actor.login(), "a TOTP enrolment prepared");
+            (StatusCode::ACCEPTED, Json(Prepared { login, until })).into_response()
+        }
+        Ok(None) => not_found(),
+        Err(error) => problem(error),
+    }
 }
 
 /// A drawn secret, for the staff member's app alone.

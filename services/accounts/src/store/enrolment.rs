@@ -4,10 +4,44 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-/// Prepares `login`'s enrolment until `until`; its current secret stops working. False when
+/// How long a prepared enrolment waits for the staff member's sign-in.
+pub const ENROLMENT_HOURS: i64 = 72;
+
+/// Prepares `login`'s enrolment for [`ENROLMENT_HOURS`], by `by` (an administrator, or the
+/// command line), and records it for audit; his current secret stops working. `None` when
 /// there is no staff account of that login.
-pub async fn enrolment_prepare(
+pub async fn enrolment_prepare_recorded(
     pool: &PgPool,
+    login: &str,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let until = at + chrono::Duration::hours(ENROLMENT_HOURS);
+    let mut tx = pool.begin().await?;
+    if !enrolment_prepare(&mut tx, login, until, at).await? {
+        return Ok(None);
+    }
+    let actor = if by == "accounts-cli" {
+        contracts::Actor::system("accounts-cli")
+    } else {
+        contracts::Actor::person(by, "administrator")
+    };
+    let event = contracts::Envelope::new(
+        actor,
+        at,
+        contracts::events::TotpEnrolmentPrepared {
+            login: login.to_owned(),
+            prepared_by: by.to_owned(),
+            until,
+        },
+    );
+    kit::outbox::outbox_insert_event(&mut tx, &event).await?;
+    tx.commit().await?;
+    Ok(Some(until))
+}
+
+async fn enrolment_prepare(
+    conn: &mut sqlx::PgConnection,
     login: &str,
     until: DateTime<Utc>,
     at: DateTime<Utc>,
@@ -20,7 +54,7 @@ pub async fn enrolment_prepare(
     .bind(login)
     .bind(until)
     .bind(at)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -9,6 +9,7 @@ mod portal;
 mod queue;
 mod registration;
 mod sign_in;
+mod staff;
 
 use std::net::SocketAddr;
 
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
             "/rejestracja",
             get(registration::form).post(registration::submit),
         )
+        .route("/personel", get(staff::page).post(staff::prepare))
         .route("/odbior", get(desk::page))
         .route(
             "/odbior/{procedure}/{year}/{sequence}",
@@ -143,6 +145,7 @@ impl Staff {
         const ADMINISTRATOR: &[NavItem] = &[
             item("/kolejka", "Kolejka spraw"),
             item("/rejestracja", "Rejestracja wniosku"),
+            item("/personel", "Pracownicy Wydziału"),
             item("/audyt", "Rejestr zdarzeń"),
             item("/incydenty", "Incydenty"),
             item("/weryfikacja", "Weryfikacja rejestru"),
@@ -292,6 +295,20 @@ pub fn next_to_field(detail: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+const NOTICE_KEY: &str = "notice";
+
+/// Leaves a word for the page a POST redirects to ("the status was changed").
+pub(crate) async fn leave_notice(session: &Session, notice: String) {
+    if let Err(error) = session.insert(NOTICE_KEY, notice).await {
+        tracing::warn!(%error, "a notice for the next page could not be kept");
+    }
+}
+
+/// The word left by the POST that led here, once.
+pub(crate) async fn take_notice(session: &Session) -> Option<String> {
+    session.remove::<String>(NOTICE_KEY).await.ok().flatten()
 }
 
 /// The page a form from another page or an old session gets: nothing was done.

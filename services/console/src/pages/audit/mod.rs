@@ -16,8 +16,6 @@ pub use incidents::{change_status, incident, incidents, new_incident, open_incid
 pub use record::{record, record_csv};
 pub use verification::{sign_checkpoint, verification};
 
-use tower_sessions::Session;
-
 use crate::upstream::UpstreamError;
 
 pub use super::list::{Choice, choice};
@@ -109,19 +107,7 @@ fn field_named<'a>(field: Option<&str>, detail: &str, names: &'a [Name]) -> Opti
         .find(|n| detail.contains(&format!("„{}”", n.theirs)))
 }
 
-const NOTICE_KEY: &str = "audit_notice";
-
-/// Leaves a word for the page a POST redirects to ("the status was changed").
-async fn leave_notice(session: &Session, notice: String) {
-    if let Err(error) = session.insert(NOTICE_KEY, notice).await {
-        tracing::warn!(%error, "a notice for the next page could not be kept");
-    }
-}
-
-/// The word left by the POST that led here, once.
-async fn take_notice(session: &Session) -> Option<String> {
-    session.remove::<String>(NOTICE_KEY).await.ok().flatten()
-}
+use super::{leave_notice, take_notice};
 
 /// An incident's status as a Polish sentence names it ("incydent jest …").
 pub fn status_label(status: &str) -> &str {
