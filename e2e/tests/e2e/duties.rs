@@ -216,4 +216,13 @@ async fn a_staff_member_granted_the_right_to_process_takes_and_realises_a_case()
         assert_eq!(status, 202, "{step}: {answer}");
     }
     crate::helpers::receive(&system, &case, "sp7@edu.krakow.pl", "48600100200").await;
+    // The record names him in his own role, not as an administrator.
+    let taken = system
+        .audit_events(&format!(
+            "event_type=intake.case.taken&case_number={}",
+            case.replace('/', "%2F")
+        ))
+        .await;
+    assert_eq!(taken[0]["body"]["actor"]["role"], "operator", "{taken:?}");
+    assert_eq!(taken[0]["actor_id"], "operator.ek04");
 }

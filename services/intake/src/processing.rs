@@ -25,7 +25,8 @@ fn conflict(message: impl Into<String>) -> Error {
 /// The login the automatic realisation policy acts under.
 pub const AUTOMATIC_POLICY: &str = "automatic-policy";
 
-fn person(login: &str) -> Actor {
+/// The staff member acting, as events name him: his login and his role.
+fn person(login: &str, role: &str) -> Actor {
     if login == AUTOMATIC_POLICY {
         return Actor {
             kind: contracts::envelope::ActorKind::System,
@@ -36,7 +37,7 @@ fn person(login: &str) -> Actor {
     Actor {
         kind: contracts::envelope::ActorKind::Person,
         id: Some(login.to_owned()),
-        role: Some("administrator".to_owned()),
+        role: Some(role.to_owned()),
     }
 }
 
@@ -155,7 +156,7 @@ pub async fn close_with_note(
     )
     .await?;
     let event = Envelope::new(
-        person(by),
+        person(by, "administrator"),
         now,
         contracts::events::CaseClosed {
             case_number: case_number.to_owned(),
@@ -175,10 +176,11 @@ pub async fn take(
     pool: &PgPool,
     case_number: &str,
     by: &str,
+    role: &str,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
-    take_in_txn(&mut tx, case_number, by, now).await?;
+    take_in_txn(&mut tx, case_number, by, role, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -187,6 +189,7 @@ pub async fn take_in_txn(
     tx: &mut PgConnection,
     case_number: &str,
     by: &str,
+    role: &str,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let case = cases::case_for_processing_in_txn(tx, case_number)
@@ -218,7 +221,7 @@ pub async fn take_in_txn(
     )
     .await?;
     let event = Envelope::new(
-        person(by),
+        person(by, role),
         now,
         contracts::events::CaseTaken {
             case_number: case_number.to_owned(),
@@ -235,11 +238,12 @@ pub async fn realise(
     pool: &PgPool,
     case_number: &str,
     by: &str,
+    role: &str,
     delivery: Option<DeliveryMode>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
-    realise_in_txn(&mut tx, case_number, by, delivery, now).await?;
+    realise_in_txn(&mut tx, case_number, by, role, delivery, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -248,6 +252,7 @@ pub async fn realise_in_txn(
     tx: &mut PgConnection,
     case_number: &str,
     by: &str,
+    role: &str,
     delivery: Option<DeliveryMode>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
@@ -308,7 +313,7 @@ pub async fn realise_in_txn(
     let procedure = case.procedure;
     cases::case_realisation_requested_in_txn(tx, case_number, by, delivery.as_str(), now).await?;
     let event = Envelope::new(
-        person(by),
+        person(by, role),
         now,
         RealisationRequested {
             case_number: case_number.to_owned(),

@@ -54,14 +54,22 @@ impl RequestChecksHandler {
         }
         use crate::processing::{AUTOMATIC_POLICY, realise_in_txn, take_in_txn};
         let outcome = async {
-            take_in_txn(conn, case_number, AUTOMATIC_POLICY, now).await?;
+            take_in_txn(conn, case_number, AUTOMATIC_POLICY, "automatic", now).await?;
             // The policy may choose electronic delivery, but never switch a case to
             // collection in person that the request did not ask for: that needs a person.
             let delivery = match self.auto_realise.delivery {
                 DeliveryMode::Electronic => Some(DeliveryMode::Electronic),
                 DeliveryMode::InPerson => None,
             };
-            realise_in_txn(conn, case_number, AUTOMATIC_POLICY, delivery, now).await
+            realise_in_txn(
+                conn,
+                case_number,
+                AUTOMATIC_POLICY,
+                "automatic",
+                delivery,
+                now,
+            )
+            .await
         }
         .await;
         outcome?;

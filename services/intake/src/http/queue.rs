@@ -440,7 +440,14 @@ async fn take(
     }
     let case = format!("{p}/{y}/{s}");
     answer(
-        processing::take(&pool, &case, actor.login(), SystemClock.now()).await,
+        processing::take(
+            &pool,
+            &case,
+            actor.login(),
+            actor.0.role.as_str(),
+            SystemClock.now(),
+        )
+        .await,
         &case,
     )
 }
@@ -512,6 +519,7 @@ async fn realise(
             &pool,
             &case,
             actor.login(),
+            actor.0.role.as_str(),
             request.delivery,
             SystemClock.now(),
         )
