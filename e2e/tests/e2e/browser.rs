@@ -1,6 +1,7 @@
 //! A real headless Chromium, driven over WebDriver (Debian's chromedriver), for the pages:
 //! screenshots under `target/screenshots/`, and axe-core run in the page for WCAG 2.1 A/AA.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -26,6 +27,8 @@ impl Browser {
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        // Its own process group: chromedriver's Chromium (and its helpers) end with it.
+        .process_group(0)
         .spawn()
         .expect("chromedriver runs (make deps installs chromium-driver)");
         eventually(
@@ -207,7 +210,15 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Kills the whole group: killing chromedriver alone would leave its Chromium running,
+    /// and a suite's worth of them fills the machine's memory.
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
