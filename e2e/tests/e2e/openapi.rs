@@ -9,6 +9,8 @@ fn example(path: &str) -> String {
     path.replace("{procedure}", "ZSZO-05")
         .replace("{year}", "2026")
         .replace("{sequence}", "000001")
+        .replace("{id}", "01900000-0000-7000-8000-000000000000")
+        .replace("{login}", "jkowalski")
 }
 
 #[tokio::test]

@@ -76,7 +76,7 @@ pub struct Report {
     pub errors: Vec<String>,
 }
 
-fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, String> {
+pub(crate) fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, String> {
     value
         .as_deref()
         .map(str::trim)
@@ -84,7 +84,7 @@ fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, Strin
         .ok_or_else(|| format!("brak wymaganego pola `{field}`"))
 }
 
-fn parsed<T>(
+pub(crate) fn parsed<T>(
     value: &Option<String>,
     field: &str,
     parse: impl Fn(&str) -> Result<T, contracts::values::ValueError>,
@@ -165,19 +165,22 @@ fn entry(row: &Row) -> Result<Entry, String> {
 /// Rows that passed, with their line numbers, and the errors of those that did not.
 type Checked = (Vec<(usize, Entry)>, Vec<String>);
 
-/// Reads and checks every row.
-fn read(path: &Path) -> Result<Checked, String> {
+/// Every row of a JSON Lines or CSV file with its line number, read as `R` or not.
+/// Each row's line number and the row, or why it could not be read.
+pub(crate) type Rows<R> = Vec<(usize, Result<R, String>)>;
+
+pub(crate) fn read_rows<R: serde::de::DeserializeOwned>(path: &Path) -> Result<Rows<R>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("nie można odczytać {}: {e}", path.display()))?;
     let csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let mut rows: Vec<(usize, Result<Row, String>)> = Vec::new();
+    let mut rows: Rows<R> = Vec::new();
     if csv {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
             .from_reader(text.as_bytes());
-        for record in reader.deserialize::<Row>() {
+        for record in reader.deserialize::<R>() {
             match record {
                 Ok(row) => rows.push((rows.len() + 2, Ok(row))),
                 Err(e) => {
@@ -193,10 +196,16 @@ fn read(path: &Path) -> Result<Checked, String> {
             }
             rows.push((
                 i + 1,
-                serde_json::from_str::<Row>(line).map_err(|e| format!("niepoprawny JSON: {e}")),
+                serde_json::from_str::<R>(line).map_err(|e| format!("niepoprawny JSON: {e}")),
             ));
         }
     }
+    Ok(rows)
+}
+
+/// Reads and checks every row.
+fn read(path: &Path) -> Result<Checked, String> {
+    let rows = read_rows::<Row>(path)?;
     let mut entries = Vec::new();
     let mut errors = Vec::new();
     let mut logins = HashSet::new();

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod import;
+pub mod import_staff;
 pub mod startup;
 pub mod store;
 

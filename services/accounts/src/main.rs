@@ -1,5 +1,6 @@
 //! The accounts service, and its administration commands:
-//! `accounts import FILE`, `accounts set-password LOGIN` (the password on standard input),
+//! `accounts import FILE`, `accounts import-staff FILE` (the staff of institutions, with or
+//! without accounts: "Pracownicy Placówki"), `accounts set-password LOGIN` (the password on standard input),
 //! `accounts enroll-totp LOGIN` (prints a new secret) or `accounts enroll-totp LOGIN
 //! --console` (prepares the enrolment: the staff member gets the secret, as a QR code, at
 //! his next sign-in in the console, and no one else sees it), `accounts set-status LOGIN active|locked|disabled` (a locked
@@ -35,6 +36,9 @@ async fn main() -> ExitCode {
             .await
         }
         ["import", file] => admin(|_, pool| async move { import(&pool, file).await }).await,
+        ["import-staff", file] => {
+            admin(|settings, pool| async move { import_staff(&settings, &pool, file).await }).await
+        }
         ["set-password", login] => {
             admin(|settings, pool| async move { set_password(&settings, &pool, login).await }).await
         }
@@ -63,7 +67,7 @@ async fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: accounts [import FILE | set-password LOGIN | enroll-totp LOGIN [--console] | set-processing LOGIN on|off | \
+                "usage: accounts [import FILE | import-staff FILE | set-password LOGIN | enroll-totp LOGIN [--console] | set-processing LOGIN on|off | \
                  set-status LOGIN active|locked|disabled | public-key | openapi]"
             );
             ExitCode::from(2)
@@ -108,6 +112,38 @@ async fn import(pool: &sqlx::PgPool, file: &str) -> Result<(), String> {
     let report = accounts::import::import(pool, path, kit::clock::SystemClock.now()).await?;
     if report.errors.is_empty() {
         println!("zaimportowano {} wierszy z {file}", report.imported);
+        return Ok(());
+    }
+    for error in &report.errors {
+        eprintln!("{file}: {error}");
+    }
+    Err(format!(
+        "nic nie zaimportowano: {} błędnych wierszy",
+        report.errors.len()
+    ))
+}
+
+async fn import_staff(
+    settings: &accounts::Settings,
+    pool: &sqlx::PgPool,
+    file: &str,
+) -> Result<(), String> {
+    let key = settings.accounts.pesel_key().map_err(|e| e.to_string())?;
+    let path = std::path::Path::new(file);
+    let mut progress = |line: &str| eprintln!("{file}: {line}");
+    let report = accounts::import_staff::import(
+        pool,
+        path,
+        &key,
+        kit::clock::SystemClock.now(),
+        &mut progress,
+    )
+    .await?;
+    if report.errors.is_empty() {
+        println!(
+            "zaimportowano {} wierszy z {file}: {} nowych pracowników, {} zaktualizowanych",
+            report.rows, report.created, report.updated
+        );
         return Ok(());
     }
     for error in &report.errors {

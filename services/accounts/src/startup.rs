@@ -42,6 +42,9 @@ pub struct AccountsSettings {
     /// The access portal's address, printed in the letter.
     pub portal_url: String,
     pub sign_in: SignInSettings,
+    /// The catalogue of ZSZO permissions a local administrator grants in the panel.
+    #[serde(default)]
+    pub permission_catalogue: crate::domain::staff::Catalogue,
 }
 
 /// Bounds on sign-ins (staff and portal).
@@ -83,7 +86,8 @@ impl AccountsSettings {
             })
     }
 
-    pub fn totp_key(&self) -> Result<kit::at_rest::AtRestKey, StartupError> {
+    /// The at-rest key's bytes.
+    fn totp_key_bytes(&self) -> Result<zeroize::Zeroizing<[u8; 32]>, StartupError> {
         use secrecy::ExposeSecret;
         let key =
             kit::settings::secret_from("accounts.totp_key", &self.totp_key, &self.totp_key_file)?
@@ -92,11 +96,25 @@ impl AccountsSettings {
                     "accounts.totp_key_file (or KLUCZNIK_ACCOUNTS__TOTP_KEY) is required".into(),
                 )
             })?;
-        let bytes = zeroize::Zeroizing::new(
+        Ok(zeroize::Zeroizing::new(
             kit::auth::key_bytes_from_hex(key.expose_secret())
                 .map_err(|e| StartupError::Service(format!("accounts.totp_key: {e}")))?,
-        );
-        Ok(kit::at_rest::AtRestKey::new(&bytes))
+        ))
+    }
+
+    pub fn totp_key(&self) -> Result<kit::at_rest::AtRestKey, StartupError> {
+        Ok(kit::at_rest::AtRestKey::new(&*self.totp_key_bytes()?))
+    }
+
+    /// The key of the PESEL index (`domain::staff::pesel_index`), derived from the at-rest
+    /// key for its own purpose: rotating that key means importing the staff again.
+    pub fn pesel_key(&self) -> Result<[u8; 32], StartupError> {
+        use hmac::{KeyInit, Mac};
+        let bytes = self.totp_key_bytes()?;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(bytes.as_ref()).expect("any key length");
+        mac.update(b"klucznik pesel-index key v1");
+        Ok(mac.finalize().into_bytes().into())
     }
 
     pub fn delivery_key(&self) -> Result<[u8; 32], StartupError> {
@@ -157,6 +175,12 @@ impl Service {
             ));
         }
         let hasher = Arc::new(settings.accounts.hasher()?);
+        settings
+            .accounts
+            .permission_catalogue
+            .clone()
+            .checked()
+            .map_err(StartupError::Service)?;
         let platform = Platform::start(
             crate::SERVICE,
             settings.platform,
@@ -241,6 +265,9 @@ impl Service {
                 accounts.sign_in.trusted_proxies.0.clone(),
                 login_hash_key,
             )),
+            catalogue: Arc::new(accounts.permission_catalogue.clone()),
+            starting: accounts.starting_password.clone(),
+            portal_url: accounts.portal_url.clone(),
         });
         platform.run(routes, workers, stop).await
     }

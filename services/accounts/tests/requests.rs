@@ -2,36 +2,14 @@
 //! with the sample directory: the test plays intake (through intake's own identity) and
 //! reads what accounts publishes.
 
-use std::time::Duration;
-
 use async_nats::jetstream;
 use contracts::permissions::Identity;
 use contracts::{streams, subjects};
 use serde_json::{Value, json};
-use test_support::system::{TEST_ACCOUNTS_SIGNING_KEY, TEST_ACCOUNTS_TOTP_KEY};
-use test_support::{InProcess, eventually, workspace_root};
+use test_support::eventually;
 
-type Accounts = InProcess<accounts::Service>;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-/// accounts with its test keys and the sample directory.
-async fn accounts() -> Accounts {
-    let (_, delivery_public) = kit::seal::keypair().unwrap();
-    let accounts = Accounts::start_with("accounts", |s| {
-        let a = &mut s.accounts;
-        a.signing_key = Some(TEST_ACCOUNTS_SIGNING_KEY.to_owned().into());
-        a.totp_key = Some(TEST_ACCOUNTS_TOTP_KEY.to_owned().into());
-        a.delivery_public_key = Some(hex::encode(delivery_public));
-    })
-    .await;
-    let sample = workspace_root().join("services/accounts/sample/directory.jsonl");
-    let now = kit::clock::Clock::now(&kit::clock::SystemClock);
-    accounts::import::import(&accounts.pool, &sample, now)
-        .await
-        .expect("the sample directory imports");
-    accounts
-}
+mod common;
+use common::{Accounts, WAIT, accounts};
 
 /// Publishes `data` as intake would, on the subject its type names.
 async fn as_intake(accounts: &Accounts, kind: &'static str, case: &str, data: Value) {

@@ -11,7 +11,8 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
-pub mod letter;
+/// The letters are drawn by the shared `letters` crate (accounts draws the hand-over sheet).
+pub use letters as letter;
 pub mod preparation;
 pub mod startup;
 pub mod store;

@@ -10,6 +10,7 @@ use crate::events::{
     PasswordChanged, RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided,
     SessionsEnded, TotpEnrolmentPrepared,
 };
+use crate::events::{AccountStepRecorded, LocalAdminChanged, StaffImported};
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
 use crate::seod_status::SeodStatus;
@@ -177,6 +178,38 @@ pub fn messages() -> Vec<MessageSpec> {
             publishers: &["accounts"],
             consumers: &["audit"],
             schema: schema_of::<Envelope<TotpEnrolmentPrepared>>,
+        },
+        MessageSpec {
+            name: "StaffImported",
+            address: subjects::ACCOUNTS_STAFF_IMPORTED,
+            summary: "A staff file (Pracownicy Placówki) was imported whole; no PESEL travels",
+            publishers: &["accounts"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<StaffImported>>,
+        },
+        MessageSpec {
+            name: "LocalAdminGranted",
+            address: subjects::ACCOUNTS_LOCAL_ADMIN_GRANTED,
+            summary: "A director authorised a person of his institution as its local administrator",
+            publishers: &["accounts"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<LocalAdminChanged>>,
+        },
+        MessageSpec {
+            name: "LocalAdminWithdrawn",
+            address: subjects::ACCOUNTS_LOCAL_ADMIN_WITHDRAWN,
+            summary: "A director withdrew a local administrator's authorisation",
+            publishers: &["accounts"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<LocalAdminChanged>>,
+        },
+        MessageSpec {
+            name: "AccountStepRecorded",
+            address: "accounts.account.{step}",
+            summary: "A step of a ZSZO account's history (created, hand-over sheet issued, first login, e-mail given and confirmed, activated, password changed, a permission granted or withdrawn), the same the central admin panel shows",
+            publishers: &["accounts"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<AccountStepRecorded>>,
         },
         MessageSpec {
             name: "PasswordChanged",

@@ -373,6 +373,127 @@ pub struct PasswordChanged {
     pub sessions_ended: u32,
 }
 
+/// `accounts.staff.imported`: a staff file ("Pracownicy Placówki") was imported whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StaffImported {
+    /// Rows in the file.
+    pub rows: u32,
+    /// Members of staff new to the system, and those already known (same institution and
+    /// PESEL) whose data the file updated.
+    pub created: u32,
+    pub updated: u32,
+    /// Institutions the file named.
+    pub institutions: u32,
+}
+
+/// `accounts.local-admin.granted` / `accounts.local-admin.withdrawn`: a director authorised a
+/// person of his institution as its local administrator ("Administrator lokalny"), or
+/// withdrew it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LocalAdminChanged {
+    pub login: String,
+    pub granted: bool,
+    /// The director who decided.
+    pub by: String,
+}
+
+/// A step in a ZSZO account's life as the central admin panel records it ("historia
+/// utworzenia Konta"); `accounts.account.<step>` with `-` for `_`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStep {
+    /// The local administrator created the account.
+    Created,
+    /// The hand-over sheet with the login and starting password was given to him (once).
+    SheetIssued,
+    /// The user signed in on the access portal for the first time.
+    FirstLogin,
+    /// The user gave an e-mail address; its confirmation link was sent.
+    EmailGiven,
+    /// The user followed the link.
+    EmailConfirmed,
+    /// The account became active.
+    Activated,
+    /// The user set his own password.
+    PasswordChanged,
+    PermissionGranted,
+    PermissionWithdrawn,
+}
+
+impl AccountStep {
+    pub const ALL: [AccountStep; 9] = [
+        AccountStep::Created,
+        AccountStep::SheetIssued,
+        AccountStep::FirstLogin,
+        AccountStep::EmailGiven,
+        AccountStep::EmailConfirmed,
+        AccountStep::Activated,
+        AccountStep::PasswordChanged,
+        AccountStep::PermissionGranted,
+        AccountStep::PermissionWithdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStep::Created => "created",
+            AccountStep::SheetIssued => "sheet_issued",
+            AccountStep::FirstLogin => "first_login",
+            AccountStep::EmailGiven => "email_given",
+            AccountStep::EmailConfirmed => "email_confirmed",
+            AccountStep::Activated => "activated",
+            AccountStep::PasswordChanged => "password_changed",
+            AccountStep::PermissionGranted => "permission_granted",
+            AccountStep::PermissionWithdrawn => "permission_withdrawn",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccountStep> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// How the panel and the audit record name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountStep::Created => "Utworzenie konta",
+            AccountStep::SheetIssued => "Wydruk arkusza przekazania danych dostępowych",
+            AccountStep::FirstLogin => "Pierwsze logowanie w Portalu Dostępowym",
+            AccountStep::EmailGiven => "Podanie adresu e-mail",
+            AccountStep::EmailConfirmed => "Potwierdzenie adresu e-mail",
+            AccountStep::Activated => "Aktywacja konta",
+            AccountStep::PasswordChanged => "Zmiana hasła",
+            AccountStep::PermissionGranted => "Nadanie uprawnienia",
+            AccountStep::PermissionWithdrawn => "Odebranie uprawnienia",
+        }
+    }
+
+    pub fn subject(self) -> String {
+        format!("accounts.account.{}", self.as_str().replace('_', "-"))
+    }
+}
+
+/// `accounts.account.<step>`: a step in a ZSZO account's creation or later life, the same
+/// one the panel's history shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountStepRecorded {
+    pub login: String,
+    pub step: AccountStep,
+    /// The member of staff whose account it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_member_id: Option<uuid::Uuid>,
+    /// The permission granted or withdrawn (its catalogue code), for those steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    /// Created: the permissions granted with the account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
+}
+
+impl Event for AccountStepRecorded {
+    fn event_type(&self) -> Cow<'static, str> {
+        Cow::Owned(self.step.subject())
+    }
+}
+
 event_types! {
     CaseRegistered => subjects::INTAKE_CASE_REGISTERED,
     ReplyRequested => subjects::INTAKE_REPLY_REQUESTED,
@@ -385,6 +506,7 @@ event_types! {
     LoginFailed => subjects::ACCOUNTS_LOGIN_FAILED,
     PasswordChanged => subjects::ACCOUNTS_PASSWORD_CHANGED,
     TotpEnrolmentPrepared => subjects::ACCOUNTS_TOTP_ENROLMENT_PREPARED,
+    StaffImported => subjects::ACCOUNTS_STAFF_IMPORTED,
     CollectionRefused => subjects::DELIVERY_COLLECTION_REFUSED,
     DispatchFailed => subjects::DELIVERY_DISPATCH_FAILED,
     DispatchCompleted => subjects::DELIVERY_DISPATCH_COMPLETED,
@@ -407,6 +529,16 @@ impl Event for RequestChecked {
         Cow::Borrowed(match self.outcome {
             RequestOutcome::Verified => subjects::ACCOUNTS_REQUEST_VERIFIED,
             RequestOutcome::Refused => subjects::ACCOUNTS_REQUEST_REFUSED,
+        })
+    }
+}
+
+impl Event for LocalAdminChanged {
+    fn event_type(&self) -> Cow<'static, str> {
+        Cow::Borrowed(if self.granted {
+            subjects::ACCOUNTS_LOCAL_ADMIN_GRANTED
+        } else {
+            subjects::ACCOUNTS_LOCAL_ADMIN_WITHDRAWN
         })
     }
 }

@@ -74,6 +74,16 @@ fn asyncapi() -> Value {
                 "enum": ["intake", "accounts", "delivery", "revocation", "audit"]
             }});
         }
+        if spec.address.contains("{step}") {
+            let steps: Vec<String> = crate::events::AccountStep::ALL
+                .iter()
+                .map(|s| s.as_str().replace('_', "-"))
+                .collect();
+            channel["parameters"] = json!({ "step": {
+                "description": "The step of the account's history (`step` in the body, with `-` for `_`)",
+                "enum": steps
+            }});
+        }
         if spec.address.contains("{reply}") {
             channel["parameters"] =
                 json!({ "reply": { "description": "The requester's reply inbox" } });

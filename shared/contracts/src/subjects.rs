@@ -45,6 +45,14 @@ pub const ACCOUNTS_TOTP_ENROLMENT_PREPARED: &str = "accounts.totp.enrolment-prep
 /// accounts ended sessions (sign-out, password change, new starting password, a locked
 /// account): their tokens stop working at once in every service.
 pub const ACCOUNTS_SESSIONS_ENDED: &str = "accounts.sessions.ended";
+/// A staff file ("Pracownicy Placówki") was imported.
+pub const ACCOUNTS_STAFF_IMPORTED: &str = "accounts.staff.imported";
+/// A director authorised a local administrator, or withdrew it.
+pub const ACCOUNTS_LOCAL_ADMIN_GRANTED: &str = "accounts.local-admin.granted";
+pub const ACCOUNTS_LOCAL_ADMIN_WITHDRAWN: &str = "accounts.local-admin.withdrawn";
+/// A step of a ZSZO account's history: `accounts.account.created`, `.sheet-issued`, …
+pub const ACCOUNTS_ACCOUNT_ALL: &str = "accounts.account.>";
+pub const ACCOUNTS_ACCOUNT_CREATED: &str = "accounts.account.created";
 pub const ACCOUNTS_ALL: &str = "accounts.>";
 
 /// accounts' sealed credentials for delivery (on the CREDENTIALS stream only).

@@ -171,14 +171,24 @@ impl Email {
 impl Pesel {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         let s = s.trim();
-        if s.len() == 11 && s.bytes().all(|b| b.is_ascii_digit()) && pesel_checksum_ok(s) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(invalid(
+        if !(s.len() == 11 && s.bytes().all(|b| b.is_ascii_digit()) && pesel_checksum_ok(s)) {
+            return Err(invalid(
                 "invalid_pesel",
                 "Numer PESEL musi mieć 11 cyfr i poprawną cyfrę kontrolną.",
-            ))
+            ));
         }
+        if pesel_birth_date(s).is_none() {
+            return Err(invalid(
+                "invalid_pesel_birth_date",
+                "Numer PESEL zawiera niemożliwą datę urodzenia (cyfry 1–6).",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The date of birth its first six digits encode.
+    pub fn birth_date(&self) -> chrono::NaiveDate {
+        pesel_birth_date(&self.0).expect("checked when parsed")
     }
 
     /// Only the last two digits. Four would not do: with the birth date (the first six
@@ -186,6 +196,22 @@ impl Pesel {
     pub fn masked(&self) -> String {
         format!("*********{}", &self.0[9..])
     }
+}
+
+/// YYMMDD, the century in the month: +80 for the 1800s, +0 the 1900s, +20 the 2000s, +40
+/// the 2100s, +60 the 2200s.
+fn pesel_birth_date(digits: &str) -> Option<chrono::NaiveDate> {
+    let number = |range: std::ops::Range<usize>| digits.get(range)?.parse::<u32>().ok();
+    let (yy, mm, dd) = (number(0..2)?, number(2..4)?, number(4..6)?);
+    let (century, month) = match mm {
+        81..=92 => (1800, mm - 80),
+        1..=12 => (1900, mm),
+        21..=32 => (2000, mm - 20),
+        41..=52 => (2100, mm - 40),
+        61..=72 => (2200, mm - 60),
+        _ => return None,
+    };
+    chrono::NaiveDate::from_ymd_opt(century + yy as i32, month, dd)
 }
 
 fn pesel_checksum_ok(digits: &str) -> bool {
@@ -271,7 +297,39 @@ mod tests {
             "invalid_pesel"
         );
         assert!(Pesel::parse("4405140135").is_err());
+        assert_eq!(
+            p.birth_date(),
+            chrono::NaiveDate::from_ymd_opt(1944, 5, 14).unwrap()
+        );
         assert!(Pesel::parse("4405140135a").is_err());
+    }
+
+    fn with_check_digit(first_ten: &str) -> String {
+        const WEIGHTS: [u32; 10] = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3];
+        let sum: u32 = first_ten
+            .bytes()
+            .zip(WEIGHTS)
+            .map(|(b, w)| u32::from(b - b'0') * w)
+            .sum();
+        format!("{first_ten}{}", (10 - sum % 10) % 10)
+    }
+
+    #[test]
+    fn a_pesel_with_an_impossible_birth_date_is_refused_even_with_its_check_digit() {
+        // 30 February 1944; the 13th month; 29 February of 2023, not a leap year.
+        for ten in ["4402300135", "4413140135", "2322290135"] {
+            assert_eq!(
+                Pesel::parse(&with_check_digit(ten)).unwrap_err().code,
+                "invalid_pesel_birth_date",
+                "{ten}"
+            );
+        }
+        // 29 February 2024, born in the 2000s (month + 20).
+        let leap = Pesel::parse(&with_check_digit("2422290135")).unwrap();
+        assert_eq!(
+            leap.birth_date(),
+            chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
     }
 
     #[test]

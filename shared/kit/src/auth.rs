@@ -60,6 +60,9 @@ pub enum Role {
     Operator,
     Auditor,
     Director,
+    /// A person a director authorised as his institution's local administrator
+    /// ("Administrator lokalny", seed 002), signed in to the console.
+    LocalAdministrator,
     User,
     /// A portal session good only for setting one's own password.
     PasswordChange,
@@ -72,6 +75,7 @@ impl Role {
             Role::Operator => "operator",
             Role::Auditor => "auditor",
             Role::Director => "director",
+            Role::LocalAdministrator => "local_administrator",
             Role::User => "user",
             Role::PasswordChange => "password_change",
         }
@@ -83,6 +87,7 @@ impl Role {
             Role::Operator,
             Role::Auditor,
             Role::Director,
+            Role::LocalAdministrator,
             Role::User,
             Role::PasswordChange,
         ]

@@ -18,6 +18,9 @@ pub enum AccountKind {
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum AccountStatus {
     Active,
+    /// Created in the central admin panel, waiting for its user to confirm his e-mail address
+    /// on the access portal (procedure C); it signs in only there.
+    Pending,
     /// Locked by the department (`accounts set-status`): no sign-in, sessions ended.
     Locked,
     /// Disabled: no sign-in, and no new starting password.
@@ -28,6 +31,7 @@ impl AccountStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             AccountStatus::Active => "active",
+            AccountStatus::Pending => "pending",
             AccountStatus::Locked => "locked",
             AccountStatus::Disabled => "disabled",
         }
@@ -36,6 +40,7 @@ impl AccountStatus {
     pub fn parse(s: &str) -> Option<AccountStatus> {
         [
             AccountStatus::Active,
+            AccountStatus::Pending,
             AccountStatus::Locked,
             AccountStatus::Disabled,
         ]

@@ -18,7 +18,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::account::{AccountKind, AccountStatus};
+use crate::domain::account::AccountStatus;
 use crate::domain::passwords::Hasher;
 use crate::domain::{sign_in, totp};
 use crate::error::Error;
@@ -37,10 +37,18 @@ pub struct AppState {
     pub totp_key: Arc<kit::at_rest::AtRestKey>,
     /// Throttling and the bound on concurrent password hashes, for every sign-in.
     pub gate: Arc<gate::Gate>,
+    /// The ZSZO permissions a local administrator may grant.
+    pub catalogue: Arc<crate::domain::staff::Catalogue>,
+    /// How a starting password is drawn and how long it lasts (procedure A's rule, also for
+    /// an account created in the panel).
+    pub starting: crate::startup::StartingPasswordSettings,
+    /// The access portal's address, printed on the hand-over sheet.
+    pub portal_url: String,
 }
 
 mod enrolment;
 pub mod gate;
+mod panel;
 mod portal;
 
 pub fn router(state: AppState) -> Router {
@@ -62,6 +70,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sign_out))
         .merge(portal::routes())
         .merge(enrolment::routes())
+        .merge(panel::routes())
 }
 
 fn document(operations: OpenApi) -> OpenApi {
@@ -213,7 +222,7 @@ async fn staff_login(
     if password_ok
         && let Some(r) = row
             .as_ref()
-            .filter(|r| r.kind == AccountKind::Staff && r.status == AccountStatus::Active)
+            .filter(|r| r.console_role.is_some() && r.status == AccountStatus::Active)
     {
         match crate::store::enrolment::enrolment_prepared(&state.pool, &r.login, now).await {
             Ok(true) => {
@@ -227,7 +236,7 @@ async fn staff_login(
         }
     }
     let totp_step = row.as_ref().and_then(|r| {
-        if r.kind != AccountKind::Staff || r.status != AccountStatus::Active {
+        if r.console_role.is_none() || r.status != AccountStatus::Active {
             return None;
         }
         let (stored, code) = (r.totp_secret.as_ref()?, request.totp.as_ref()?);
@@ -254,10 +263,13 @@ async fn staff_login(
     if let Err(response) = gate::succeeded(&state, &attempt).await {
         return response;
     }
+    let Some(role) = row.console_role.as_deref() else {
+        return refused();
+    };
     staff_session(
         &state,
         &row.login,
-        &row.role,
+        role,
         row.institution_rspo_id.clone(),
         row.may_process,
         now,

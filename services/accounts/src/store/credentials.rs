@@ -6,6 +6,24 @@ use uuid::Uuid;
 
 use crate::domain::account::{AccountKind, AccountStatus};
 
+/// The role an account signs in to the console with, as SQL over `accounts a`: a staff
+/// member's own; `director` for an institution's current director; `local_administrator`
+/// for a person a director authorised and has not withdrawn; NULL for anyone else.
+#[macro_export]
+macro_rules! console_role_sql {
+    () => {
+        "CASE WHEN a.kind = 'staff' THEN a.role
+              WHEN a.kind = 'zszo' AND EXISTS (SELECT 1 FROM institutions ci
+                   WHERE ci.rspo_id = a.institution_rspo_id AND ci.director_login = a.login)
+                   THEN 'director'
+              WHEN a.kind = 'zszo' AND EXISTS (SELECT 1 FROM local_admin_grants cg
+                   WHERE cg.login = a.login AND cg.institution_rspo_id = a.institution_rspo_id
+                     AND cg.withdrawn_at IS NULL)
+                   THEN 'local_administrator'
+         END"
+    };
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SignInRow {
     pub login: String,
@@ -19,14 +37,17 @@ pub struct SignInRow {
     pub status: AccountStatus,
     /// A staff member granted the right to process requests.
     pub may_process: bool,
+    /// The role of a console sign-in (`console_role_sql!`); none for who may not.
+    pub console_role: Option<String>,
 }
 
 pub async fn sign_in_row(pool: &PgPool, login: &str) -> Result<Option<SignInRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(concat!(
         "SELECT login, kind, role, institution_rspo_id, password_hash, must_change, starting_expires_at,
-                totp_secret, status, may_process
-         FROM accounts WHERE login = $1",
-    )
+                totp_secret, status, may_process, ",
+        console_role_sql!(),
+        " AS console_role FROM accounts a WHERE login = $1"
+    ))
     .bind(login)
     .fetch_optional(pool)
     .await

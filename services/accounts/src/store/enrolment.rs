@@ -9,22 +9,37 @@ pub const ENROLMENT_HOURS: i64 = 72;
 
 /// Prepares `login`'s enrolment for [`ENROLMENT_HOURS`], by `by` (an administrator, or the
 /// command line), and records it for audit; his current secret stops working. `None` when
-/// there is no staff account of that login.
+/// there is no account of that login that signs in to the console.
 pub async fn enrolment_prepare_recorded(
     pool: &PgPool,
     login: &str,
     by: &str,
     at: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let until = at + chrono::Duration::hours(ENROLMENT_HOURS);
     let mut tx = pool.begin().await?;
-    if !enrolment_prepare(&mut tx, login, until, at).await? {
+    let until = enrolment_prepare_recorded_in_txn(&mut tx, login, by, "administrator", at).await?;
+    if until.is_some() {
+        tx.commit().await?;
+    }
+    Ok(until)
+}
+
+/// As [`enrolment_prepare_recorded`], in the caller's transaction, by `by` in his `role`.
+pub async fn enrolment_prepare_recorded_in_txn(
+    tx: &mut sqlx::PgConnection,
+    login: &str,
+    by: &str,
+    role: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let until = at + chrono::Duration::hours(ENROLMENT_HOURS);
+    if !enrolment_prepare(&mut *tx, login, until, at).await? {
         return Ok(None);
     }
     let actor = if by == "accounts-cli" {
         contracts::Actor::system("accounts-cli")
     } else {
-        contracts::Actor::person(by, "administrator")
+        contracts::Actor::person(by, role)
     };
     let event = contracts::Envelope::new(
         actor,
@@ -35,8 +50,7 @@ pub async fn enrolment_prepare_recorded(
             until,
         },
     );
-    kit::outbox::outbox_insert_event(&mut tx, &event).await?;
-    tx.commit().await?;
+    kit::outbox::outbox_insert_event(tx, &event).await?;
     Ok(Some(until))
 }
 
@@ -46,11 +60,14 @@ async fn enrolment_prepare(
     until: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE accounts SET totp_enrolment_until = $2, totp_secret = NULL, totp_pending_secret = NULL,
+    // Only an account that signs in to the console (staff, a director, a local administrator).
+    let done = sqlx::query(concat!(
+        "UPDATE accounts a SET totp_enrolment_until = $2, totp_secret = NULL, totp_pending_secret = NULL,
             totp_enrolment_token_hash = NULL, totp_enrolment_attempts = 0, updated_at = $3
-         WHERE login = $1 AND kind = 'staff'",
-    )
+         WHERE login = $1 AND (",
+        crate::console_role_sql!(),
+        ") IS NOT NULL"
+    ))
     .bind(login)
     .bind(until)
     .bind(at)
@@ -111,13 +128,15 @@ pub async fn enrolment_by_token(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<PendingEnrolment>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT login, role, institution_rspo_id, totp_pending_secret AS pending_secret,
+    sqlx::query_as(concat!(
+        "SELECT * FROM (SELECT login, ",
+        crate::console_role_sql!(),
+        " AS role, institution_rspo_id, totp_pending_secret AS pending_secret,
                 totp_enrolment_attempts AS attempts, may_process
-         FROM accounts
+         FROM accounts a
          WHERE totp_enrolment_token_hash = $1 AND totp_enrolment_until > $2
-           AND totp_pending_secret IS NOT NULL AND status = 'active' AND kind = 'staff'",
-    )
+           AND totp_pending_secret IS NOT NULL AND status = 'active') e WHERE role IS NOT NULL"
+    ))
     .bind(token_hash)
     .bind(now)
     .fetch_optional(pool)

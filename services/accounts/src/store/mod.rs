@@ -3,5 +3,6 @@
 pub mod credentials;
 pub mod directory;
 pub mod enrolment;
+pub mod panel;
 pub mod requests;
 pub mod throttle;

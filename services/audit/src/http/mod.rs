@@ -249,7 +249,7 @@ async fn accounts_created(
     State(state): State<AppState>,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Response {
-    of_type(&state, query, "accounts.account.created").await
+    of_type(&state, query, contracts::subjects::ACCOUNTS_ACCOUNT_CREATED).await
 }
 
 /// Which authorisations were revoked, by whom, on which ground.

@@ -5,6 +5,7 @@ mod case;
 mod desk;
 mod enrolment;
 mod list;
+mod panel;
 mod portal;
 mod queue;
 mod registration;
@@ -60,6 +61,28 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/sprawy/{procedure}/{year}/{sequence}/{act}",
             post(case::act),
+        )
+        .route("/panel", get(panel::staff))
+        .route("/panel/pracownicy/{id}", get(panel::member))
+        .route(
+            "/panel/pracownicy/{id}/konto",
+            get(panel::new_account).post(panel::create_account),
+        )
+        .route("/panel/pracownicy/{id}/arkusz", post(panel::reissue_sheet))
+        .route(
+            "/panel/pracownicy/{id}/uprawnienia",
+            post(panel::set_permissions),
+        )
+        .route("/panel/pracownicy/{id}/f-02.pdf", get(panel::f02))
+        .route("/panel/pracownicy/{id}/f-03.csv", get(panel::f03))
+        .route("/panel/f-04.pdf", get(panel::f04))
+        .route(
+            "/panel/administratorzy",
+            get(panel::admins).post(panel::grant),
+        )
+        .route(
+            "/panel/administratorzy/{login}/odwolaj",
+            post(panel::withdraw),
         )
         .route("/audyt", get(audit::record))
         .route("/audyt.csv", get(audit::record_csv))
@@ -135,7 +158,17 @@ impl Staff {
             "administrator" => "administrator",
             "operator" => "operator",
             "auditor" => "audytor",
+            "director" => "dyrektor placówki, administrator lokalny",
+            "local_administrator" => "administrator lokalny",
             _ => "pracownik",
+        }
+    }
+
+    /// Where the person works, as the header shows it.
+    pub fn unit(&self) -> &'static str {
+        match self.role.as_str() {
+            "director" | "local_administrator" => "Centralny Panel Administracyjny",
+            _ => "Wydział Edukacji (EK-04)",
         }
     }
 
@@ -160,10 +193,17 @@ impl Staff {
             item("/incydenty", "Incydenty"),
             item("/weryfikacja", "Weryfikacja rejestru"),
         ];
+        const DIRECTOR: &[NavItem] = &[
+            item("/panel", "Pracownicy Placówki"),
+            item("/panel/administratorzy", "Administratorzy lokalni"),
+        ];
+        const LOCAL_ADMINISTRATOR: &[NavItem] = &[item("/panel", "Pracownicy Placówki")];
         match self.role.as_str() {
             "administrator" => ADMINISTRATOR,
             "operator" => OPERATOR,
             "auditor" => AUDITOR,
+            "director" => DIRECTOR,
+            "local_administrator" => LOCAL_ADMINISTRATOR,
             _ => &[],
         }
     }

@@ -481,6 +481,42 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
         "wniosek odrzucony w ewidencji kont",
     ),
     ("accounts.account.created", "utworzono konto"),
+    (
+        "accounts.account.sheet-issued",
+        "wydano arkusz przekazania danych dostępowych",
+    ),
+    (
+        "accounts.account.first-login",
+        "pierwsze logowanie w Portalu Dostępowym",
+    ),
+    ("accounts.account.email-given", "podano adres e-mail"),
+    (
+        "accounts.account.email-confirmed",
+        "potwierdzono adres e-mail",
+    ),
+    ("accounts.account.activated", "aktywowano konto"),
+    ("accounts.account.password-changed", "zmieniono hasło konta"),
+    ("accounts.account.permission-granted", "nadano uprawnienie"),
+    (
+        "accounts.account.permission-withdrawn",
+        "odebrano uprawnienie",
+    ),
+    (
+        "accounts.local-admin.granted",
+        "upoważniono administratora lokalnego",
+    ),
+    (
+        "accounts.local-admin.withdrawn",
+        "odwołano administratora lokalnego",
+    ),
+    (
+        "accounts.staff.imported",
+        "zaimportowano pracowników placówek",
+    ),
+    (
+        "accounts.totp.enrolment-prepared",
+        "przygotowano rejestrację aplikacji uwierzytelniającej",
+    ),
     ("accounts.credential.issued", "wydano hasło startowe"),
     ("accounts.login.failed", "nieudane logowanie"),
     ("accounts.password.changed", "zmieniono hasło"),

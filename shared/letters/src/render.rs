@@ -8,18 +8,18 @@ use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, Stream, dictionary};
 use secrecy::ExposeSecret;
 
-use super::LetterError;
-use super::content::{AccountKind, LetterContent, polish_date_time};
-use super::fonts::{self, FontUse, hex_string};
+use crate::LetterError;
+use crate::content::{AccountKind, LetterContent, polish_date_time};
+use crate::fonts::{self, FontUse, hex_string};
 
 /// A4 in points (210 × 297 mm).
 const PAGE_WIDTH: f32 = 595.28;
 const PAGE_HEIGHT: f32 = 841.89;
 /// 25 mm side margins, 20 mm at the top and the bottom.
-const LEFT: f32 = 70.87;
-const RIGHT: f32 = PAGE_WIDTH - LEFT;
+pub(crate) const LEFT: f32 = 70.87;
+pub(crate) const RIGHT: f32 = PAGE_WIDTH - LEFT;
 const TOP: f32 = PAGE_HEIGHT - 56.69;
-const BOTTOM: f32 = 56.69;
+pub(crate) const BOTTOM: f32 = 56.69;
 /// Where body text must stop, above the footer.
 const BODY_BOTTOM: f32 = BOTTOM + 24.0;
 /// Where the values of the labelled rows start.
@@ -52,7 +52,7 @@ impl Typeface {
 }
 
 #[derive(Clone, Copy)]
-struct Style {
+pub(crate) struct Style {
     face: Typeface,
     size: f32,
 }
@@ -62,24 +62,24 @@ impl Style {
         Self { face, size }
     }
 
-    fn leading(self) -> f32 {
+    pub(crate) fn leading(self) -> f32 {
         self.size * 1.45
     }
 }
 
-const TITLE: Style = Style::new(Typeface::Bold, 17.0);
-const SUBTITLE: Style = Style::new(Typeface::Regular, 11.0);
-const BODY: Style = Style::new(Typeface::Regular, 11.0);
-const BODY_BOLD: Style = Style::new(Typeface::Bold, 11.0);
-const HEADING: Style = Style::new(Typeface::Bold, 12.0);
-const NOTE: Style = Style::new(Typeface::Regular, 10.5);
-const SMALL: Style = Style::new(Typeface::Regular, 8.5);
-const MARK: Style = Style::new(Typeface::Bold, 9.0);
-const LOGIN: Style = Style::new(Typeface::Mono, 12.0);
+pub(crate) const TITLE: Style = Style::new(Typeface::Bold, 17.0);
+pub(crate) const SUBTITLE: Style = Style::new(Typeface::Regular, 11.0);
+pub(crate) const BODY: Style = Style::new(Typeface::Regular, 11.0);
+pub(crate) const BODY_BOLD: Style = Style::new(Typeface::Bold, 11.0);
+pub(crate) const HEADING: Style = Style::new(Typeface::Bold, 12.0);
+pub(crate) const NOTE: Style = Style::new(Typeface::Regular, 10.5);
+pub(crate) const SMALL: Style = Style::new(Typeface::Regular, 8.5);
+pub(crate) const MARK: Style = Style::new(Typeface::Bold, 9.0);
+pub(crate) const LOGIN: Style = Style::new(Typeface::Mono, 12.0);
 const PASSWORD: Style = Style::new(Typeface::Mono, 15.0);
 
 /// Renders the letter as an unencrypted PDF (the printed, in-person variant; encrypt it
-/// with [`super::encrypt_pdf`] or [`super::zip_aes`] before it leaves the service).
+/// with [`crate::encrypt_pdf`] or [`crate::zip_aes`] before it leaves the service).
 pub fn render_pdf(content: &LetterContent) -> Result<Vec<u8>, LetterError> {
     let text = LetterText::from_content(content)?;
     let mut page = Page::new()?;
@@ -100,6 +100,10 @@ pub fn render_pdf(content: &LetterContent) -> Result<Vec<u8>, LetterError> {
             "Dane dostępowe do konta administratora PZO",
             "Nowe hasło startowe konta administratora placówki w PZO",
         ),
+        AccountKind::NewZszoAccount => (
+            "Arkusz przekazania danych dostępowych",
+            "Nowe konto użytkownika ZSZO – Centralny Panel Administracyjny",
+        ),
     };
     page.paragraph(TITLE, LEFT, title, "title")?;
     page.gray(0.3);
@@ -110,10 +114,17 @@ pub fn render_pdf(content: &LetterContent) -> Result<Vec<u8>, LetterError> {
     page.down(BODY.leading() + 4.0, "title")?;
 
     page.row("Placówka:", BODY, &text.institution, "institution name")?;
-    page.row("Numer sprawy:", BODY, &text.case_number, "case number")?;
+    let reference = match content.account {
+        AccountKind::NewZszoAccount => "Utworzono:",
+        _ => "Numer sprawy:",
+    };
+    page.row(reference, BODY, &text.case_number, "case number")?;
     match (&text.person, content.account) {
         (Some(person), AccountKind::ZszoUser) => {
             page.row("Użytkownik:", BODY, person, "person's name")?
+        }
+        (Some(person), AccountKind::NewZszoAccount) => {
+            page.row("Pracownik:", BODY, person, "person's name")?
         }
         (Some(person), AccountKind::PzoAdministrator) => {
             page.row("Administrator:", BODY, person, "person's name")?
@@ -124,7 +135,7 @@ pub fn render_pdf(content: &LetterContent) -> Result<Vec<u8>, LetterError> {
             "administrator PZO placówki",
             "person's name",
         )?,
-        (None, AccountKind::ZszoUser) => {}
+        (None, AccountKind::ZszoUser | AccountKind::NewZszoAccount) => {}
     }
     page.row_unbroken("Login:", LOGIN, &text.login, "login")?;
     page.password_row("Hasło startowe:", text.password, "starting password")?;
@@ -144,13 +155,19 @@ pub fn render_pdf(content: &LetterContent) -> Result<Vec<u8>, LetterError> {
         "body",
     )?;
     page.down(4.0, "body")?;
-    page.paragraph(
-        BODY,
-        LEFT,
-        "Aby się zalogować, otwórz adres portalu, podaj login i hasło startowe, a następnie \
-         ustaw własne hasło. Hasło przepisz dokładnie: rozróżniane są wielkie i małe litery.",
-        "body",
-    )?;
+    let how = match content.account {
+        AccountKind::NewZszoAccount => {
+            "Aby się zalogować, otwórz adres Portalu Dostępowego, podaj login i hasło startowe, \
+             ustaw własne hasło i podaj swój adres e-mail. Konto zacznie działać, gdy potwierdzisz \
+             adres odnośnikiem z wiadomości, którą otrzymasz. Hasło przepisz dokładnie: \
+             rozróżniane są wielkie i małe litery."
+        }
+        _ => {
+            "Aby się zalogować, otwórz adres portalu, podaj login i hasło startowe, a następnie \
+             ustaw własne hasło. Hasło przepisz dokładnie: rozróżniane są wielkie i małe litery."
+        }
+    };
+    page.paragraph(BODY, LEFT, how, "body")?;
 
     page.down(10.0, "body")?;
     page.paragraph(HEADING, LEFT, "Zasady bezpieczeństwa", "body")?;
@@ -163,6 +180,11 @@ pub fn render_pdf(content: &LetterContent) -> Result<Vec<u8>, LetterError> {
         AccountKind::PzoAdministrator => {
             "Dane są przeznaczone wyłącznie dla dyrektora placówki, który jest \
              administratorem konta PZO."
+        }
+        AccountKind::NewZszoAccount => {
+            "Administrator lokalny przekazuje ten arkusz pracownikowi osobiście. Arkusz \
+             wydawany jest jeden raz: system nie przechowuje hasła startowego i nie wydrukuje \
+             go ponownie."
         }
     };
     for note in [
@@ -178,10 +200,16 @@ pub fn render_pdf(content: &LetterContent) -> Result<Vec<u8>, LetterError> {
         page.bullet(NOTE, note, "body")?;
     }
 
-    let footer = format!(
-        "Dokument wygenerowany automatycznie w sprawie {}.",
-        text.case_number
-    );
+    let footer = match content.account {
+        AccountKind::NewZszoAccount => {
+            "Arkusz wydany jednorazowo przy utworzeniu konta w Centralnym Panelu Administracyjnym."
+                .to_owned()
+        }
+        _ => format!(
+            "Dokument wygenerowany automatycznie w sprawie {}.",
+            text.case_number
+        ),
+    };
     page.gray(0.45);
     page.show(SMALL, LEFT, BOTTOM, &footer, "case number")?;
     page.gray(0.0);
@@ -226,7 +254,7 @@ impl<'a> LetterText<'a> {
 }
 
 /// Free text: runs of white space become one space; other control characters are refused.
-fn prose(value: &str, field: &'static str) -> Result<String, LetterError> {
+pub(crate) fn prose(value: &str, field: &'static str) -> Result<String, LetterError> {
     if value.chars().any(|c| c.is_control() && !c.is_whitespace()) {
         return Err(LetterError::UnsupportedCharacter { field });
     }
@@ -251,14 +279,14 @@ fn token<'a>(value: &'a str, field: &'static str) -> Result<&'a str, LetterError
 
 /// The page being drawn: its fonts, its content stream so far, and the baseline of the
 /// next line.
-struct Page {
+pub(crate) struct Page {
     fonts: [FontUse; 3],
     ops: Vec<Operation>,
-    y: f32,
+    pub(crate) y: f32,
 }
 
 impl Page {
-    fn new() -> Result<Self, LetterError> {
+    pub(crate) fn new() -> Result<Self, LetterError> {
         Ok(Self {
             fonts: [
                 FontUse::load(&fonts::DEJAVU_SANS)?,
@@ -270,13 +298,18 @@ impl Page {
         })
     }
 
-    fn width(&self, style: Style, text: &str, field: &'static str) -> Result<f32, LetterError> {
+    pub(crate) fn width(
+        &self,
+        style: Style,
+        text: &str,
+        field: &'static str,
+    ) -> Result<f32, LetterError> {
         self.fonts[style.face.index()]
             .width(text, style.size)
             .ok_or(LetterError::UnsupportedCharacter { field })
     }
 
-    fn show(
+    pub(crate) fn show(
         &mut self,
         style: Style,
         x: f32,
@@ -304,12 +337,12 @@ impl Page {
     }
 
     /// Sets the fill colour (text included) to a grey level, 0 being black.
-    fn gray(&mut self, level: f32) {
+    pub(crate) fn gray(&mut self, level: f32) {
         self.ops
             .push(Operation::new("g", vec![Object::Real(level)]));
     }
 
-    fn down(&mut self, by: f32, field: &'static str) -> Result<(), LetterError> {
+    pub(crate) fn down(&mut self, by: f32, field: &'static str) -> Result<(), LetterError> {
         self.y -= by;
         if self.y < BODY_BOTTOM {
             return Err(LetterError::DoesNotFit { field });
@@ -360,7 +393,7 @@ impl Page {
     }
 
     /// Lines of `text` from `x` to the right margin; leaves `y` on the next baseline.
-    fn paragraph(
+    pub(crate) fn paragraph(
         &mut self,
         style: Style,
         x: f32,
@@ -374,14 +407,19 @@ impl Page {
         Ok(())
     }
 
-    fn bullet(&mut self, style: Style, text: &str, field: &'static str) -> Result<(), LetterError> {
+    pub(crate) fn bullet(
+        &mut self,
+        style: Style,
+        text: &str,
+        field: &'static str,
+    ) -> Result<(), LetterError> {
         self.show(style, LEFT + 4.0, self.y, "•", field)?;
         self.paragraph(style, LEFT + 16.0, text, field)?;
         self.down(2.0, field)
     }
 
     /// A label and its value, the value wrapped in its column.
-    fn row(
+    pub(crate) fn row(
         &mut self,
         label: &str,
         style: Style,
@@ -394,7 +432,7 @@ impl Page {
     }
 
     /// A label and a value that must stay on one line to be read back exactly.
-    fn row_unbroken(
+    pub(crate) fn row_unbroken(
         &mut self,
         label: &str,
         style: Style,
@@ -447,7 +485,7 @@ impl Page {
     }
 
     /// A thin line across the text column, just under the current baseline.
-    fn rule(&mut self) {
+    pub(crate) fn rule(&mut self) {
         self.ops.extend([
             Operation::new("q", vec![]),
             Operation::new("G", vec![Object::Real(0.6)]),
@@ -460,7 +498,7 @@ impl Page {
     }
 
     /// Writes the page, its fonts and the document around them.
-    fn finish(self, title: &str) -> Result<Vec<u8>, LetterError> {
+    pub(crate) fn finish(self, title: &str) -> Result<Vec<u8>, LetterError> {
         let mut doc = Document::with_version("1.7");
         let pages_id = doc.new_object_id();
 

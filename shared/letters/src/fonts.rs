@@ -10,7 +10,7 @@ use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictio
 use subsetter::GlyphRemapper;
 use ttf_parser::{Face, GlyphId};
 
-use super::LetterError;
+use crate::LetterError;
 
 /// A TrueType font shipped in `assets/fonts/` (licence: `assets/fonts/LICENSE-DejaVu.txt`).
 pub(super) struct EmbeddedFont {
@@ -26,21 +26,21 @@ pub(super) struct EmbeddedFont {
 pub(super) static DEJAVU_SANS: EmbeddedFont = EmbeddedFont {
     name: "DejaVuSans",
     subset_tag: "KLZREG",
-    data: include_bytes!("../../../../assets/fonts/DejaVuSans.ttf"),
+    data: include_bytes!("../../../assets/fonts/DejaVuSans.ttf"),
     stem_v: 80,
 };
 
 pub(super) static DEJAVU_SANS_BOLD: EmbeddedFont = EmbeddedFont {
     name: "DejaVuSans-Bold",
     subset_tag: "KLZBLD",
-    data: include_bytes!("../../../../assets/fonts/DejaVuSans-Bold.ttf"),
+    data: include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf"),
     stem_v: 140,
 };
 
 pub(super) static DEJAVU_SANS_MONO: EmbeddedFont = EmbeddedFont {
     name: "DejaVuSansMono",
     subset_tag: "KLZMON",
-    data: include_bytes!("../../../../assets/fonts/DejaVuSansMono.ttf"),
+    data: include_bytes!("../../../assets/fonts/DejaVuSansMono.ttf"),
     stem_v: 80,
 };
 

@@ -10,6 +10,8 @@ pub enum AccountKind {
     ZszoUser,
     /// An institution's PZO administrator account, held by its director (procedure PZO-01).
     PzoAdministrator,
+    /// A ZSZO account a local administrator just created (procedure C): the hand-over sheet.
+    NewZszoAccount,
 }
 
 /// The first and last name of the person whose account it is.
@@ -33,7 +35,8 @@ pub struct LetterContent {
     pub portal_url: String,
     /// When the starting password stops working.
     pub expires_at: DateTime<Utc>,
-    /// The case number, e.g. `ZSZO-05/2026/000001`.
+    /// The case number, e.g. `ZSZO-05/2026/000001`; for a new account, when and by whom it
+    /// was created.
     pub case_number: String,
     pub account: AccountKind,
 }

@@ -8,7 +8,7 @@
 use secrecy::SecretString;
 use secrecy::zeroize::Zeroize;
 
-use super::LetterError;
+use crate::LetterError;
 
 /// Letters and digits without 0, O, o, 1, l, I: nothing one can mistake for another.
 pub const CIPHER_ALPHABET: &str = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";

@@ -13,7 +13,7 @@ use secrecy::zeroize::Zeroizing;
 use zip::write::SimpleFileOptions;
 use zip::{AesMode, CompressionMethod, ZipWriter};
 
-use super::LetterError;
+use crate::LetterError;
 
 /// The shortest cipher password a letter is locked with: an SMS-borne password is all
 /// that protects the attachment, so a short one is refused rather than used.

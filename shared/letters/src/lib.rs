@@ -11,11 +11,13 @@ mod cipher;
 mod content;
 mod error;
 mod fonts;
+mod forms;
 mod protect;
 mod render;
 
 pub use cipher::{CIPHER_ALPHABET, CIPHER_PASSWORD_LEN, cipher_password, cipher_password_of_len};
 pub use content::{AccountKind, LetterContent, PersonName, polish_date_time};
 pub use error::LetterError;
+pub use forms::{F02Content, render_f02, render_f04};
 pub use protect::{MIN_CIPHER_PASSWORD_LEN, encrypt_pdf, zip_aes};
 pub use render::render_pdf;
