@@ -45,6 +45,8 @@ pub struct AccountsSettings {
     /// The catalogue of ZSZO permissions a local administrator grants in the panel.
     #[serde(default)]
     pub permission_catalogue: crate::domain::staff::Catalogue,
+    /// How long an e-mail confirmation link works, in hours.
+    pub email_confirmation_hours: i64,
 }
 
 /// Bounds on sign-ins (staff and portal).
@@ -175,6 +177,11 @@ impl Service {
             ));
         }
         let hasher = Arc::new(settings.accounts.hasher()?);
+        if !(1..=24 * 14).contains(&settings.accounts.email_confirmation_hours) {
+            return Err(StartupError::Service(
+                "accounts.email_confirmation_hours must be between 1 and 336".into(),
+            ));
+        }
         settings
             .accounts
             .permission_catalogue
@@ -268,6 +275,8 @@ impl Service {
             catalogue: Arc::new(accounts.permission_catalogue.clone()),
             starting: accounts.starting_password.clone(),
             portal_url: accounts.portal_url.clone(),
+            delivery_key: accounts.delivery_key()?,
+            confirmation_ttl: chrono::Duration::hours(accounts.email_confirmation_hours),
         });
         platform.run(routes, workers, stop).await
     }

@@ -92,6 +92,9 @@ pub struct QueuePage {
 pub struct PortalSignIn {
     pub token: String,
     pub must_change: bool,
+    /// The account waits for its e-mail address to be given and confirmed.
+    #[serde(default)]
+    pub email_required: bool,
 }
 
 /// A service the console asks.
@@ -160,6 +163,8 @@ pub const CALLS: &[Call] = {
         call(Accounts, Post, "/api/portal/login", &[]),
         call(Accounts, Post, "/api/portal/password", &[]),
         call(Accounts, Get, "/api/portal/password-policy", &[]),
+        call(Accounts, Post, "/api/portal/email", &[]),
+        call(Accounts, Post, "/api/portal/email-confirmation", &[]),
         call(
             Accounts,
             Get,
@@ -406,6 +411,17 @@ impl Upstream {
             .send()
             .await;
         answer(response).await
+    }
+
+    /// `POST` what needs no token (its body is the proof: a confirmation link's token).
+    pub async fn post_anonymous<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, UpstreamError> {
+        let url = self.url(Method::Post, service, path)?;
+        answer(self.client.post(url).json(body).send().await).await
     }
 
     /// `POST` a JSON body; the answer as it is (a letter to print), with its content type.

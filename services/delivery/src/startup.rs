@@ -322,12 +322,15 @@ impl Service {
             config.poll_interval,
             config.batch,
         ));
-        let notices = Arc::new(NoticeSender::new(
-            platform.pool.clone(),
-            Arc::clone(&clock),
-            Arc::clone(&mailer),
-            config.clone(),
-        ));
+        let notices = Arc::new(
+            NoticeSender::new(
+                platform.pool.clone(),
+                Arc::clone(&clock),
+                Arc::clone(&mailer),
+                config.clone(),
+            )
+            .with_seal_keys(seal_key.clone()),
+        );
         let credentials = Arc::new(CredentialsHandler::new(
             Arc::clone(&clock),
             seal_key.clone(),

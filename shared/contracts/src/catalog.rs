@@ -10,7 +10,9 @@ use crate::events::{
     PasswordChanged, RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided,
     SessionsEnded, TotpEnrolmentPrepared,
 };
-use crate::events::{AccountStepRecorded, LocalAdminChanged, StaffImported};
+use crate::events::{
+    AccountStepRecorded, EmailConfirmationRequested, LocalAdminChanged, StaffImported,
+};
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
 use crate::seod_status::SeodStatus;
@@ -206,10 +208,18 @@ pub fn messages() -> Vec<MessageSpec> {
         MessageSpec {
             name: "AccountStepRecorded",
             address: "accounts.account.{step}",
-            summary: "A step of a ZSZO account's history (created, hand-over sheet issued, first login, e-mail given and confirmed, activated, password changed, a permission granted or withdrawn), the same the central admin panel shows",
+            summary: "A step of a ZSZO account's history (created, hand-over sheet issued, first login, e-mail given and confirmed, activated, password changed, a permission granted or withdrawn), the same the central admin panel shows; delivery reads `activated` to tell the local administrator",
             publishers: &["accounts"],
-            consumers: &["audit"],
+            consumers: &["delivery", "audit"],
             schema: schema_of::<Envelope<AccountStepRecorded>>,
+        },
+        MessageSpec {
+            name: "EmailConfirmationRequested",
+            address: subjects::CREDENTIALS_EMAIL_CONFIRMATION,
+            summary: "A user gave an e-mail address on the access portal: delivery e-mails the link that confirms it; the link's token is sealed to delivery's key",
+            publishers: &["accounts"],
+            consumers: &["delivery"],
+            schema: schema_of::<Envelope<EmailConfirmationRequested>>,
         },
         MessageSpec {
             name: "PasswordChanged",

@@ -486,6 +486,59 @@ pub struct AccountStepRecorded {
     /// Created: the permissions granted with the account.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
+    /// Activated: the local administrator who created the account is told by e-mail at this
+    /// address (when he has one), and reminded of F-02, F-03 and F-04.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_admin_email: Option<String>,
+    /// Activated: whose account it is, for that e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_name: Option<String>,
+}
+
+impl AccountStepRecorded {
+    /// The step alone; the other fields are for the steps that carry them.
+    pub fn new(login: &str, step: AccountStep) -> Self {
+        Self {
+            login: login.to_owned(),
+            step,
+            staff_member_id: None,
+            permission: None,
+            permissions: Vec::new(),
+            local_admin_email: None,
+            person_name: None,
+        }
+    }
+}
+
+/// `credentials.email-confirmation`: a user gave an e-mail address on the access portal; the
+/// link that confirms it goes to that address. Its token is sealed to delivery's key (on the
+/// CREDENTIALS stream, which only delivery reads); accounts keeps only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EmailConfirmationRequested {
+    pub login: String,
+    pub email: String,
+    /// The name the e-mail greets.
+    pub person_name: String,
+    /// The access portal's confirmation page; the token is added as `?t=`.
+    pub confirm_url: String,
+    pub expires_at: DateTime<Utc>,
+    /// Base64 of the token sealed to delivery's key (`kit::seal`), bound to
+    /// [`EmailConfirmationRequested::seal_context`].
+    pub sealed_token: String,
+    pub seal_key_id: String,
+}
+
+impl EmailConfirmationRequested {
+    /// What the seal is bound to: the token opens only for this login, address and expiry.
+    pub fn seal_context(&self) -> Vec<u8> {
+        let mut out = b"klucznik-email-confirmation-v1".to_vec();
+        let expires = self.expires_at.timestamp().to_string();
+        for field in [self.login.as_str(), self.email.as_str(), expires.as_str()] {
+            out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+            out.extend_from_slice(field.as_bytes());
+        }
+        out
+    }
 }
 
 impl Event for AccountStepRecorded {
@@ -507,6 +560,7 @@ event_types! {
     PasswordChanged => subjects::ACCOUNTS_PASSWORD_CHANGED,
     TotpEnrolmentPrepared => subjects::ACCOUNTS_TOTP_ENROLMENT_PREPARED,
     StaffImported => subjects::ACCOUNTS_STAFF_IMPORTED,
+    EmailConfirmationRequested => subjects::CREDENTIALS_EMAIL_CONFIRMATION,
     CollectionRefused => subjects::DELIVERY_COLLECTION_REFUSED,
     DispatchFailed => subjects::DELIVERY_DISPATCH_FAILED,
     DispatchCompleted => subjects::DELIVERY_DISPATCH_COMPLETED,

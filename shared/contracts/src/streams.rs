@@ -157,7 +157,10 @@ pub mod consumers {
         service: "delivery",
         durable: "delivery-credentials",
         stream: CREDENTIALS,
-        filter_subjects: &[subjects::CREDENTIALS_SEALED],
+        filter_subjects: &[
+            subjects::CREDENTIALS_SEALED,
+            subjects::CREDENTIALS_EMAIL_CONFIRMATION,
+        ],
         concurrency: 1,
         batched: true,
     };
@@ -169,12 +172,16 @@ pub mod consumers {
         concurrency: 1,
         batched: true,
     };
-    /// Password changes, for the notice (without any secret) to the user's e-mail address.
+    /// Password changes, for the notice (without any secret) to the user's e-mail address;
+    /// accounts activated, for the notice to the local administrator who created them.
     pub const DELIVERY_NOTICES: ConsumerSpec = ConsumerSpec {
         service: "delivery",
         durable: "delivery-notices",
         stream: ACCOUNTS,
-        filter_subjects: &[subjects::ACCOUNTS_PASSWORD_CHANGED],
+        filter_subjects: &[
+            subjects::ACCOUNTS_PASSWORD_CHANGED,
+            subjects::ACCOUNTS_ACCOUNT_ACTIVATED,
+        ],
         concurrency: 1,
         batched: true,
     };

@@ -53,10 +53,13 @@ pub const ACCOUNTS_LOCAL_ADMIN_WITHDRAWN: &str = "accounts.local-admin.withdrawn
 /// A step of a ZSZO account's history: `accounts.account.created`, `.sheet-issued`, …
 pub const ACCOUNTS_ACCOUNT_ALL: &str = "accounts.account.>";
 pub const ACCOUNTS_ACCOUNT_CREATED: &str = "accounts.account.created";
+pub const ACCOUNTS_ACCOUNT_ACTIVATED: &str = "accounts.account.activated";
 pub const ACCOUNTS_ALL: &str = "accounts.>";
 
 /// accounts' sealed credentials for delivery (on the CREDENTIALS stream only).
 pub const CREDENTIALS_SEALED: &str = "credentials.sealed";
+/// An e-mail address's confirmation link, its token sealed for delivery (CREDENTIALS only).
+pub const CREDENTIALS_EMAIL_CONFIRMATION: &str = "credentials.email-confirmation";
 pub const CREDENTIALS_ALL: &str = "credentials.>";
 
 pub const DELIVERY_DISPATCH_COMPLETED: &str = "delivery.dispatch.completed";

@@ -44,12 +44,17 @@ pub struct AppState {
     pub starting: crate::startup::StartingPasswordSettings,
     /// The access portal's address, printed on the hand-over sheet.
     pub portal_url: String,
+    /// delivery's public key: an e-mail confirmation's token is sealed to it.
+    pub delivery_key: [u8; 32],
+    /// How long an e-mail confirmation link works.
+    pub confirmation_ttl: Duration,
 }
 
 mod enrolment;
 pub mod gate;
 mod panel;
 mod portal;
+mod portal_email;
 
 pub fn router(state: AppState) -> Router {
     let (routes, operations) = api().split_for_parts();
@@ -71,6 +76,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(portal::routes())
         .merge(enrolment::routes())
         .merge(panel::routes())
+        .merge(portal_email::routes())
 }
 
 fn document(operations: OpenApi) -> OpenApi {

@@ -11,7 +11,6 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -81,12 +80,6 @@ fn member_not_found() -> Response {
     .into_response()
 }
 
-/// The member's id from the path; a malformed one names no member.
-fn member_id(path: Result<Path<MemberPath>, PathRejection>) -> Result<Uuid, Box<Response>> {
-    path.map(|Path(p)| p.id)
-        .map_err(|_| Box::new(member_not_found()))
-}
-
 fn invalid(detail: &str) -> Response {
     Problem::new(
         StatusCode::BAD_REQUEST,
@@ -103,6 +96,43 @@ async fn local_admin(state: &AppState, actor: &kit::auth::Actor) -> Result<Local
         Ok(Some(admin)) => Ok(admin),
         Ok(None) => Err(refused_not_local_admin()),
         Err(error) => Err(problem(error)),
+    }
+}
+
+/// The signed-in local administrator, as a handler's argument: refused unless accounts'
+/// own records say he is one now.
+struct Admin(LocalAdmin);
+
+impl axum::extract::FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let actor = kit::auth::Actor::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        local_admin(state, &actor).await.map(Admin)
+    }
+}
+
+/// The local administrator and the member of staff the path names (a malformed id names
+/// none).
+struct AdminOf(LocalAdmin, Uuid);
+
+impl axum::extract::FromRequestParts<AppState> for AdminOf {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let Admin(admin) = Admin::from_request_parts(parts, state).await?;
+        let Ok(Path(path)) = Path::<MemberPath>::from_request_parts(parts, state).await else {
+            return Err(member_not_found());
+        };
+        Ok(AdminOf(admin, path.id))
     }
 }
 
@@ -166,13 +196,9 @@ struct StaffPage {
 )]
 async fn staff(
     State(state): State<AppState>,
-    actor: kit::auth::Actor,
+    Admin(admin): Admin,
     query: Result<Query<StaffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     let Ok(Query(query)) = query else {
         return Problem::new(
             StatusCode::BAD_REQUEST,
@@ -312,19 +338,7 @@ struct MemberDetail {
         kit::openapi::Internal,
     )
 )]
-async fn member(
-    State(state): State<AppState>,
-    actor: kit::auth::Actor,
-    path: Result<Path<MemberPath>, PathRejection>,
-) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let id = match member_id(path) {
-        Ok(id) => id,
-        Err(response) => return *response,
-    };
+async fn member(State(state): State<AppState>, AdminOf(admin, id): AdminOf) -> Response {
     match member_detail(&state, &admin, id).await {
         Ok(Some(detail)) => Json(detail).into_response(),
         Ok(None) => member_not_found(),
@@ -486,18 +500,9 @@ fn checked_permissions(state: &AppState, body: &[u8]) -> Result<Vec<String>, Box
 )]
 async fn create_account(
     State(state): State<AppState>,
-    actor: kit::auth::Actor,
-    path: Result<Path<MemberPath>, PathRejection>,
+    AdminOf(admin, id): AdminOf,
     body: axum::body::Bytes,
 ) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let id = match member_id(path) {
-        Ok(id) => id,
-        Err(response) => return *response,
-    };
     let codes = match checked_permissions(&state, &body) {
         Ok(codes) => codes,
         Err(response) => return *response,
@@ -553,6 +558,8 @@ async fn create_account(
                 staff_member_id: Some(member.id),
                 permission,
                 permissions,
+                local_admin_email: None,
+                person_name: None,
             }
         };
         let institution = Some(admin.institution_rspo_id.as_str());
@@ -689,19 +696,7 @@ fn sheet_response(status: StatusCode, login: &str, sheet: Vec<u8>) -> Response {
         kit::openapi::Internal,
     )
 )]
-async fn reissue_sheet(
-    State(state): State<AppState>,
-    actor: kit::auth::Actor,
-    path: Result<Path<MemberPath>, PathRejection>,
-) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let id = match member_id(path) {
-        Ok(id) => id,
-        Err(response) => return *response,
-    };
+async fn reissue_sheet(State(state): State<AppState>, AdminOf(admin, id): AdminOf) -> Response {
     let now = state.clock.now();
     let (password, hash) = match starting_password(&state).await {
         Ok(drawn) => drawn,
@@ -743,6 +738,8 @@ async fn reissue_sheet(
                 staff_member_id: Some(member.id),
                 permission: None,
                 permissions: Vec::new(),
+                local_admin_email: None,
+                person_name: None,
             },
             now,
         )
@@ -798,18 +795,9 @@ struct PermissionsChanged {
 )]
 async fn set_permissions(
     State(state): State<AppState>,
-    actor: kit::auth::Actor,
-    path: Result<Path<MemberPath>, PathRejection>,
+    AdminOf(admin, id): AdminOf,
     body: axum::body::Bytes,
 ) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let id = match member_id(path) {
-        Ok(id) => id,
-        Err(response) => return *response,
-    };
     let wanted = match checked_permissions(&state, &body) {
         Ok(codes) => codes,
         Err(response) => return *response,
@@ -851,6 +839,8 @@ async fn set_permissions(
             staff_member_id: Some(member.id),
             permission: Some(code.to_owned()),
             permissions: Vec::new(),
+            local_admin_email: None,
+            person_name: None,
         };
         for code in &granted {
             panel::permission_grant_in_txn(&mut tx, &login, code, &admin.login, now).await?;
@@ -902,10 +892,7 @@ async fn set_permissions(
         kit::openapi::Internal,
     )
 )]
-async fn catalogue(State(state): State<AppState>, actor: kit::auth::Actor) -> Response {
-    if let Err(response) = local_admin(&state, &actor).await {
-        return response;
-    }
+async fn catalogue(State(state): State<AppState>, _admin: Admin) -> Response {
     Json(state.catalogue.0.clone()).into_response()
 }
 
@@ -964,19 +951,7 @@ fn document(content_type: &'static str, filename: &str, body: Vec<u8>) -> Respon
         kit::openapi::Internal,
     )
 )]
-async fn f02(
-    State(state): State<AppState>,
-    actor: kit::auth::Actor,
-    path: Result<Path<MemberPath>, PathRejection>,
-) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let id = match member_id(path) {
-        Ok(id) => id,
-        Err(response) => return *response,
-    };
+async fn f02(State(state): State<AppState>, AdminOf(admin, id): AdminOf) -> Response {
     let (member, login, created_at, permissions) =
         match member_with_account(&state, &admin, id).await {
             Ok(found) => found,
@@ -1029,19 +1004,7 @@ fn cell(value: &str) -> String {
         kit::openapi::Internal,
     )
 )]
-async fn f03(
-    State(state): State<AppState>,
-    actor: kit::auth::Actor,
-    path: Result<Path<MemberPath>, PathRejection>,
-) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let id = match member_id(path) {
-        Ok(id) => id,
-        Err(response) => return *response,
-    };
+async fn f03(State(state): State<AppState>, AdminOf(admin, id): AdminOf) -> Response {
     let (member, login, created_at, permissions) =
         match member_with_account(&state, &admin, id).await {
             Ok(found) => found,
@@ -1097,11 +1060,7 @@ async fn f03(
         kit::openapi::Internal,
     )
 )]
-async fn f04(State(state): State<AppState>, actor: kit::auth::Actor) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+async fn f04(Admin(admin): Admin) -> Response {
     match letters::render_f04(&admin.institution_name) {
         Ok(pdf) => document("application/pdf", "F-04.pdf", pdf),
         Err(error) => problem(Error::Unusable(error.to_string())),
@@ -1135,12 +1094,10 @@ struct LocalAdmins {
         kit::openapi::Internal,
     )
 )]
-async fn local_admins(State(state): State<AppState>, actor: kit::auth::Actor) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) if admin.director => admin,
-        Ok(_) => return refused_not_director(),
-        Err(response) => return response,
-    };
+async fn local_admins(State(state): State<AppState>, Admin(admin): Admin) -> Response {
+    if !admin.director {
+        return refused_not_director();
+    }
     match panel::grants(&state.pool, &admin.institution_rspo_id).await {
         Ok(grants) => Json(LocalAdmins {
             institution_rspo_id: admin.institution_rspo_id,
@@ -1201,14 +1158,12 @@ struct Granted {
 )]
 async fn grant_local_admin(
     State(state): State<AppState>,
-    actor: kit::auth::Actor,
+    Admin(admin): Admin,
     body: axum::body::Bytes,
 ) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) if admin.director => admin,
-        Ok(_) => return refused_not_director(),
-        Err(response) => return response,
-    };
+    if !admin.director {
+        return refused_not_director();
+    }
     let Ok(request) = serde_json::from_slice::<Grantee>(&body) else {
         return invalid("Oczekiwano JSON z polem login.");
     };
@@ -1261,17 +1216,7 @@ async fn grant_local_admin(
             )
             .await?
         };
-        let event = Envelope::new(
-            admin.actor(),
-            now,
-            LocalAdminChanged {
-                login: login.clone(),
-                granted: true,
-                by: admin.login.clone(),
-            },
-        )
-        .institution(&admin.institution_rspo_id);
-        kit::outbox::outbox_insert_event(&mut tx, &event).await?;
+        local_admin_changed_in_txn(&mut tx, &admin, &login, true, now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(until))
     }
@@ -1314,6 +1259,27 @@ async fn grant_local_admin(
     }
 }
 
+/// Tells audit who authorised or withdrew whom.
+async fn local_admin_changed_in_txn(
+    tx: &mut sqlx::PgConnection,
+    admin: &LocalAdmin,
+    login: &str,
+    granted: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    let event = Envelope::new(
+        admin.actor(),
+        now,
+        LocalAdminChanged {
+            login: login.to_owned(),
+            granted,
+            by: admin.login.clone(),
+        },
+    )
+    .institution(&admin.institution_rspo_id);
+    kit::outbox::outbox_insert_event(tx, &event).await
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
 struct GranteePath {
@@ -1351,14 +1317,12 @@ struct Withdrawn {
 )]
 async fn withdraw_local_admin(
     State(state): State<AppState>,
-    actor: kit::auth::Actor,
+    Admin(admin): Admin,
     Path(path): Path<GranteePath>,
 ) -> Response {
-    let admin = match local_admin(&state, &actor).await {
-        Ok(admin) if admin.director => admin,
-        Ok(_) => return refused_not_director(),
-        Err(response) => return response,
-    };
+    if !admin.director {
+        return refused_not_director();
+    }
     let login = path.login.trim().to_ascii_lowercase();
     let now = state.clock.now();
     let result = async {
@@ -1374,17 +1338,7 @@ async fn withdraw_local_admin(
         {
             return Ok(false);
         }
-        let event = Envelope::new(
-            admin.actor(),
-            now,
-            LocalAdminChanged {
-                login: login.clone(),
-                granted: false,
-                by: admin.login.clone(),
-            },
-        )
-        .institution(&admin.institution_rspo_id);
-        kit::outbox::outbox_insert_event(&mut tx, &event).await?;
+        local_admin_changed_in_txn(&mut tx, &admin, &login, false, now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(true)
     }

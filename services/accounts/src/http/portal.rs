@@ -77,6 +77,9 @@ struct PortalSession {
     /// The password is a starting one: the session may only set a new one, within ten
     /// minutes.
     must_change: bool,
+    /// The account waits for its e-mail address to be given and confirmed
+    /// (`POST /api/portal/email`, after the password is set).
+    email_required: bool,
     expires_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -148,7 +151,11 @@ async fn login(
         Ok(attempt) => attempt,
         Err(response) => return response,
     };
-    let row = row.filter(|r| r.kind != AccountKind::Staff && r.status == AccountStatus::Active);
+    // An account created in the panel signs in here while it waits for its e-mail address.
+    let row = row.filter(|r| {
+        r.kind != AccountKind::Staff
+            && matches!(r.status, AccountStatus::Active | AccountStatus::Pending)
+    });
     let ok = match gate::verify_password(
         &state,
         &request.password,
@@ -172,6 +179,14 @@ async fn login(
         return Problem::new(StatusCode::FORBIDDEN, "starting-password-expired", "Hasło startowe wygasło")
             .detail("Hasło startowe wygasło. Poproś dyrektora placówki o wygenerowanie nowego hasła startowego.")
             .into_response();
+    }
+    let first_login = async {
+        let mut tx = state.pool.begin().await?;
+        crate::store::panel::first_login_in_txn(&mut tx, &row.login, now).await?;
+        tx.commit().await
+    };
+    if let Err(error) = first_login.await {
+        return problem(error);
     }
     let role = if row.must_change {
         Role::PasswordChange
@@ -209,6 +224,7 @@ async fn login(
     Json(PortalSession {
         token,
         must_change: row.must_change,
+        email_required: row.status == AccountStatus::Pending,
         expires_at,
     })
     .into_response()
@@ -289,7 +305,10 @@ async fn change_password(
         None => return session_ended(),
     }
     let row = match credentials::sign_in_row(&state.pool, &login).await {
-        Ok(Some(row)) if row.status == AccountStatus::Active && row.kind != AccountKind::Staff => {
+        Ok(Some(row))
+            if matches!(row.status, AccountStatus::Active | AccountStatus::Pending)
+                && row.kind != AccountKind::Staff =>
+        {
             row
         }
         Ok(_) => return refused(),
@@ -358,6 +377,16 @@ async fn change_password(
         );
         event.institution_rspo_id = row.institution_rspo_id.clone();
         kit::outbox::outbox_insert_event(&mut tx, &event).await?;
+        crate::store::panel::own_step_in_txn(
+            &mut tx,
+            &login,
+            contracts::events::AccountStepRecorded::new(
+                &login,
+                contracts::events::AccountStep::PasswordChanged,
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await
     }
     .await;

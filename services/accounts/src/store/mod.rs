@@ -1,5 +1,6 @@
 //! The only place with SQL.
 
+pub mod confirmations;
 pub mod credentials;
 pub mod directory;
 pub mod enrolment;

@@ -507,26 +507,56 @@ pub async fn has_totp(conn: &mut PgConnection, login: &str) -> Result<bool, sqlx
     .await
 }
 
-/// Records a step of the account's history by the user himself.
+/// Records a step of the account's history by the user himself, for an account created in
+/// the panel (one without a history is not given one).
 pub async fn own_step_in_txn(
     conn: &mut PgConnection,
     login: &str,
-    institution: Option<&str>,
-    step: AccountStep,
+    step: AccountStepRecorded,
     at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
+    let institution: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT institution_rspo_id FROM accounts WHERE login = $1 AND created_by IS NOT NULL",
+    )
+    .bind(login)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(institution) = institution else {
+        return Ok(false);
+    };
     step_record_in_txn(
         conn,
         Actor::person(login, "user"),
-        institution,
-        AccountStepRecorded {
-            login: login.to_owned(),
-            step,
-            staff_member_id: None,
-            permission: None,
-            permissions: Vec::new(),
-        },
+        institution.as_deref(),
+        step,
         at,
     )
-    .await
+    .await?;
+    Ok(true)
+}
+
+/// The first portal sign-in of an account created in the panel, once.
+pub async fn first_login_in_txn(
+    conn: &mut PgConnection,
+    login: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let first = sqlx::query(
+        "UPDATE accounts SET first_login_at = $2
+         WHERE login = $1 AND first_login_at IS NULL AND created_by IS NOT NULL",
+    )
+    .bind(login)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    if first.rows_affected() == 1 {
+        own_step_in_txn(
+            conn,
+            login,
+            AccountStepRecorded::new(login, AccountStep::FirstLogin),
+            at,
+        )
+        .await?;
+    }
+    Ok(())
 }

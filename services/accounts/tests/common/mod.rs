@@ -14,7 +14,12 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 /// accounts with its test keys and the sample directory.
 pub async fn accounts() -> Accounts {
-    let (_, delivery_public) = kit::seal::keypair().unwrap();
+    accounts_sealing_to().await.0
+}
+
+/// As [`accounts`], with the private key of the delivery key it seals to (playing delivery).
+pub async fn accounts_sealing_to() -> (Accounts, zeroize::Zeroizing<[u8; 32]>) {
+    let (delivery_secret, delivery_public) = kit::seal::keypair().unwrap();
     let accounts = Accounts::start_with("accounts", |s| {
         let a = &mut s.accounts;
         a.signing_key = Some(TEST_ACCOUNTS_SIGNING_KEY.to_owned().into());
@@ -27,5 +32,5 @@ pub async fn accounts() -> Accounts {
     accounts::import::import(&accounts.pool, &sample, now)
         .await
         .expect("the sample directory imports");
-    accounts
+    (accounts, delivery_secret)
 }

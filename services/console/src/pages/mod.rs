@@ -7,6 +7,7 @@ mod enrolment;
 mod list;
 mod panel;
 mod portal;
+mod portal_email;
 mod queue;
 mod registration;
 mod sign_in;
@@ -46,6 +47,14 @@ pub fn router(state: AppState) -> Router {
             get(portal::change_form).post(portal::change),
         )
         .route("/portal/gotowe", get(portal::done))
+        .route(
+            "/portal/email",
+            get(portal_email::form).post(portal_email::submit),
+        )
+        .route(
+            "/portal/potwierdz",
+            get(portal_email::confirm_form).post(portal_email::confirm),
+        )
         .route("/kolejka", get(queue::page))
         .route(
             "/rejestracja",

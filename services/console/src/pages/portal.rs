@@ -25,10 +25,26 @@ const PASSWORD_MAX: usize = 256;
 
 /// The signed-in user, as the session keeps them until the password is changed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct PortalUser {
-    login: String,
-    token: String,
-    must_change: bool,
+pub(super) struct PortalUser {
+    pub(super) login: String,
+    pub(super) token: String,
+    pub(super) must_change: bool,
+    /// The account waits for its e-mail address (created in the panel, procedure C).
+    #[serde(default)]
+    pub(super) email_required: bool,
+}
+
+impl PortalUser {
+    /// The page the user's next step is on.
+    pub(super) fn next_page(&self) -> &'static str {
+        if self.must_change {
+            "/portal/haslo"
+        } else if self.email_required {
+            "/portal/email"
+        } else {
+            "/portal/gotowe"
+        }
+    }
 }
 
 #[derive(Default)]
@@ -65,7 +81,7 @@ pub struct DonePage {
     pub login: String,
 }
 
-async fn user(session: &Session) -> Option<PortalUser> {
+pub(super) async fn user(session: &Session) -> Option<PortalUser> {
     session.get::<PortalUser>(PORTAL_KEY).await.ok().flatten()
 }
 
@@ -87,12 +103,7 @@ async fn sign_in_page(
 
 pub async fn form(session: Session) -> Response {
     if let Some(user) = user(&session).await {
-        return Redirect::to(if user.must_change {
-            "/portal/haslo"
-        } else {
-            "/portal/gotowe"
-        })
-        .into_response();
+        return Redirect::to(user.next_page()).into_response();
     }
     sign_in_page(
         &session,
@@ -149,12 +160,10 @@ pub async fn submit(
                     login: login.clone(),
                     token: signed_in.token,
                     must_change: signed_in.must_change,
+                    email_required: signed_in.email_required,
                 };
                 match session.insert(PORTAL_KEY, &user).await {
-                    Ok(()) if user.must_change => {
-                        return Redirect::to("/portal/haslo").into_response();
-                    }
-                    Ok(()) => return Redirect::to("/portal/gotowe").into_response(),
+                    Ok(()) => return Redirect::to(user.next_page()).into_response(),
                     Err(error) => {
                         tracing::error!(%error, "the portal session could not be kept");
                         errors.form =
@@ -276,16 +285,21 @@ pub async fn change(
             .await
         {
             Ok(_) => {
-                // The token was good only for this change: the session keeps the result.
+                // The token is kept only for the e-mail address still to give; otherwise the
+                // session keeps just the result.
                 let done = PortalUser {
                     must_change: false,
-                    token: String::new(),
+                    token: if user.email_required {
+                        user.token.clone()
+                    } else {
+                        String::new()
+                    },
                     ..user
                 };
                 if let Err(error) = session.insert(PORTAL_KEY, &done).await {
                     tracing::error!(%error, "the portal session could not be kept");
                 }
-                return Redirect::to("/portal/gotowe").into_response();
+                return Redirect::to(done.next_page()).into_response();
             }
             Err(UpstreamError::Refused {
                 status: 422,
@@ -336,8 +350,8 @@ pub async fn done(session: Session) -> Response {
     let Some(user) = user(&session).await else {
         return Redirect::to("/portal").into_response();
     };
-    if user.must_change {
-        return Redirect::to("/portal/haslo").into_response();
+    if user.must_change || user.email_required {
+        return Redirect::to(user.next_page()).into_response();
     }
     // Shown once: the next visit starts at the sign-in again.
     let _ = session.remove::<PortalUser>(PORTAL_KEY).await;

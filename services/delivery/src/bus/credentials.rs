@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use contracts::Envelope;
-use contracts::events::CredentialIssued;
+use contracts::events::{CredentialIssued, EmailConfirmationRequested};
 use contracts::forms::DeliveryMode;
 use kit::clock::Clock;
 use kit::consumer::{Handler, Incoming};
@@ -22,6 +22,7 @@ use crate::domain::credentials::open_credentials;
 use crate::domain::status::DeliveryStatus;
 use crate::error::Error;
 use crate::store::deliveries::{NewDelivery, delivery_insert_in_txn};
+use crate::store::notices::{NewNotice, NoticeKind, notice_insert_in_txn};
 
 pub struct CredentialsHandler {
     clock: Arc<dyn Clock>,
@@ -34,10 +35,68 @@ impl CredentialsHandler {
     }
 }
 
+impl CredentialsHandler {
+    /// `credentials.email-confirmation`: the link is recorded as a notice with its token
+    /// still sealed, once the seal is seen to open for the login, address and expiry the
+    /// event names; the notice worker opens it again only to send it.
+    async fn confirmation(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
+        let envelope: Envelope<EmailConfirmationRequested> = message.decode()?;
+        let request = &envelope.data;
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(request.sealed_token.as_bytes())
+            .map_err(|_| {
+                Error::Unusable(format!(
+                    "the confirmation link of {} is not sealed base64",
+                    request.login
+                ))
+            })?;
+        if self
+            .seal_key
+            .open(&sealed, &request.seal_context())
+            .is_none()
+        {
+            return Err(Error::Unusable(format!(
+                "the confirmation link of {} does not open for the address and expiry the event                  names; nothing is sent",
+                request.login
+            )));
+        }
+        if request.email.parse::<lettre::Address>().is_err() {
+            return Err(Error::Unusable(format!(
+                "the address given for {} is not a valid e-mail address",
+                request.login
+            )));
+        }
+        let facts = EmailConfirmationRequested {
+            sealed_token: String::new(),
+            ..request.clone()
+        };
+        let inserted = notice_insert_in_txn(
+            conn,
+            &NewNotice {
+                event_id: envelope.id,
+                kind: NoticeKind::EmailConfirmation,
+                login: &request.login,
+                email: &request.email,
+                occurred_at: envelope.occurred_at,
+                case_outcome: None,
+                sealed: Some(&sealed),
+                facts: serde_json::to_value(&facts).ok(),
+                now: self.clock.now(),
+            },
+        )
+        .await?;
+        tracing::info!(login = %request.login, inserted, "an e-mail confirmation link recorded");
+        Ok(())
+    }
+}
+
 impl Handler for CredentialsHandler {
     type Error = Error;
 
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
+        if message.subject == contracts::subjects::CREDENTIALS_EMAIL_CONFIRMATION {
+            return self.confirmation(conn, message).await;
+        }
         let envelope: Envelope<CredentialIssued> = message.decode()?;
         let issued = &envelope.data;
         if issued.case_number.trim().is_empty() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use contracts::Envelope;
-use contracts::events::PasswordChanged;
+use contracts::events::{AccountStepRecorded, PasswordChanged};
 use kit::clock::Clock;
 use kit::consumer::{Handler, Incoming};
 use sqlx::PgConnection;
@@ -30,10 +30,53 @@ impl PasswordChangedHandler {
     }
 }
 
+impl PasswordChangedHandler {
+    /// `accounts.account.activated`: the local administrator who created the account is told,
+    /// when he has an address, and reminded of the institution's forms.
+    async fn activated(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
+        let envelope: Envelope<AccountStepRecorded> = message.decode()?;
+        let step = &envelope.data;
+        let Some(email) = step
+            .local_admin_email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| e.parse::<lettre::Address>().is_ok())
+        else {
+            tracing::info!(login = %step.login, "the local administrator has no usable address; no notice");
+            return Ok(());
+        };
+        let now = self.clock.now();
+        if now - envelope.occurred_at > self.max_age {
+            tracing::warn!(login = %step.login, "the activation is too old for a notice; none is sent");
+            return Ok(());
+        }
+        let inserted = notice_insert_in_txn(
+            conn,
+            &NewNotice {
+                event_id: envelope.id,
+                kind: NoticeKind::AccountActivated,
+                login: &step.login,
+                email,
+                occurred_at: envelope.occurred_at,
+                case_outcome: None,
+                sealed: None,
+                facts: Some(serde_json::json!({ "person_name": step.person_name })),
+                now,
+            },
+        )
+        .await?;
+        tracing::info!(login = %step.login, inserted, "an activation notice recorded");
+        Ok(())
+    }
+}
+
 impl Handler for PasswordChangedHandler {
     type Error = Error;
 
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), Error> {
+        if message.subject == contracts::subjects::ACCOUNTS_ACCOUNT_ACTIVATED {
+            return self.activated(conn, message).await;
+        }
         let envelope: Envelope<PasswordChanged> = message.decode()?;
         let changed = &envelope.data;
         let Some(email) = changed
@@ -70,6 +113,8 @@ impl Handler for PasswordChangedHandler {
                 login: &changed.login,
                 email,
                 occurred_at: envelope.occurred_at,
+                sealed: None,
+                facts: None,
                 case_outcome: None,
                 now,
             },

@@ -55,6 +55,8 @@ impl Handler for ReplyRequestedHandler {
                 login: &reply.target_login,
                 email: &reply.to,
                 occurred_at: reply.at,
+                sealed: None,
+                facts: None,
                 case_outcome: Some(reply),
                 now,
             },

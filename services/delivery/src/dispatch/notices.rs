@@ -22,7 +22,10 @@ use uuid::Uuid;
 use super::{DispatchConfig, MailError, Mailer};
 use crate::domain::backoff::{AfterFailure, after_passing_failure};
 use crate::domain::replies::{reply_body, reply_subject};
-use crate::domain::texts::{notice_body, notice_subject};
+use crate::domain::texts::{
+    activated_body, activated_subject, confirmation_body, confirmation_subject, notice_body,
+    notice_subject,
+};
 use crate::letter::polish_date_time;
 use crate::store::notices::{
     NoticeKind, NoticeRow, notice_fail, notice_mark_sent, notice_retry_later, notices_claim_due,
@@ -33,6 +36,8 @@ pub struct NoticeSender {
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
     config: DispatchConfig,
+    /// Opens the confirmation links' tokens at the moment they are sent.
+    seal_keys: Option<crate::domain::credentials::SealKeys>,
 }
 
 enum Outcome {
@@ -53,7 +58,14 @@ impl NoticeSender {
             clock,
             mailer,
             config,
+            seal_keys: None,
         }
+    }
+
+    /// With the keys that open the confirmation links' tokens.
+    pub fn with_seal_keys(mut self, keys: crate::domain::credentials::SealKeys) -> Self {
+        self.seal_keys = Some(keys);
+        self
     }
 
     /// Sends until `stop` fires, finishing the notices in hand.
@@ -168,6 +180,21 @@ impl NoticeSender {
             (NoticeKind::CaseOutcome, None) => {
                 return Outcome::Permanent("a case outcome notice without its facts".into());
             }
+            (NoticeKind::EmailConfirmation, _) => match self.confirmation(row) {
+                Ok(texts) => texts,
+                Err(error) => return Outcome::Permanent(error),
+            },
+            (NoticeKind::AccountActivated, _) => {
+                let person = row
+                    .facts
+                    .as_ref()
+                    .and_then(|f| f.0["person_name"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| row.login.clone());
+                (
+                    activated_subject(&row.login),
+                    activated_body(&person, &row.login, &at),
+                )
+            }
         };
         let message = Message::builder()
             .from(self.config.from.clone())
@@ -185,6 +212,38 @@ impl NoticeSender {
             Err(MailError::Passing(error)) => Outcome::Passing(error),
             Err(MailError::Permanent { error, .. }) => Outcome::Permanent(error),
         }
+    }
+
+    /// The confirmation e-mail: its token opened from the seal only now, for this login,
+    /// address and expiry.
+    fn confirmation(&self, row: &NoticeRow) -> Result<(String, String), String> {
+        let facts: contracts::events::EmailConfirmationRequested = row
+            .facts
+            .as_ref()
+            .and_then(|f| serde_json::from_value(f.0.clone()).ok())
+            .ok_or("a confirmation notice without its facts")?;
+        let sealed = row
+            .sealed
+            .as_deref()
+            .ok_or("a confirmation notice without its seal")?;
+        let keys = self
+            .seal_keys
+            .as_ref()
+            .ok_or("no seal key to open the confirmation with")?;
+        let token = keys
+            .open(sealed, &facts.seal_context())
+            .ok_or("the confirmation's seal does not open for its login and address")?;
+        let token = std::str::from_utf8(&token).map_err(|_| "the sealed token is not text")?;
+        let link = format!("{}?t={token}", facts.confirm_url);
+        Ok((
+            confirmation_subject(),
+            confirmation_body(
+                &facts.person_name,
+                &facts.login,
+                &link,
+                &polish_date_time(facts.expires_at),
+            ),
+        ))
     }
 
     async fn fail(

@@ -45,6 +45,13 @@ impl SealKeys {
         Self { keys }
     }
 
+    /// Opens `sealed` for `context` with whichever key sealed it.
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        self.keys
+            .iter()
+            .find_map(|key| kit::seal::open(key, sealed, context).ok())
+    }
+
     /// The current public key's id, as accounts names it in `seal_key_id`.
     pub fn current_id(&self) -> String {
         kit::seal::key_id(&kit::seal::public_of(&self.keys[0]))
@@ -71,12 +78,9 @@ pub fn open_credentials(
     binding: &SealBinding<'_>,
 ) -> Result<Credentials, CredentialsError> {
     let context = binding.context();
-    let opened = Zeroizing::new(
-        keys.keys
-            .iter()
-            .find_map(|key| kit::seal::open(key, sealed, &context).ok())
-            .ok_or(CredentialsError::Unopenable)?,
-    );
+    let opened = keys
+        .open(sealed, &context)
+        .ok_or(CredentialsError::Unopenable)?;
     let credentials: Credentials =
         serde_json::from_slice(&opened).map_err(|e| CredentialsError::Malformed {
             line: e.line(),

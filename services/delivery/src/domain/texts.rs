@@ -125,6 +125,46 @@ pub fn notice_body(login: &str, changed_at: &str) -> String {
     ))
 }
 
+/// The e-mail that confirms a user's address; `expires_at` as `polish_date_time` writes it.
+/// The link is the only secret in it, and works once.
+pub fn confirmation_subject() -> String {
+    "Potwierdź adres e-mail konta ZSZO".to_owned()
+}
+
+pub fn confirmation_body(person: &str, login: &str, link: &str, expires_at: &str) -> String {
+    automatic_message(&format!(
+        "{person}, ten adres e-mail podano w Portalu Dostępowym ZSZO dla konta {login}.\n\
+         \n\
+         Aby go potwierdzić i uruchomić konto, otwórz odnośnik:\n\
+         {link}\n\
+         \n\
+         Odnośnik działa jeden raz, do {expires_at}. Jeśli to nie Ty podałeś(-aś) ten adres, \
+         zignoruj tę wiadomość: bez potwierdzenia nic się nie zmieni."
+    ))
+}
+
+/// To the local administrator who created an account: it is active; the institution's
+/// forms are to be updated (seed 002, points 7 and 8), with their full titles.
+pub fn activated_subject(login: &str) -> String {
+    format!("Konto ZSZO {login} jest aktywne")
+}
+
+pub fn activated_body(person: &str, login: &str, activated_at: &str) -> String {
+    automatic_message(&format!(
+        "Konto użytkownika ZSZO {login} ({person}), utworzone przez Ciebie w Centralnym \
+         Panelu Administracyjnym, jest aktywne od {activated_at}: pracownik potwierdził adres \
+         e-mail.\n\
+         \n\
+         Zaktualizuj o nowe konto dokumenty zgodne z formularzami:\n\
+         - F-02 Upoważnienie pracownika do przetwarzania danych osobowych,\n\
+         - F-03 Ewidencja osób upoważnionych do przetwarzania danych osobowych,\n\
+         - F-04 Wykaz pomieszczeń tworzących obszar przetwarzania danych osobowych.\n\
+         \n\
+         Wypełnione formularze przechowuje się w placówce; nie przesyła się ich do Wydziału \
+         Edukacji. Wypełniony F-02 i nowy wiersz F-03 pobierzesz z karty pracownika w panelu."
+    ))
+}
+
 /// A plain-text message the department sends without a person: greeting, `content`, and
 /// the note not to reply.
 pub fn automatic_message(content: &str) -> String {

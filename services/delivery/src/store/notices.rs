@@ -13,6 +13,10 @@ use uuid::Uuid;
 pub enum NoticeKind {
     PasswordChanged,
     CaseOutcome,
+    /// The link that confirms a user's e-mail address (procedure C).
+    EmailConfirmation,
+    /// To the local administrator: the account he created is active (procedure C).
+    AccountActivated,
 }
 
 impl NoticeKind {
@@ -20,6 +24,8 @@ impl NoticeKind {
         match self {
             Self::PasswordChanged => "password_changed",
             Self::CaseOutcome => "case_outcome",
+            Self::EmailConfirmation => "email_confirmation",
+            Self::AccountActivated => "account_activated",
         }
     }
 }
@@ -28,13 +34,18 @@ impl TryFrom<String> for NoticeKind {
     type Error = contracts::forms::UnknownValue;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        [Self::PasswordChanged, Self::CaseOutcome]
-            .into_iter()
-            .find(|kind| kind.as_str() == value)
-            .ok_or(contracts::forms::UnknownValue {
-                kind: "notice kind",
-                value,
-            })
+        [
+            Self::PasswordChanged,
+            Self::CaseOutcome,
+            Self::EmailConfirmation,
+            Self::AccountActivated,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == value)
+        .ok_or(contracts::forms::UnknownValue {
+            kind: "notice kind",
+            value,
+        })
     }
 }
 
@@ -48,6 +59,10 @@ pub struct NewNotice<'a> {
     /// When what the notice tells happened.
     pub occurred_at: DateTime<Utc>,
     pub case_outcome: Option<&'a ReplyRequested>,
+    /// A secret the e-mail carries, still sealed to delivery's key.
+    pub sealed: Option<&'a [u8]>,
+    /// What the e-mail states, for the kinds that need more than the login.
+    pub facts: Option<serde_json::Value>,
     pub now: DateTime<Utc>,
 }
 
@@ -59,8 +74,8 @@ pub async fn notice_insert_in_txn(
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
         "INSERT INTO notices (event_id, login, email, occurred_at, status,
-             next_attempt_at, created_at, updated_at, kind, case_outcome)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5, $6, $7)
+             next_attempt_at, created_at, updated_at, kind, case_outcome, sealed, facts)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5, $6, $7, $8, $9)
          ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(new.event_id)
@@ -70,6 +85,8 @@ pub async fn notice_insert_in_txn(
     .bind(new.now)
     .bind(new.kind.as_str())
     .bind(new.case_outcome.map(Json))
+    .bind(new.sealed)
+    .bind(new.facts.as_ref().map(Json))
     .execute(conn)
     .await?
     .rows_affected();
@@ -85,6 +102,8 @@ pub struct NoticeRow {
     pub email: String,
     pub occurred_at: DateTime<Utc>,
     pub case_outcome: Option<Json<ReplyRequested>>,
+    pub sealed: Option<Vec<u8>>,
+    pub facts: Option<Json<serde_json::Value>>,
     pub status: String,
     pub attempts: i32,
     pub last_error: Option<String>,
