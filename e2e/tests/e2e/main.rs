@@ -14,6 +14,7 @@ mod faults;
 mod forms;
 mod helpers;
 mod openapi;
+mod panel;
 mod procedure;
 mod processing;
 mod readiness;

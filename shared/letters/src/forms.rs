@@ -43,6 +43,7 @@ pub fn render_f02(content: &F02Content) -> Result<Vec<u8>, LetterError> {
     let date = date.split(',').next().unwrap_or(&date).to_owned();
 
     page.paragraph(SMALL, LEFT, "Formularz F-02", "title")?;
+    page.down(TITLE.leading() * 0.5, "title")?;
     page.paragraph(
         TITLE,
         LEFT,
@@ -119,6 +120,7 @@ pub fn render_f04(institution_name: &str) -> Result<Vec<u8>, LetterError> {
     let mut page = Page::new()?;
     let institution = prose(institution_name, "institution name")?;
     page.paragraph(SMALL, LEFT, "Formularz F-04", "title")?;
+    page.down(TITLE.leading() * 0.5, "title")?;
     page.paragraph(
         TITLE,
         LEFT,
@@ -175,7 +177,7 @@ fn footer(page: &mut Page) -> Result<(), LetterError> {
         SMALL,
         LEFT,
         crate::render::BOTTOM,
-        "Formularz przechowywany w placówce (procedura utworzenia konta ZSZO); nie przesyła się go do Wydziału Edukacji.",
+        "Formularz przechowuje się w placówce; nie przesyła się go do Wydziału Edukacji.",
         "footer",
     )?;
     page.gray(0.0);

@@ -42,6 +42,9 @@ pub fn test_accounts_public_key() -> String {
 
 /// The department's staff in the sample directory, and the password tests give them.
 pub const STAFF: [&str; 3] = ["admin.ek04", "operator.ek04", "audytor"];
+/// Directors who sign in to the console (the central admin panel) with the staff password and
+/// a TOTP secret of their own.
+pub const CONSOLE_DIRECTORS: [&str; 1] = ["jkowalski"];
 pub const STAFF_PASSWORD: &str = "Haslo-Personelu-2026!";
 
 /// Keys only tests use: an Ed25519 seed and a PESEL hash key.
@@ -108,10 +111,16 @@ impl System {
         import_directory(&accounts_env, &directory);
         if options.directory.is_none() {
             import_directory(&accounts_env, &more_accounts(&logs));
+            let staff = crate::workspace_root().join("services/accounts/sample/staff.csv");
+            accounts_command(
+                &accounts_env,
+                &["import-staff", &staff.to_string_lossy()],
+                "",
+            );
         }
         let mut totp_secrets = BTreeMap::new();
         if options.directory.is_none() {
-            for login in STAFF {
+            for login in STAFF.into_iter().chain(CONSOLE_DIRECTORS) {
                 accounts_command(&accounts_env, &["set-password", login], STAFF_PASSWORD);
                 let out = accounts_command(&accounts_env, &["enroll-totp", login], "");
                 let secret = out.lines().next().unwrap_or_default().to_owned();
@@ -252,6 +261,11 @@ impl System {
     /// the department would, against this system's accounts database.
     pub fn accounts_admin(&self, args: &[&str]) -> String {
         accounts_command(self.services["accounts"].env(), args, "")
+    }
+
+    /// As [`System::accounts_admin`], with `stdin` (a password to set).
+    pub fn accounts_admin_with(&self, args: &[&str], stdin: &str) -> String {
+        accounts_command(self.services["accounts"].env(), args, stdin)
     }
 
     /// A staff member's bearer token: signed in (password and TOTP) the first time it is

@@ -373,10 +373,20 @@ async fn member_detail(
                 let history = panel::history(&state.pool, login)
                     .await?
                     .into_iter()
-                    .map(|entry| HistoryStep {
-                        label: AccountStep::parse(&entry.step)
-                            .map_or(entry.step.clone(), |s| s.label().to_owned()),
-                        entry,
+                    .map(|mut entry| {
+                        // The permissions as the catalogue names them, not their codes.
+                        entry.detail = entry.detail.map(|codes| {
+                            codes
+                                .split(',')
+                                .map(|code| state.catalogue.name_of(code))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        });
+                        HistoryStep {
+                            label: AccountStep::parse(&entry.step)
+                                .map_or(entry.step.clone(), |s| s.label().to_owned()),
+                            entry,
+                        }
                     })
                     .collect();
                 Some(AccountView {
