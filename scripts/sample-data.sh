@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Loads the sample directory (a few schools, directors, staff, PZO administrator accounts and
 # the department's staff) into accounts, so `make run` can be tried at once, and gives the
-# department's sample staff a password and a TOTP secret (kept in .local/secrets/). Idempotent.
+# department's sample staff (and one director) a password and a TOTP secret (kept in .local/secrets/). Idempotent.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,7 +19,10 @@ accounts() {
 }
 
 accounts import "$ROOT/services/accounts/sample/directory.jsonl"
-for login in admin.ek04 operator.ek04 audytor; do
+# The staff of the sample schools (procedure C's "Pracownicy Placówki"); again changes nothing.
+accounts import-staff "$ROOT/services/accounts/sample/staff.csv" >/dev/null 2>&1
+# The department's staff, and SP 7's director for the central admin panel.
+for login in admin.ek04 operator.ek04 audytor jkowalski; do
     totp_file="$SECRETS_DIR/staff-$login-totp"
     [[ -s "$totp_file" ]] && continue
     password_file="$(local_secret_file "staff-$login-password" 12)"

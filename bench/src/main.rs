@@ -4,6 +4,7 @@
 mod audit;
 mod letter;
 mod pipeline;
+mod staff;
 mod usage;
 
 #[tokio::main]
@@ -21,5 +22,8 @@ async fn main() {
     }
     if matches!(which.as_str(), "all" | "pipeline") {
         pipeline::run().await;
+    }
+    if matches!(which.as_str(), "all" | "staff") {
+        staff::run().await;
     }
 }

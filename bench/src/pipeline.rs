@@ -51,7 +51,7 @@ fn form(id: &str, account: &str) -> serde_json::Value {
 
 /// The time of one argon2id hash at the service's cost (the median of 30, so that a
 /// neighbour's burst on a shared machine does not decide it) and the ceiling it gives.
-fn argon2_ceiling() -> (f64, f64) {
+pub(crate) fn argon2_ceiling() -> (f64, f64) {
     let hasher =
         accounts::domain::passwords::Hasher::new(accounts::domain::passwords::HashCost::OWASP)
             .unwrap();

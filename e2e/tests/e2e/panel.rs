@@ -102,6 +102,14 @@ async fn a_deputy_creates_an_account_the_employee_activates_it_and_the_director_
     let console = system.url("console");
     let mut pages = Vec::new();
     system.accounts_admin_with(&["set-password", "mwojcik"], DEPUTY_PASSWORD);
+    // The deputy has an address of his own: the activation notice goes there.
+    let directory = test_support::scratch_dir("deputy").join("deputy.jsonl");
+    std::fs::write(
+        &directory,
+        "{\"type\":\"account\",\"rspo_id\":\"12345\",\"login\":\"mwojcik\",\"first_name\":\"Małgorzata\",\"last_name\":\"Wójcik\",\"email\":\"m.wojcik@sp7.edu.krakow.pl\"}\n",
+    )
+    .unwrap();
+    system.accounts_admin(&["import", directory.to_str().unwrap()]);
 
     // The director authorises his deputy.
     let director = Browser::start(true).await;
@@ -333,7 +341,30 @@ async fn a_deputy_creates_an_account_the_employee_activates_it_and_the_director_
         "signed in as an active user: {text}"
     );
 
-    // The deputy is told in the panel; the director reads the history and the forms.
+    // The deputy is told by e-mail and in the panel; the director reads the history and the
+    // forms.
+    let notice = eventually(Duration::from_secs(60), "the activation notice", || async {
+        system
+            .smtp
+            .messages()
+            .into_iter()
+            .find(|m| String::from_utf8_lossy(m).contains("m.wojcik@sp7.edu.krakow.pl"))
+    })
+    .await;
+    let notice = MessageParser::default().parse(&notice).unwrap();
+    assert_eq!(
+        notice.subject(),
+        Some("Konto ZSZO zwroblewska jest aktywne")
+    );
+    let body = notice.body_text(0).unwrap().to_string();
+    for title in [
+        "F-02 Upoważnienie pracownika do przetwarzania danych osobowych",
+        "F-03 Ewidencja osób upoważnionych do przetwarzania danych osobowych",
+        "F-04 Wykaz pomieszczeń tworzących obszar przetwarzania danych osobowych",
+        "nie przesyła się ich do Wydziału",
+    ] {
+        assert!(body.contains(title), "{title} in: {body}");
+    }
     deputy.open(&format!("{console}/panel")).await;
     let text = deputy.text().await;
     assert!(
