@@ -7,6 +7,7 @@ pub mod events;
 pub mod forms;
 pub mod permissions;
 pub mod query;
+pub mod revocation;
 pub mod schemas;
 pub mod seod_status;
 pub mod streams;

@@ -292,12 +292,15 @@ async fn member_and_catalogue(
     Ok((answer, catalogue))
 }
 
-/// Only what an id is made of reaches a service's path.
+/// Only what an id is made of reaches a service's path (nothing left: an id that names no
+/// one, which accounts answers as not found).
 fn clean_id(id: &str) -> String {
-    id.chars()
+    let id: String = id
+        .chars()
         .filter(|c| c.is_ascii_hexdigit() || *c == '-')
         .take(36)
-        .collect()
+        .collect();
+    if id.is_empty() { "0".to_owned() } else { id }
 }
 
 async fn member_page(
