@@ -39,6 +39,22 @@ pub async fn fresh_code(system: &System, login: &str) -> String {
     system.totp_code(login)
 }
 
+/// The key the enrolment page (`/zaloguj/aplikacja`) shows, as the person's app reads it.
+pub async fn enrolment_key(browser: &Browser) -> (String, Vec<u8>) {
+    let secret: String = browser
+        .client
+        .find(fantoccini::Locator::Css(".secret code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let key = kit::totp::base32_decode(&secret).expect("a base32 secret");
+    (secret, key)
+}
+
 /// Signs `login` in at the console's sign-in page (password and a fresh TOTP code).
 pub async fn sign_in(browser: &Browser, system: &System, login: &str) {
     browser

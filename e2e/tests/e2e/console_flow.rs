@@ -537,17 +537,7 @@ async fn a_prepared_enrolment_shows_the_qr_code_once_and_the_first_code_signs_in
     assert!(browser.source().await.contains("<svg"), "a QR code");
     assert_accessible(&browser, "the enrolment").await;
     browser.screenshot("console-rejestracja-aplikacji").await;
-    let secret: String = browser
-        .client
-        .find(fantoccini::Locator::Css(".secret code"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    let key = kit::totp::base32_decode(&secret).expect("a base32 secret");
+    let (secret, key) = crate::console::enrolment_key(&browser).await;
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -689,6 +679,13 @@ async fn every_form_without_its_token_is_refused_and_another_roles_page_is_403()
         "/incydenty/nowy".to_owned(),
         "/incydenty/2026/1/status".to_owned(),
         "/weryfikacja/punkt-kontrolny".to_owned(),
+        "/portal/email".to_owned(),
+        "/portal/potwierdz".to_owned(),
+        "/panel/pracownicy/01900000-0000-7000-8000-000000000000/konto".to_owned(),
+        "/panel/pracownicy/01900000-0000-7000-8000-000000000000/arkusz".to_owned(),
+        "/panel/pracownicy/01900000-0000-7000-8000-000000000000/uprawnienia".to_owned(),
+        "/panel/administratorzy".to_owned(),
+        "/panel/administratorzy/mwojcik/odwolaj".to_owned(),
     ];
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

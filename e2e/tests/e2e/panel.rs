@@ -75,17 +75,7 @@ async fn first_console_sign_in(browser: &Browser, console: &str, login: &str, pa
         "{}",
         browser.text().await
     );
-    let secret: String = browser
-        .client
-        .find(fantoccini::Locator::Css(".secret code"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    let key = kit::totp::base32_decode(&secret).expect("a base32 secret");
+    let (_, key) = crate::console::enrolment_key(browser).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -22,6 +22,28 @@ struct Portal {
 }
 
 impl Portal {
+    async fn start() -> Self {
+        let (accounts, delivery_key) = accounts_sealing_to().await;
+        Self {
+            accounts,
+            delivery_key,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Signs in with the starting password: the session's answer.
+    async fn first_sign_in(&self, login: &str, starting: &str) -> Value {
+        let (status, session) = self
+            .post(
+                "/api/portal/login",
+                None,
+                json!({"login": login, "password": starting}),
+            )
+            .await;
+        assert_eq!(status, 200, "{session}");
+        session
+    }
+
     async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
         let mut request = self.http.post(self.accounts.url(path)).json(&body);
         if let Some(token) = token {
@@ -138,22 +160,10 @@ async fn status_of(portal: &Portal, login: &str) -> (String, Option<String>, Opt
 
 #[tokio::test]
 async fn the_employee_sets_his_password_gives_an_address_and_its_link_activates_the_account_once() {
-    let (accounts, delivery_key) = accounts_sealing_to().await;
-    let portal = Portal {
-        accounts,
-        delivery_key,
-        http: reqwest::Client::new(),
-    };
+    let portal = Portal::start().await;
     let (login, starting) = created(&portal).await;
 
-    let (status, session) = portal
-        .post(
-            "/api/portal/login",
-            None,
-            json!({"login": login, "password": starting}),
-        )
-        .await;
-    assert_eq!(status, 200, "{session}");
+    let session = portal.first_sign_in(&login, &starting).await;
     assert_eq!(
         (
             session["must_change"].as_bool(),
@@ -305,20 +315,9 @@ async fn the_employee_sets_his_password_gives_an_address_and_its_link_activates_
 
 #[tokio::test]
 async fn a_replaced_or_expired_link_is_refused_and_a_changed_address_waits_for_its_own_link() {
-    let (accounts, delivery_key) = accounts_sealing_to().await;
-    let portal = Portal {
-        accounts,
-        delivery_key,
-        http: reqwest::Client::new(),
-    };
+    let portal = Portal::start().await;
     let (login, starting) = created(&portal).await;
-    let (_, session) = portal
-        .post(
-            "/api/portal/login",
-            None,
-            json!({"login": login, "password": starting}),
-        )
-        .await;
+    let session = portal.first_sign_in(&login, &starting).await;
     let token = session["token"].as_str().unwrap().to_owned();
     portal
         .post(

@@ -132,6 +132,17 @@ struct SignedOut {
     signed_out: bool,
 }
 
+/// A body that is not what the endpoint reads: 400 with what it expected.
+pub(crate) fn invalid_request(detail: &str) -> Response {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid-request",
+        "Niepoprawne żądanie",
+    )
+    .detail(detail)
+    .into_response()
+}
+
 pub(crate) fn refused() -> Response {
     let mut response = Problem::new(
         StatusCode::UNAUTHORIZED,

@@ -80,16 +80,6 @@ fn member_not_found() -> Response {
     .into_response()
 }
 
-fn invalid(detail: &str) -> Response {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "invalid-request",
-        "Niepoprawne żądanie",
-    )
-    .detail(detail)
-    .into_response()
-}
-
 /// The signed-in person as a local administrator, or the refusal.
 async fn local_admin(state: &AppState, actor: &kit::auth::Actor) -> Result<LocalAdmin, Response> {
     match panel::local_admin(&state.pool, actor.login()).await {
@@ -426,7 +416,7 @@ fn checked_permissions(state: &AppState, body: &[u8]) -> Result<Vec<String>, Box
         }
     } else {
         serde_json::from_slice::<Permissions>(body).map_err(|_| {
-            Box::new(invalid(
+            Box::new(super::invalid_request(
                 "Oczekiwano JSON z polem permissions (lista kodów uprawnień).",
             ))
         })?
@@ -1175,7 +1165,7 @@ async fn grant_local_admin(
         return refused_not_director();
     }
     let Ok(request) = serde_json::from_slice::<Grantee>(&body) else {
-        return invalid("Oczekiwano JSON z polem login.");
+        return super::invalid_request("Oczekiwano JSON z polem login.");
     };
     let typed = request.login.trim().to_ascii_lowercase();
     let refusal = |status: StatusCode, kind: &str, title: &str, detail: String| {

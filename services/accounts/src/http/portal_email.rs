@@ -46,16 +46,6 @@ struct LinkSent {
     expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-fn invalid(detail: &str) -> Response {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "invalid-request",
-        "Niepoprawne żądanie",
-    )
-    .detail(detail)
-    .into_response()
-}
-
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -93,7 +83,7 @@ async fn give_email(
     body: axum::body::Bytes,
 ) -> Response {
     let Ok(request) = serde_json::from_slice::<GivenEmail>(&body) else {
-        return invalid("Oczekiwano JSON z polem email.");
+        return super::invalid_request("Oczekiwano JSON z polem email.");
     };
     let login = actor.login().to_owned();
     let now = state.clock.now();
@@ -256,7 +246,7 @@ fn link_refused(status: StatusCode, kind: &str, title: &str, detail: &str) -> Re
 )]
 async fn confirm_email(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let Ok(request) = serde_json::from_slice::<Confirmation>(&body) else {
-        return invalid("Oczekiwano JSON z polem token.");
+        return super::invalid_request("Oczekiwano JSON z polem token.");
     };
     let token = request.token.trim();
     let unknown = || {

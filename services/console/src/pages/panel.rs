@@ -433,12 +433,18 @@ fn ticked(body: &Bytes) -> Ticked {
     Ticked { csrf, permissions }
 }
 
-fn sheet(pdf: Vec<u8>) -> Response {
+/// The hand-over sheet accounts answered, passed to the browser to print and kept nowhere;
+/// an answer that is not one is a failure.
+async fn sheet(session: &Session, staff: Staff, kind: &str, pdf: Vec<u8>) -> Response {
+    if !kind.starts_with("application/pdf") {
+        tracing::error!(%kind, "accounts answered with no hand-over sheet");
+        let error = UpstreamError::Unavailable("no hand-over sheet".into());
+        return failure(session, staff, error).await;
+    }
     (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            // Opened in the browser to print; nothing of it stays anywhere.
             (
                 header::CONTENT_DISPOSITION,
                 "inline; filename=\"arkusz-przekazania.pdf\"".to_owned(),
@@ -473,18 +479,9 @@ pub async fn create_account(
         )
         .await
     {
-        Ok((kind, pdf)) if kind.starts_with("application/pdf") => {
+        Ok((kind, pdf)) => {
             tracing::info!(by = %staff.login, "a ZSZO account created; its sheet handed over");
-            sheet(pdf)
-        }
-        Ok((kind, _)) => {
-            tracing::error!(%kind, "accounts answered an account's creation with no sheet");
-            failure(
-                &session,
-                staff,
-                UpstreamError::Unavailable("no hand-over sheet".into()),
-            )
-            .await
+            sheet(&session, staff, &kind, pdf).await
         }
         Err(UpstreamError::Refused {
             status: status @ (409 | 422),
@@ -532,15 +529,7 @@ pub async fn reissue_sheet(
         )
         .await
     {
-        Ok((kind, pdf)) if kind.starts_with("application/pdf") => sheet(pdf),
-        Ok(_) => {
-            failure(
-                &session,
-                staff,
-                UpstreamError::Unavailable("no hand-over sheet".into()),
-            )
-            .await
-        }
+        Ok((kind, pdf)) => sheet(&session, staff, &kind, pdf).await,
         Err(UpstreamError::Refused {
             status: 409,
             title,
