@@ -20,7 +20,7 @@ accounts() {
 
 accounts import "$ROOT/services/accounts/sample/directory.jsonl"
 # The staff of the sample schools (procedure C's "Pracownicy Placówki"); again changes nothing.
-accounts import-staff "$ROOT/services/accounts/sample/staff.csv" >/dev/null 2>&1
+accounts import-staff "$ROOT/services/accounts/sample/staff.csv" >/dev/null
 # The department's staff, and SP 7's director for the central admin panel.
 for login in admin.ek04 operator.ek04 audytor jkowalski; do
     totp_file="$SECRETS_DIR/staff-$login-totp"
