@@ -51,6 +51,24 @@ const PERMISSIONS_MAX: usize = 64;
 /// The longest search.
 const QUERY_MAX: usize = 100;
 
+/// Not a local administrator (`not-local-administrator`)
+#[derive(utoipa::IntoResponses)]
+#[response(status = 403, content_type = "application/problem+json")]
+#[allow(
+    dead_code,
+    reason = "describes the answer only: refused_not_local_admin builds it"
+)]
+struct NotLocalAdmin(Problem);
+
+/// No such member in the institution (`member-not-found`)
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404, content_type = "application/problem+json")]
+#[allow(
+    dead_code,
+    reason = "describes the answer only: member_not_found builds it"
+)]
+struct MemberNotFound(Problem);
+
 fn refused_not_local_admin() -> Response {
     Problem::new(
         StatusCode::FORBIDDEN,
@@ -179,8 +197,7 @@ struct StaffPage {
         (status = 400, description = "A bad query (`invalid-query`); `field` names it",
             body = Problem, content_type = "application/problem+json"),
         kit::openapi::Unauthorized,
-        (status = 403, description = "Not a local administrator (`not-local-administrator`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotLocalAdmin,
         kit::openapi::Internal,
     )
 )]
@@ -321,10 +338,8 @@ struct MemberDetail {
     responses(
         (status = 200, description = "The member", body = MemberDetail),
         kit::openapi::Unauthorized,
-        (status = 403, description = "Not a local administrator (`not-local-administrator`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member in the institution (`member-not-found`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotLocalAdmin,
+        MemberNotFound,
         kit::openapi::Internal,
     )
 )]
@@ -484,10 +499,8 @@ fn checked_permissions(state: &AppState, body: &[u8]) -> Result<Vec<String>, Box
         (status = 400, description = "The body is not `{permissions}` (`invalid-request`)",
             body = Problem, content_type = "application/problem+json"),
         kit::openapi::Unauthorized,
-        (status = 403, description = "Not a local administrator (`not-local-administrator`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member in the institution (`member-not-found`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotLocalAdmin,
+        MemberNotFound,
         (status = 409, description = "The member has an account already (`account-exists`), or \
             no longer works at the institution (`member-left`)",
             body = Problem, content_type = "application/problem+json"),
@@ -687,10 +700,8 @@ fn sheet_response(status: StatusCode, login: &str, sheet: Vec<u8>) -> Response {
             content_type = "application/pdf",
             headers(("Klucznik-Login" = String, description = "The account's login"))),
         kit::openapi::Unauthorized,
-        (status = 403, description = "Not a local administrator (`not-local-administrator`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member in the institution (`member-not-found`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotLocalAdmin,
+        MemberNotFound,
         (status = 409, description = "No account, or its user signed in already \
             (`sheet-not-reissuable`)", body = Problem, content_type = "application/problem+json"),
         kit::openapi::Internal,
@@ -781,10 +792,8 @@ struct PermissionsChanged {
         (status = 400, description = "The body is not `{permissions}` (`invalid-request`)",
             body = Problem, content_type = "application/problem+json"),
         kit::openapi::Unauthorized,
-        (status = 403, description = "Not a local administrator (`not-local-administrator`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member in the institution (`member-not-found`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotLocalAdmin,
+        MemberNotFound,
         (status = 409, description = "The member has no account (`no-account`)",
             body = Problem, content_type = "application/problem+json"),
         kit::openapi::TooLarge,
@@ -887,8 +896,7 @@ async fn set_permissions(
     responses(
         (status = 200, description = "The catalogue", body = Vec<Permission>),
         kit::openapi::Unauthorized,
-        (status = 403, description = "Not a local administrator (`not-local-administrator`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotLocalAdmin,
         kit::openapi::Internal,
     )
 )]
@@ -942,10 +950,8 @@ fn document(content_type: &'static str, filename: &str, body: Vec<u8>) -> Respon
     responses(
         (status = 200, description = "F-02", content_type = "application/pdf"),
         kit::openapi::Unauthorized,
-        (status = 403, description = "Not a local administrator (`not-local-administrator`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member in the institution (`member-not-found`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotLocalAdmin,
+        MemberNotFound,
         (status = 409, description = "The member has no account (`no-account`)",
             body = Problem, content_type = "application/problem+json"),
         kit::openapi::Internal,
@@ -995,10 +1001,8 @@ fn cell(value: &str) -> String {
     responses(
         (status = 200, description = "The F-03 row", content_type = "text/csv"),
         kit::openapi::Unauthorized,
-        (status = 403, description = "Not a local administrator (`not-local-administrator`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member in the institution (`member-not-found`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotLocalAdmin,
+        MemberNotFound,
         (status = 409, description = "The member has no account (`no-account`)",
             body = Problem, content_type = "application/problem+json"),
         kit::openapi::Internal,
@@ -1055,8 +1059,7 @@ async fn f03(State(state): State<AppState>, AdminOf(admin, id): AdminOf) -> Resp
     responses(
         (status = 200, description = "F-04", content_type = "application/pdf"),
         kit::openapi::Unauthorized,
-        (status = 403, description = "Not a local administrator (`not-local-administrator`)",
-            body = Problem, content_type = "application/problem+json"),
+        NotLocalAdmin,
         kit::openapi::Internal,
     )
 )]
