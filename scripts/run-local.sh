@@ -220,6 +220,9 @@ start_service() {
             KLUCZNIK_CONSOLE__AUDIT_URL="http://$BIND_HOST:${SVC_PORT[audit]}"
         )
     fi
+    if [[ "$svc" == revocation ]]; then
+        envs+=(KLUCZNIK_REVOCATION__PESEL_KEY_FILE="$(local_secret_file revocation-pesel-key 32)")
+    fi
     if [[ "$svc" == audit ]]; then
         envs+=(
             KLUCZNIK_AUDIT__CHECKPOINT_KEY_FILE="$(local_secret_file audit-checkpoint-key 32)"

@@ -31,3 +31,13 @@ for login in admin.ek04 operator.ek04 audytor jkowalski; do
     (umask 077; printf '%s\n' "${enrolled%%$'\n'*}" >"$totp_file")
     log "staff $login: password in $password_file, TOTP secret in $totp_file"
 done
+
+# Procedure D's register: units, local databases, people, employees, authorisations.
+APP_ENVIRONMENT=local \
+KLUCZNIK_DATABASE__HOST="$PGHOST" \
+KLUCZNIK_DATABASE__PORT="$PGPORT" \
+KLUCZNIK_DATABASE__NAME=klucznik_revocation \
+KLUCZNIK_DATABASE__USERNAME=klucznik_revocation \
+KLUCZNIK_DATABASE__PASSWORD_FILE="$(service_password_file revocation)" \
+KLUCZNIK_REVOCATION__PESEL_KEY_FILE="$(local_secret_file revocation-pesel-key 32)" \
+    "$ROOT/target/debug/revocation" import "$ROOT/services/revocation/sample/register.jsonl" >/dev/null

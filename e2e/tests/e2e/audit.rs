@@ -188,7 +188,7 @@ async fn an_auditor_finds_records_by_case_institution_person_pesel_request_and_t
         "occurred_at": "2026-11-23T12:00:00Z",
         "actor": { "kind": "person", "id": "organ-jst-1", "role": "authorising_body" },
         "institution_rspo_id": "12345",
-        "data": { "request_id": "REV-9", "decision": "accepted", "ground": 3,
+        "data": { "request_id": "REV-9", "decision": "accepted", "reason": "head_dismissed",
                   "pesel": "44051401359", "decided_at": "2026-11-23T12:00:00Z" }
     });
     js.publish(

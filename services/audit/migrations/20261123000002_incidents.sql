@@ -14,7 +14,7 @@ CREATE TABLE incidents (
     year                 integer NOT NULL,
     sequence             bigint NOT NULL,
     category             text NOT NULL CHECK (category IN
-        ('starting_password_loss', 'repeated_failed_logins', 'revocation_wrong_instance', 'other')),
+        ('starting_password_loss', 'repeated_failed_logins', 'revocation_wrong_local_database', 'other')),
     status               text NOT NULL CHECK (status IN ('registered', 'under_analysis', 'closed')),
     title                text NOT NULL CHECK (title <> ''),
     description          text NOT NULL,

@@ -367,7 +367,8 @@ async fn failed_logins_open_one_incident_only_once_the_threshold_is_reached_with
 }
 
 #[tokio::test]
-async fn a_revocation_refused_for_the_wrong_instance_opens_an_incident_and_other_refusals_do_not() {
+async fn a_revocation_refused_for_the_wrong_local_database_opens_an_incident_and_other_refusals_do_not()
+ {
     let audit = audit(IncidentRules::default()).await;
     let refused = |id: &str, reason: &str| {
         event(
@@ -380,15 +381,18 @@ async fn a_revocation_refused_for_the_wrong_instance_opens_an_incident_and_other
         )
     };
     audit.record(&refused("1", "incomplete")).await;
-    audit.record(&refused("2", "wrong_instance")).await;
+    audit.record(&refused("2", "wrong_local_database")).await;
 
     let incidents = audit.incidents().await;
     assert_eq!(numbers(&incidents), ["INC/2026/000001"]);
     let incident = &incidents[0];
-    assert_eq!(incident.category, IncidentCategory::RevocationWrongInstance);
+    assert_eq!(
+        incident.category,
+        IncidentCategory::RevocationWrongLocalDatabase
+    );
     assert_eq!(
         incident.title,
-        "Odmowa cofnięcia upoważnienia z niewłaściwej instancji"
+        "Odmowa cofnięcia upoważnienia z niewłaściwej lokalnej bazy danych"
     );
     assert!(
         incident.description.contains("R-2"),

@@ -7,14 +7,19 @@ use crate::envelope::Envelope;
 use crate::events::{
     AccessRefused, AuditCheckpoint, CaseClosed, CaseRegistered, CaseTaken, CollectionRefused,
     CredentialIssued, DeliveryAgreed, DispatchCompleted, DispatchFailed, FormRejected, LoginFailed,
-    PasswordChanged, RealisationRequested, ReplyRequested, RequestChecked, RevocationDecided,
-    SessionsEnded, TotpEnrolmentPrepared,
+    PasswordChanged, RealisationRequested, ReplyRequested, RequestChecked, SessionsEnded,
+    TotpEnrolmentPrepared,
 };
 use crate::events::{
     AccountStepRecorded, EmailConfirmationRequested, LocalAdminChanged, StaffImported,
 };
 use crate::forms::{PzoPasswordResetForm, ZszoPasswordResetForm};
 use crate::query::{CaseQuery, CaseQueryReply};
+use crate::revocation::events::{
+    AuthorisationRevoked, FormCompleted, FormDelivered, FormSent, RegisterImported,
+    RevocationDecided, RevocationFetched, RevocationRefused, RevocationRequested,
+    RevocationReviewStarted,
+};
 use crate::seod_status::SeodStatus;
 use crate::subjects;
 
@@ -254,12 +259,84 @@ pub fn messages() -> Vec<MessageSpec> {
             schema: schema_of::<Envelope<CollectionRefused>>,
         },
         MessageSpec {
+            name: "RevocationRequested",
+            address: subjects::REVOCATION_REQUEST_CREATED,
+            summary: "A revocation request was saved in a local database's outbox (procedure D, either mode)",
+            publishers: &["revocation"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<RevocationRequested>>,
+        },
+        MessageSpec {
+            name: "RevocationRefused",
+            address: subjects::REVOCATION_REQUEST_REFUSED,
+            summary: "A revocation request or a step of its review was refused, with the reason; nothing changed",
+            publishers: &["revocation"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<RevocationRefused>>,
+        },
+        MessageSpec {
+            name: "RevocationFetched",
+            address: subjects::REVOCATION_REQUEST_FETCHED,
+            summary: "The authorising body fetched a waiting request into its local database",
+            publishers: &["revocation"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<RevocationFetched>>,
+        },
+        MessageSpec {
+            name: "RevocationReviewStarted",
+            address: subjects::REVOCATION_REQUEST_REVIEW_STARTED,
+            summary: "The authorising body marked a request \"Przyjęty do rozpatrzenia\"",
+            publishers: &["revocation"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<RevocationReviewStarted>>,
+        },
+        MessageSpec {
             name: "RevocationDecided",
             address: subjects::REVOCATION_REQUEST_DECIDED,
-            summary: "The authorising body accepted or rejected a revocation request",
+            summary: "The authorising body accepted, rejected or withdrew a revocation request",
             publishers: &["revocation"],
             consumers: &["audit"],
             schema: schema_of::<Envelope<RevocationDecided>>,
+        },
+        MessageSpec {
+            name: "FormSent",
+            address: subjects::REVOCATION_FORM_SENT,
+            summary: "A communication-panel form left its local database for the central system",
+            publishers: &["revocation"],
+            consumers: &["revocation", "audit"],
+            schema: schema_of::<Envelope<FormSent>>,
+        },
+        MessageSpec {
+            name: "FormDelivered",
+            address: subjects::REVOCATION_FORM_DELIVERED,
+            summary: "The central system acknowledged a communication-panel form",
+            publishers: &["revocation"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<FormDelivered>>,
+        },
+        MessageSpec {
+            name: "FormCompleted",
+            address: subjects::REVOCATION_FORM_COMPLETED,
+            summary: "A status check moved a delivered form to \"Zakończone\"",
+            publishers: &["revocation"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<FormCompleted>>,
+        },
+        MessageSpec {
+            name: "AuthorisationRevoked",
+            address: subjects::REVOCATION_AUTHORISATION_REVOKED,
+            summary: "The central register revoked an authorisation to the SIO database",
+            publishers: &["revocation"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<AuthorisationRevoked>>,
+        },
+        MessageSpec {
+            name: "RegisterImported",
+            address: subjects::REVOCATION_REGISTER_IMPORTED,
+            summary: "Units, local databases, people, employees and authorisations were imported whole",
+            publishers: &["revocation"],
+            consumers: &["audit"],
+            schema: schema_of::<Envelope<RegisterImported>>,
         },
         MessageSpec {
             name: "AuditCheckpoint",

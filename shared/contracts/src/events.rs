@@ -288,23 +288,6 @@ pub struct DispatchCompleted {
     pub completed_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RevocationDecision {
-    Accepted,
-    Rejected,
-}
-
-/// `revocation.request.decided`: the authorising body decided a revocation request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct RevocationDecided {
-    pub request_id: String,
-    pub decision: RevocationDecision,
-    /// Number (1–5) of the legal ground of art. 74(1).
-    pub ground: u8,
-    pub decided_at: DateTime<Utc>,
-}
-
 /// `audit.checkpoint.signed`: "the audit record at `position` has `hash`", signed with
 /// audit's Ed25519 key over `klucznik-audit-checkpoint-v1\n{position}\n{hash}\n{signed_at as
 /// Unix microseconds}`.
@@ -564,7 +547,6 @@ event_types! {
     CollectionRefused => subjects::DELIVERY_COLLECTION_REFUSED,
     DispatchFailed => subjects::DELIVERY_DISPATCH_FAILED,
     DispatchCompleted => subjects::DELIVERY_DISPATCH_COMPLETED,
-    RevocationDecided => subjects::REVOCATION_REQUEST_DECIDED,
 }
 
 impl Event for CredentialIssued {

@@ -185,11 +185,12 @@ pub mod consumers {
         concurrency: 1,
         batched: true,
     };
-    pub const REVOCATION_ACCOUNTS: ConsumerSpec = ConsumerSpec {
+    /// The central system's side of the communication panel: what local databases sent.
+    pub const REVOCATION_CENTRAL: ConsumerSpec = ConsumerSpec {
         service: "revocation",
-        durable: "revocation-accounts",
-        stream: ACCOUNTS,
-        filter_subjects: &[subjects::ACCOUNTS_ALL],
+        durable: "revocation-central",
+        stream: REVOCATION,
+        filter_subjects: &[subjects::REVOCATION_FORM_SENT],
         concurrency: 1,
         batched: true,
     };
@@ -243,7 +244,7 @@ pub mod consumers {
         DELIVERY_CREDENTIALS,
         DELIVERY_REPLIES,
         DELIVERY_NOTICES,
-        REVOCATION_ACCOUNTS,
+        REVOCATION_CENTRAL,
         INTAKE_SESSIONS,
         DELIVERY_SESSIONS,
         REVOCATION_SESSIONS,

@@ -70,10 +70,29 @@ pub const DELIVERY_DISPATCH_FAILED: &str = "delivery.dispatch.failed";
 pub const DELIVERY_COLLECTION_REFUSED: &str = "delivery.collection.refused";
 pub const DELIVERY_ALL: &str = "delivery.>";
 
-pub const REVOCATION_REQUEST_DECIDED: &str = "revocation.request.decided";
-/// A revocation request was refused before review (`data.reason` says why, e.g.
-/// `wrong_instance` when it came from a local database instead of SIO).
+/// A revocation request was saved in a local database ("Wniosek" → "Cofnięcie").
+pub const REVOCATION_REQUEST_CREATED: &str = "revocation.request.created";
+/// A revocation request was refused before it was saved (`data.reason` says why, e.g.
+/// `wrong_local_database` when it did not come from the local database that granted the
+/// authorisation); nothing changed.
 pub const REVOCATION_REQUEST_REFUSED: &str = "revocation.request.refused";
+/// The authorising body fetched a waiting request into its local database.
+pub const REVOCATION_REQUEST_FETCHED: &str = "revocation.request.fetched";
+/// The authorising body marked a request "Przyjęty do rozpatrzenia".
+pub const REVOCATION_REQUEST_REVIEW_STARTED: &str = "revocation.request.review-started";
+/// The authorising body accepted, rejected or withdrew a request.
+pub const REVOCATION_REQUEST_DECIDED: &str = "revocation.request.decided";
+/// A form of the communication panel was sent to the central system ("Do wysłania" →
+/// "Wysłane"); the central register consumes it.
+pub const REVOCATION_FORM_SENT: &str = "revocation.form.sent";
+/// The central system acknowledged a sent form.
+pub const REVOCATION_FORM_DELIVERED: &str = "revocation.form.delivered";
+/// A status check moved a delivered form to "Zakończone".
+pub const REVOCATION_FORM_COMPLETED: &str = "revocation.form.completed";
+/// The central register revoked an authorisation (an accepted request was delivered).
+pub const REVOCATION_AUTHORISATION_REVOKED: &str = "revocation.authorisation.revoked";
+/// Units, local databases, people and authorisations were imported whole.
+pub const REVOCATION_REGISTER_IMPORTED: &str = "revocation.register.imported";
 pub const REVOCATION_ALL: &str = "revocation.>";
 
 /// audit's signed checkpoints of its chain head, kept outside its database.

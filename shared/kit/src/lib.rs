@@ -14,6 +14,7 @@ pub mod nats;
 pub mod nats_auth;
 pub mod openapi;
 pub mod outbox;
+pub mod pesel;
 pub mod platform;
 pub mod problem;
 pub mod propagation;

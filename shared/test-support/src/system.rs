@@ -55,6 +55,8 @@ pub fn test_checkpoint_public_key() -> String {
     public_of_seed(TEST_CHECKPOINT_KEY)
 }
 pub const TEST_PESEL_KEY: &str = "klucznik-test-pesel-key-0123456789abcdef";
+/// revocation's key of its PESEL index (not audit's: each keeps its own).
+pub const TEST_REVOCATION_PESEL_KEY: &str = "klucznik-test-revocation-pesel-key-0123456789";
 
 pub const SERVICES: [&str; 5] = ["intake", "accounts", "delivery", "revocation", "audit"];
 
@@ -537,6 +539,12 @@ pub fn service_env(
         if let Some(url) = &options.sms_url {
             env.insert("KLUCZNIK_DELIVERY__SMS__URL".to_owned(), url.clone());
         }
+    }
+    if service == "revocation" {
+        env.insert(
+            "KLUCZNIK_REVOCATION__PESEL_KEY".to_owned(),
+            TEST_REVOCATION_PESEL_KEY.to_owned(),
+        );
     }
     if service == "audit" {
         // audit runs as a role that may only append and read its record; the owner migrates.

@@ -19,9 +19,9 @@ pub const EVENT_INCIDENT_STATUS_CHANGED: &str = "audit.incident.status-changed";
 /// Who opens an incident automatically.
 pub const SYSTEM_OPENER: &str = "audit";
 
-/// `data.reason` of a refused revocation request that came from a local database
-/// instead of the national one.
-const REASON_WRONG_INSTANCE: &str = "wrong_instance";
+/// `data.reason` of a refused revocation request that did not come from the local database
+/// that granted the authorisation.
+const REASON_WRONG_LOCAL_DATABASE: &str = "wrong_local_database";
 
 pub const TITLE_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
@@ -37,8 +37,9 @@ pub enum IncidentCategory {
     StartingPasswordLoss,
     /// Failed logins of one login reached the threshold within the window.
     RepeatedFailedLogins,
-    /// A revocation was refused because it came from the wrong instance (a local database).
-    RevocationWrongInstance,
+    /// A revocation was refused because it was not asked from the local database that
+    /// granted the authorisation.
+    RevocationWrongLocalDatabase,
     /// Opened by an administrator for anything else.
     Other,
 }
@@ -47,7 +48,7 @@ impl IncidentCategory {
     pub const ALL: [Self; 4] = [
         Self::StartingPasswordLoss,
         Self::RepeatedFailedLogins,
-        Self::RevocationWrongInstance,
+        Self::RevocationWrongLocalDatabase,
         Self::Other,
     ];
 
@@ -55,7 +56,7 @@ impl IncidentCategory {
         match self {
             Self::StartingPasswordLoss => "starting_password_loss",
             Self::RepeatedFailedLogins => "repeated_failed_logins",
-            Self::RevocationWrongInstance => "revocation_wrong_instance",
+            Self::RevocationWrongLocalDatabase => "revocation_wrong_local_database",
             Self::Other => "other",
         }
     }
@@ -69,8 +70,8 @@ impl IncidentCategory {
         match self {
             Self::StartingPasswordLoss => "Utrata hasła startowego",
             Self::RepeatedFailedLogins => "Powtarzające się nieudane logowania",
-            Self::RevocationWrongInstance => {
-                "Odmowa cofnięcia upoważnienia z niewłaściwej instancji"
+            Self::RevocationWrongLocalDatabase => {
+                "Odmowa cofnięcia upoważnienia z niewłaściwej lokalnej bazy danych"
             }
             Self::Other => "Incydent bezpieczeństwa",
         }
@@ -313,7 +314,7 @@ pub enum AutomaticIncident {
 
 /// Whether `record` opens an incident: a registered password reset always does (the loss,
 /// of the kind the form gives), and its realisation and delivery are added to it; a refused
-/// revocation when it came from the wrong instance; a failed login once there are enough.
+/// revocation asked from another local database than the one that granted the authorisation; a failed login once there are enough.
 pub fn rule_for(record: &StoredRecord) -> Option<AutomaticIncident> {
     match record.event_type.as_str() {
         subjects::INTAKE_CASE_REGISTERED => {
@@ -374,20 +375,31 @@ pub fn rule_for(record: &StoredRecord) -> Option<AutomaticIncident> {
         subjects::REVOCATION_REQUEST_REFUSED => {
             let body: Value = serde_json::from_str(&record.body).ok()?;
             let reason = body.pointer("/data/reason").and_then(Value::as_str);
-            if reason != Some(REASON_WRONG_INSTANCE) {
+            if reason != Some(REASON_WRONG_LOCAL_DATABASE) {
                 return None;
             }
-            let description = match &record.revocation_request_id {
-                Some(request) => format!(
-                    "Odmówiono cofnięcia upoważnienia (wniosek {request}), ponieważ wniosek \
-                     pochodził z niewłaściwej instancji (lokalnej bazy danych)."
-                ),
-                None => "Odmówiono cofnięcia upoważnienia, ponieważ wniosek pochodził \
-                         z niewłaściwej instancji (lokalnej bazy danych)."
-                    .to_owned(),
+            // Not the local database that granted the authorisation: the rule of seeds 003
+            // and 004 ("z tej samej lokalnej bazy danych, na której upoważnienie zostało
+            // wydane").
+            let text = |key: &str| {
+                body.pointer(&format!("/data/{key}"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
             };
+            let what = match (text("authorisation_id"), &record.revocation_request_id) {
+                (Some(authorisation), _) => format!(" upoważnienia {authorisation}"),
+                (None, Some(request)) => format!(" (wniosek {request})"),
+                (None, None) => String::new(),
+            };
+            let from = text("local_database_id")
+                .map(|db| format!(" z lokalnej bazy danych {db}"))
+                .unwrap_or_default();
+            let description = format!(
+                "Odmówiono cofnięcia{what}{from}, ponieważ nie jest to lokalna baza danych, \
+                 w której udzielono upoważnienia."
+            );
             Some(AutomaticIncident::Open(NewIncident::automatic(
-                IncidentCategory::RevocationWrongInstance,
+                IncidentCategory::RevocationWrongLocalDatabase,
                 description,
                 record,
             )))
@@ -818,23 +830,47 @@ mod tests {
     }
 
     #[test]
-    fn only_a_refusal_from_the_wrong_instance_opens_an_incident() {
+    fn only_a_refusal_from_the_wrong_local_database_opens_an_incident() {
         let wrong = record(
             subjects::REVOCATION_REQUEST_REFUSED,
-            r#"{"data":{"reason":"wrong_instance","request_id":"R-1"}}"#,
+            r#"{"data":{"reason":"wrong_local_database","request_id":"R-1"}}"#,
         );
         let Some(AutomaticIncident::Open(incident)) = rule_for(&wrong) else {
             panic!("expected an incident");
         };
-        assert_eq!(incident.category, IncidentCategory::RevocationWrongInstance);
+        assert_eq!(
+            incident.category,
+            IncidentCategory::RevocationWrongLocalDatabase
+        );
         assert_eq!(
             incident.title,
-            "Odmowa cofnięcia upoważnienia z niewłaściwej instancji"
+            "Odmowa cofnięcia upoważnienia z niewłaściwej lokalnej bazy danych"
+        );
+        assert!(
+            incident
+                .description
+                .contains("nie jest to lokalna baza danych, w której udzielono upoważnienia"),
+            "{}",
+            incident.description
+        );
+        let named = record(
+            subjects::REVOCATION_REQUEST_REFUSED,
+            r#"{"data":{"reason":"wrong_local_database","authorisation_id":"UPW-1","local_database_id":"LBD-2"}}"#,
+        );
+        let Some(AutomaticIncident::Open(incident)) = rule_for(&named) else {
+            panic!("expected an incident");
+        };
+        assert!(
+            incident.description.starts_with(
+                "Odmówiono cofnięcia upoważnienia UPW-1 z lokalnej bazy danych LBD-2,"
+            ),
+            "{}",
+            incident.description
         );
         for body in [
             r#"{"data":{"reason":"incomplete"}}"#,
             r#"{"data":{}}"#,
-            r#"{"reason":"wrong_instance"}"#,
+            r#"{"reason":"wrong_local_database"}"#,
             "not json",
         ] {
             let r = record(subjects::REVOCATION_REQUEST_REFUSED, body);

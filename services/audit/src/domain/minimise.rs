@@ -67,8 +67,10 @@ impl Minimiser {
     }
 }
 
+/// A field that holds a PESEL; one that holds it masked already (`pesel_masked`) is kept.
 fn is_pesel_key(key: &str) -> bool {
-    key.to_ascii_lowercase().contains("pesel")
+    let key = key.to_ascii_lowercase();
+    key.contains("pesel") && !key.ends_with("masked")
 }
 
 fn is_secret_key(key: &str) -> bool {

@@ -54,7 +54,7 @@ struct IncidentNumberPath {
 struct ListQuery {
     /// `registered`, `under_analysis` or `closed`.
     status: Option<String>,
-    /// `starting_password_loss`, `repeated_failed_logins`, `revocation_wrong_instance` or
+    /// `starting_password_loss`, `repeated_failed_logins`, `revocation_wrong_local_database` or
     /// `other`.
     category: Option<String>,
     /// Incidents linked to this case.

@@ -252,14 +252,16 @@ async fn accounts_created(
     of_type(&state, query, contracts::subjects::ACCOUNTS_ACCOUNT_CREATED).await
 }
 
-/// Which authorisations were revoked, by whom, on which ground.
+/// Which authorisations the central register revoked, when, and for which reason.
 #[utoipa::path(
     get,
     path = "/api/reports/revocations",
     tag = "record",
     operation_id = "report_revocations",
-    summary = "Which authorisations were revoked, by whom, on which ground",
-    description = "Roles: auditor, administrator. `/api/events` of `revocation.request.decided`; \
+    summary = "Which authorisations the central register revoked, when, and for which reason",
+    description = "Roles: auditor, administrator. `/api/events` of \
+        `revocation.authorisation.revoked` (its request, found by `revocation_request_id`, \
+        says who asked and who decided); \
         `event_type` is ignored.",
     params(EventsQuery),
     security(("staff_token" = [])),
@@ -284,7 +286,7 @@ async fn revocations(
     of_type(
         &state,
         query,
-        contracts::subjects::REVOCATION_REQUEST_DECIDED,
+        contracts::subjects::REVOCATION_AUTHORISATION_REVOKED,
     )
     .await
 }

@@ -137,8 +137,8 @@ pub const CATEGORIES: &[Choice] = &[
         "powtarzające się nieudane logowania",
     ),
     choice(
-        "revocation_wrong_instance",
-        "cofnięcie upoważnienia z niewłaściwej instancji",
+        "revocation_wrong_local_database",
+        "cofnięcie upoważnienia z niewłaściwej lokalnej bazy danych",
     ),
     choice("other", "inny"),
 ];

@@ -529,12 +529,44 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
         "odmowa wydania w punkcie odbioru",
     ),
     (
+        "revocation.request.created",
+        "zapisano wniosek o cofnięcie upoważnienia",
+    ),
+    (
+        "revocation.request.refused",
+        "odmówiono czynności w sprawie cofnięcia upoważnienia",
+    ),
+    (
+        "revocation.request.fetched",
+        "pobrano wniosek do rozpatrzenia",
+    ),
+    (
+        "revocation.request.review-started",
+        "przyjęto wniosek do rozpatrzenia",
+    ),
+    (
         "revocation.request.decided",
         "rozpatrzono wniosek o cofnięcie upoważnienia",
     ),
     (
-        "revocation.request.refused",
-        "odrzucono wniosek o cofnięcie upoważnienia",
+        "revocation.form.sent",
+        "wysłano formularz z panelu komunikacji",
+    ),
+    (
+        "revocation.form.delivered",
+        "system centralny potwierdził doręczenie formularza",
+    ),
+    (
+        "revocation.form.completed",
+        "sprawdzono status: formularz zakończony",
+    ),
+    (
+        "revocation.authorisation.revoked",
+        "cofnięto upoważnienie w rejestrze centralnym",
+    ),
+    (
+        "revocation.register.imported",
+        "zaimportowano rejestr upoważnień SIO",
     ),
     ("audit.incident.opened", "otwarto incydent"),
     (

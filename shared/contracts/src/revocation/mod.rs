@@ -7,8 +7,12 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod events;
+
 /// The reason a revocation request gives: exactly one of the form's five.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationReason {
     /// "odwołanie upoważnienia do dostępu do bazy danych SIO w imieniu kierownika podmiotu"
@@ -72,7 +76,9 @@ impl RevocationReason {
 
 /// A case of art. 74 ust. 1 of the act on the education information system in which an
 /// authorisation is revoked: the law's four, not the form's five reasons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StatutoryCase {
     /// "gdy upoważnienie zostało udzielone na podstawie nieprawdziwych lub nieaktualnych danych"
@@ -132,7 +138,9 @@ impl StatutoryCase {
 }
 
 /// How a revocation request is created: the first screen's two choices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationMode {
     /// Mode 1: an authorised employee of the supervising unit, for a person whose application
