@@ -217,6 +217,7 @@ start_service() {
             KLUCZNIK_CONSOLE__ACCOUNTS_URL="http://$BIND_HOST:${SVC_PORT[accounts]}"
             KLUCZNIK_CONSOLE__INTAKE_URL="http://$BIND_HOST:${SVC_PORT[intake]}"
             KLUCZNIK_CONSOLE__DELIVERY_URL="http://$BIND_HOST:${SVC_PORT[delivery]}"
+            KLUCZNIK_CONSOLE__REVOCATION_URL="http://$BIND_HOST:${SVC_PORT[revocation]}"
             KLUCZNIK_CONSOLE__AUDIT_URL="http://$BIND_HOST:${SVC_PORT[audit]}"
         )
     fi

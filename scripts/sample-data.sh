@@ -21,8 +21,9 @@ accounts() {
 accounts import "$ROOT/services/accounts/sample/directory.jsonl"
 # The staff of the sample schools (procedure C's "Pracownicy Placówki"); again changes nothing.
 accounts import-staff "$ROOT/services/accounts/sample/staff.csv" >/dev/null
-# The department's staff, and SP 7's director for the central admin panel.
-for login in admin.ek04 operator.ek04 audytor jkowalski; do
+# The department's staff, SP 7's director (the central admin panel, procedure D's mode 2), and
+# procedure D's inspectors of Kraków and of the ministry.
+for login in admin.ek04 operator.ek04 audytor jkowalski anowak mkontrola; do
     totp_file="$SECRETS_DIR/staff-$login-totp"
     [[ -s "$totp_file" ]] && continue
     password_file="$(local_secret_file "staff-$login-password" 12)"

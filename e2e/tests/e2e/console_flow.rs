@@ -686,6 +686,13 @@ async fn every_form_without_its_token_is_refused_and_another_roles_page_is_403()
         "/panel/pracownicy/01900000-0000-7000-8000-000000000000/uprawnienia".to_owned(),
         "/panel/administratorzy".to_owned(),
         "/panel/administratorzy/mwojcik/odwolaj".to_owned(),
+        "/sio/rejestr".to_owned(),
+        "/sio/LBD-KRK-1/cofniecie".to_owned(),
+        "/sio/LBD-KRK-1/panel/wyslij".to_owned(),
+        "/sio/LBD-KRK-1/panel/sprawdz".to_owned(),
+        "/sio/LBD-KRK-1/rozpatrywanie/pobierz".to_owned(),
+        "/sio/LBD-KRK-1/rozpatrywanie/oznacz".to_owned(),
+        "/sio/LBD-KRK-1/rozpatrywanie/01900000-0000-7000-8000-000000000000/decyzja".to_owned(),
     ];
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

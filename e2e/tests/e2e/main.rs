@@ -20,6 +20,7 @@ mod processing;
 mod readiness;
 mod realisation;
 mod requests;
+mod revocation;
 mod staff;
 mod tokens;
 mod tracing;

@@ -11,6 +11,9 @@ fn example(path: &str) -> String {
         .replace("{sequence}", "000001")
         .replace("{id}", "01900000-0000-7000-8000-000000000000")
         .replace("{login}", "jkowalski")
+        .replace("{database}", "LBD-KRK-1")
+        .replace("{authorisation}", "UPW-2025-0001")
+        .replace("{request}", "01900000-0000-7000-8000-000000000000")
 }
 
 #[tokio::test]

@@ -68,6 +68,12 @@ enum Entry {
         role: String,
         email: Option<Email>,
     },
+    SioUser {
+        login: Login,
+        first_name: PersonName,
+        last_name: PersonName,
+        email: Option<Email>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -156,8 +162,15 @@ fn entry(row: &Row) -> Result<Entry, String> {
                 email: optional_email(&row.email, "email")?,
             })
         }
+        "sio_user" => Ok(Entry::SioUser {
+            login: login()?,
+            first_name: first()?,
+            last_name: last()?,
+            email: optional_email(&row.email, "email")?,
+        }),
         other => Err(format!(
-            "nieznany typ wiersza `{other}` (institution, director, account, pzo_admin, staff)"
+            "nieznany typ wiersza `{other}` (institution, director, account, pzo_admin, staff, \
+             sio_user)"
         )),
     }
 }
@@ -216,7 +229,8 @@ fn read(path: &Path) -> Result<Checked, String> {
                     Entry::Director { login, .. }
                     | Entry::Account { login, .. }
                     | Entry::PzoAdmin { login, .. }
-                    | Entry::Staff { login, .. } => Some(login.to_string()),
+                    | Entry::Staff { login, .. }
+                    | Entry::SioUser { login, .. } => Some(login.to_string()),
                     Entry::Institution { .. } => None,
                 };
                 if let Some(login) = login
@@ -348,6 +362,25 @@ pub async fn import(pool: &PgPool, path: &Path, now: DateTime<Utc>) -> Result<Re
                     None,
                     None,
                     None,
+                    now,
+                )
+                .await
+            }
+            Entry::SioUser {
+                login,
+                first_name,
+                last_name,
+                email,
+            } => {
+                directory::account_upsert_in_txn(
+                    &mut tx,
+                    login.as_str(),
+                    "sio",
+                    "user",
+                    None,
+                    Some(first_name.as_str()),
+                    Some(last_name.as_str()),
+                    email.as_ref().map(Email::as_str),
                     now,
                 )
                 .await

@@ -26,6 +26,7 @@ pub struct ConsoleSettings {
     pub accounts_url: String,
     pub intake_url: String,
     pub delivery_url: String,
+    pub revocation_url: String,
     pub audit_url: String,
     pub idle_timeout_mins: u32,
     pub secure_cookies: bool,

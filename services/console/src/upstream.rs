@@ -103,6 +103,7 @@ pub enum Service {
     Accounts,
     Intake,
     Delivery,
+    Revocation,
     Audit,
 }
 
@@ -112,6 +113,7 @@ impl Service {
             Self::Accounts => "accounts",
             Self::Intake => "intake",
             Self::Delivery => "delivery",
+            Self::Revocation => "revocation",
             Self::Audit => "audit",
         }
     }
@@ -154,7 +156,7 @@ const fn call(
 /// another call adds it here, and the test says whether the service describes it.
 pub const CALLS: &[Call] = {
     use Method::{Get, Post};
-    use Service::{Accounts, Audit, Delivery, Intake};
+    use Service::{Accounts, Audit, Delivery, Intake, Revocation};
     &[
         call(Accounts, Post, "/api/auth/staff-login", &[]),
         call(Accounts, Post, "/api/auth/totp-enrolment", &[]),
@@ -267,6 +269,87 @@ pub const CALLS: &[Call] = {
         call(Audit, Get, "/verify", &[]),
         call(Audit, Get, "/api/checkpoints/latest", &[]),
         call(Audit, Post, "/api/checkpoints", &[]),
+        call(Revocation, Get, "/api/me", &[]),
+        call(Revocation, Get, "/api/revocation-reasons", &[]),
+        call(
+            Revocation,
+            Get,
+            "/api/local-databases/{database}/subordinate-authorisations",
+            &[],
+        ),
+        call(
+            Revocation,
+            Get,
+            "/api/local-databases/{database}/own-unit-employees",
+            &[],
+        ),
+        call(
+            Revocation,
+            Get,
+            "/api/local-databases/{database}/authorisations/{authorisation}",
+            &["mode"],
+        ),
+        call(
+            Revocation,
+            Get,
+            "/api/local-databases/{database}/revocation-requests",
+            &[],
+        ),
+        call(
+            Revocation,
+            Post,
+            "/api/local-databases/{database}/revocation-requests",
+            &[],
+        ),
+        call(
+            Revocation,
+            Get,
+            "/api/local-databases/{database}/panel",
+            &["tab"],
+        ),
+        call(
+            Revocation,
+            Post,
+            "/api/local-databases/{database}/panel/send",
+            &[],
+        ),
+        call(
+            Revocation,
+            Post,
+            "/api/local-databases/{database}/panel/check",
+            &[],
+        ),
+        call(
+            Revocation,
+            Post,
+            "/api/local-databases/{database}/review/fetch",
+            &[],
+        ),
+        call(
+            Revocation,
+            Get,
+            "/api/local-databases/{database}/review",
+            &[],
+        ),
+        call(
+            Revocation,
+            Post,
+            "/api/local-databases/{database}/review/start",
+            &[],
+        ),
+        call(
+            Revocation,
+            Get,
+            "/api/local-databases/{database}/review/{request}",
+            &[],
+        ),
+        call(
+            Revocation,
+            Post,
+            "/api/local-databases/{database}/review/{request}/decision",
+            &[],
+        ),
+        call(Revocation, Post, "/api/register/check", &[]),
     ]
 };
 
@@ -306,6 +389,7 @@ pub struct Upstream {
     accounts: Url,
     intake: Url,
     delivery: Url,
+    revocation: Url,
     audit: Url,
 }
 
@@ -323,6 +407,7 @@ impl Upstream {
             accounts: parse("accounts", &settings.accounts_url)?,
             intake: parse("intake", &settings.intake_url)?,
             delivery: parse("delivery", &settings.delivery_url)?,
+            revocation: parse("revocation", &settings.revocation_url)?,
             audit: parse("audit", &settings.audit_url)?,
         })
     }
@@ -346,6 +431,7 @@ impl Upstream {
             Service::Accounts => &self.accounts,
             Service::Intake => &self.intake,
             Service::Delivery => &self.delivery,
+            Service::Revocation => &self.revocation,
             Service::Audit => &self.audit,
         };
         base.join(path)

@@ -45,6 +45,9 @@ pub const STAFF: [&str; 3] = ["admin.ek04", "operator.ek04", "audytor"];
 /// Directors who sign in to the console (the central admin panel) with the staff password and
 /// a TOTP secret of their own.
 pub const CONSOLE_DIRECTORS: [&str; 1] = ["jkowalski"];
+/// People of procedure D's register who sign in to the console: Kraków's inspector (mode 1,
+/// and the authorising body of Kraków's schools) and the ministry's (Kraków's).
+pub const CONSOLE_SIO_USERS: [&str; 2] = ["anowak", "mkontrola"];
 pub const STAFF_PASSWORD: &str = "Haslo-Personelu-2026!";
 
 /// Keys only tests use: an Ed25519 seed and a PESEL hash key.
@@ -120,9 +123,24 @@ impl System {
                 "",
             );
         }
+        if options.directory.is_none() {
+            let register =
+                crate::workspace_root().join("services/revocation/sample/register.jsonl");
+            let env = service_env("revocation", &nats, &databases["revocation"], &options);
+            service_command(
+                "revocation",
+                &env,
+                &["import", &register.to_string_lossy()],
+                "",
+            );
+        }
         let mut totp_secrets = BTreeMap::new();
         if options.directory.is_none() {
-            for login in STAFF.into_iter().chain(CONSOLE_DIRECTORS) {
+            for login in STAFF
+                .into_iter()
+                .chain(CONSOLE_DIRECTORS)
+                .chain(CONSOLE_SIO_USERS)
+            {
                 accounts_command(&accounts_env, &["set-password", login], STAFF_PASSWORD);
                 let out = accounts_command(&accounts_env, &["enroll-totp", login], "");
                 let secret = out.lines().next().unwrap_or_default().to_owned();
@@ -169,7 +187,7 @@ impl System {
             "KLUCZNIK_CONSOLE__ACCOUNTS_URL".to_owned(),
             self.url("accounts"),
         );
-        for service in ["intake", "delivery", "audit"] {
+        for service in ["intake", "delivery", "revocation", "audit"] {
             env.insert(
                 format!("KLUCZNIK_CONSOLE__{}_URL", service.to_uppercase()),
                 self.url(service),
@@ -380,8 +398,18 @@ async fn status_feed(js: &jetstream::Context, correlation: &str) -> consumer::pu
 
 /// Runs an `accounts` administration command with `stdin`; returns its standard output.
 pub fn accounts_command(env: &BTreeMap<String, String>, args: &[&str], stdin: &str) -> String {
+    service_command("accounts", env, args, stdin)
+}
+
+/// Runs a service's administration command, as an administrator would.
+pub fn service_command(
+    service: &str,
+    env: &BTreeMap<String, String>,
+    args: &[&str],
+    stdin: &str,
+) -> String {
     use std::io::Write;
-    let mut child = std::process::Command::new(crate::process::binary_path("accounts"))
+    let mut child = std::process::Command::new(crate::process::binary_path(service))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(env)
@@ -390,7 +418,7 @@ pub fn accounts_command(env: &BTreeMap<String, String>, args: &[&str], stdin: &s
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("accounts runs");
+        .unwrap_or_else(|e| panic!("{service} runs: {e}"));
     child
         .stdin
         .take()
@@ -400,7 +428,7 @@ pub fn accounts_command(env: &BTreeMap<String, String>, args: &[&str], stdin: &s
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "accounts {args:?} failed: {}",
+        "{service} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()

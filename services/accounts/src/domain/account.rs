@@ -11,6 +11,9 @@ pub enum AccountKind {
     PzoAdmin,
     /// The department's own staff (administrators, operators, auditors).
     Staff,
+    /// A person of procedure D's register (a local government's or the ministry's
+    /// employee): signs in to the console; revocation says what he may do.
+    Sio,
 }
 
 /// Whether an account may be used.

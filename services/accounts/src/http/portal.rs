@@ -153,7 +153,7 @@ async fn login(
     };
     // An account created in the panel signs in here while it waits for its e-mail address.
     let row = row.filter(|r| {
-        r.kind != AccountKind::Staff
+        matches!(r.kind, AccountKind::Zszo | AccountKind::PzoAdmin)
             && matches!(r.status, AccountStatus::Active | AccountStatus::Pending)
     });
     let ok = match gate::verify_password(
@@ -307,7 +307,7 @@ async fn change_password(
     let row = match credentials::sign_in_row(&state.pool, &login).await {
         Ok(Some(row))
             if matches!(row.status, AccountStatus::Active | AccountStatus::Pending)
-                && row.kind != AccountKind::Staff =>
+                && matches!(row.kind, AccountKind::Zszo | AccountKind::PzoAdmin) =>
         {
             row
         }

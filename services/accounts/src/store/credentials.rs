@@ -13,6 +13,7 @@ use crate::domain::account::{AccountKind, AccountStatus};
 macro_rules! console_role_sql {
     () => {
         "CASE WHEN a.kind = 'staff' THEN a.role
+              WHEN a.kind = 'sio' THEN 'user'
               WHEN a.kind = 'zszo' AND EXISTS (SELECT 1 FROM institutions ci
                    WHERE ci.rspo_id = a.institution_rspo_id AND ci.director_login = a.login)
                    THEN 'director'

@@ -11,6 +11,7 @@ mod portal_email;
 mod queue;
 mod registration;
 mod sign_in;
+mod sio;
 mod staff;
 
 use std::net::SocketAddr;
@@ -93,6 +94,41 @@ pub fn router(state: AppState) -> Router {
             "/panel/administratorzy/{login}/odwolaj",
             post(panel::withdraw),
         )
+        .route("/sio", get(sio::home))
+        .route(
+            "/sio/rejestr",
+            get(sio::register::form).post(sio::register::ask),
+        )
+        .route(
+            "/sio/{database}/cofniecie",
+            get(sio::requests::mode).post(sio::requests::submit),
+        )
+        .route("/sio/{database}/cofniecie/lista", get(sio::requests::list))
+        .route(
+            "/sio/{database}/cofniecie/podglad",
+            get(sio::requests::preview),
+        )
+        .route("/sio/{database}/wnioski", get(sio::requests::mine))
+        .route("/sio/{database}/panel", get(sio::panel::page))
+        .route("/sio/{database}/panel/wyslij", post(sio::panel::send))
+        .route("/sio/{database}/panel/sprawdz", post(sio::panel::check))
+        .route("/sio/{database}/rozpatrywanie", get(sio::review::page))
+        .route(
+            "/sio/{database}/rozpatrywanie/pobierz",
+            post(sio::review::fetch),
+        )
+        .route(
+            "/sio/{database}/rozpatrywanie/oznacz",
+            post(sio::review::start),
+        )
+        .route(
+            "/sio/{database}/rozpatrywanie/{request}",
+            get(sio::review::detail),
+        )
+        .route(
+            "/sio/{database}/rozpatrywanie/{request}/decyzja",
+            post(sio::review::decide),
+        )
         .route("/audyt", get(audit::record))
         .route("/audyt.csv", get(audit::record_csv))
         .route("/incydenty", get(audit::incidents))
@@ -169,6 +205,7 @@ impl Staff {
             "auditor" => "audytor",
             "director" => "dyrektor placówki, administrator lokalny",
             "local_administrator" => "administrator lokalny",
+            "user" => "pracownik jednostki (SIO)",
             _ => "pracownik",
         }
     }
@@ -177,6 +214,7 @@ impl Staff {
     pub fn unit(&self) -> &'static str {
         match self.role.as_str() {
             "director" | "local_administrator" => "Centralny Panel Administracyjny",
+            "user" => "System Informacji Oświatowej",
             _ => "Wydział Edukacji (EK-04)",
         }
     }
@@ -205,7 +243,9 @@ impl Staff {
         const DIRECTOR: &[NavItem] = &[
             item("/panel", "Pracownicy Placówki"),
             item("/panel/administratorzy", "Administratorzy lokalni"),
+            item("/sio", "Upoważnienia SIO"),
         ];
+        const SIO_USER: &[NavItem] = &[item("/sio", "Upoważnienia SIO")];
         const LOCAL_ADMINISTRATOR: &[NavItem] = &[item("/panel", "Pracownicy Placówki")];
         match self.role.as_str() {
             "administrator" => ADMINISTRATOR,
@@ -213,6 +253,7 @@ impl Staff {
             "auditor" => AUDITOR,
             "director" => DIRECTOR,
             "local_administrator" => LOCAL_ADMINISTRATOR,
+            "user" => SIO_USER,
             _ => &[],
         }
     }
