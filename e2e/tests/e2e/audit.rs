@@ -181,18 +181,20 @@ async fn an_auditor_finds_records_by_case_institution_person_pesel_request_and_t
     other["account"]["login"] = json!("mnowak");
     submit_zszo(&system, &other).await;
 
-    // A later procedure's event, as revocation will publish it, carrying a PESEL.
+    // A revocation event carrying a PESEL (revocation's own carry only a mask; audit must
+    // minimise whatever comes).
     let js = async_nats::jetstream::new(system.client().await);
     let event = json!({
-        "id": uuid::Uuid::now_v7(), "type": "revocation.request.decided", "version": 1,
+        "id": uuid::Uuid::now_v7(), "type": "revocation.authorisation.revoked", "version": 1,
         "occurred_at": "2026-11-23T12:00:00Z",
-        "actor": { "kind": "person", "id": "organ-jst-1", "role": "authorising_body" },
+        "actor": { "kind": "system", "id": "organ-jst-1" },
         "institution_rspo_id": "12345",
-        "data": { "request_id": "REV-9", "decision": "accepted", "reason": "head_dismissed",
-                  "pesel": "44051401359", "decided_at": "2026-11-23T12:00:00Z" }
+        "data": { "request_id": "REV-9", "authorisation_id": "UPW-9", "person_id": "os-9",
+                  "reason": "head_dismissed", "granted_in": "LBD-9",
+                  "pesel": "44051401359", "revoked_at": "2026-11-23T12:00:00Z" }
     });
     js.publish(
-        subjects::REVOCATION_REQUEST_DECIDED,
+        subjects::REVOCATION_AUTHORISATION_REVOKED,
         event.to_string().into(),
     )
     .await
@@ -228,7 +230,10 @@ async fn an_auditor_finds_records_by_case_institution_person_pesel_request_and_t
     );
     let revocations = system.audit_get("/api/reports/revocations").await;
     assert_eq!(revocations["events"][0]["actor_id"], "organ-jst-1");
-    assert_eq!(revocations["events"][0]["body"]["data"]["ground"], 3);
+    assert_eq!(
+        revocations["events"][0]["body"]["data"]["reason"],
+        "head_dismissed"
+    );
 
     eventually(
         Duration::from_secs(20),

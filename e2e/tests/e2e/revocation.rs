@@ -4,7 +4,8 @@
 //! communication panel, and the ministry fetches it, marks it "Przyjęty do rozpatrzenia",
 //! sends that status, accepts it and sends the decision; the central register then answers
 //! "cofnięte" with the date and reason. A director revokes his own employee's (mode 2): it
-//! waits in "Wysłane" with the seed's tooltip until Kraków rejects it; another is withdrawn.
+//! waits in "Wysłane" with the seed's tooltip until Kraków rejects it; another is withdrawn,
+//! and the first, asked again, accepted.
 //! The refusals in the browser, every step in audit, and no PESEL in clear anywhere.
 
 use std::time::Duration;
@@ -457,11 +458,46 @@ async fn both_modes_of_procedure_d_through_the_console_from_request_to_the_centr
             .contains("w mocy")
     );
 
+    // Rejected before, asked again, and accepted: mode 2 revokes too.
+    request(
+        &director,
+        false,
+        &console,
+        [
+            "LBD-SP7",
+            "own_unit",
+            "UPW-2025-0005",
+            "false_or_outdated_data",
+        ],
+        None,
+    )
+    .await;
+    director
+        .open(&format!("{panel}?zakladka=do-wyslania"))
+        .await;
+    tick_all_and_submit(&director, "/panel/wyslij").await;
+    eventually(WAIT, "the third request to reach Kraków", || async {
+        director.open(&format!("{panel}?zakladka=wyslane")).await;
+        director.source().await.contains(tooltip).then_some(())
+    })
+    .await;
+    fetch_and_mark(&anowak, &console, "LBD-KRK-1", None).await;
+    decide(&anowak, &console, "LBD-KRK-1", "accepted", None).await;
+    send_and_complete(&anowak, &console, "LBD-KRK-1", 1).await;
+    let lzak = register(&anowak, &console, PESEL_LZAK).await;
+    assert!(
+        lzak.contains("cofnięte")
+            && lzak.contains(
+                "udzielenie upoważnienia na podstawie nieprawdziwych lub nieaktualnych danych"
+            ),
+        "{lzak}"
+    );
+
     // Every step in audit: who, when, which local database, the reason code.
     let created = system
         .audit_events("event_type=revocation.request.created")
         .await;
-    assert_eq!(created.len(), 3, "{created:?}");
+    assert_eq!(created.len(), 4, "{created:?}");
     let first = created
         .iter()
         .find(|e| e["actor_id"] == "anowak")
