@@ -528,6 +528,23 @@ async fn both_modes_of_procedure_d_through_the_console_from_request_to_the_centr
             .iter()
             .any(|e| e["body"].to_string().contains("wrong_local_database"))
     );
+    // The request from the wrong local database opened a security incident that says so.
+    let incidents = eventually(WAIT, "audit to open an incident", || async {
+        let list = system
+            .audit_get("/api/incidents?category=revocation_wrong_local_database")
+            .await;
+        let list = list["incidents"].as_array()?.clone();
+        (!list.is_empty()).then_some(list)
+    })
+    .await;
+    let description = incidents[0]["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains("UPW-2025-0003")
+            && description.contains("LBD-KRK-1")
+            && description
+                .contains("nie jest to lokalna baza danych, w której udzielono upoważnienia"),
+        "{description}"
+    );
 
     // No PESEL in clear in any database, stream or log.
     let all = everything(&system).await;

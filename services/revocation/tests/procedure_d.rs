@@ -604,6 +604,25 @@ async fn mode_2_only_for_the_administrator_waits_in_sent_until_the_authorising_b
         .await;
     anowak.send_all().await;
     anowak.check_until(1).await;
+    // The director who asked works for Kraków too: he still may not decide his own request.
+    sqlx::query(
+        "INSERT INTO employees (unit_id, person_id, position) VALUES ('JST-KRK', 'os-jkowalski', 'członek komisji')",
+    )
+    .execute(&service.pool)
+    .await
+    .unwrap();
+    let jkowalski_in_krakow = At {
+        service: &service,
+        login: "jkowalski",
+        database: "LBD-KRK-1",
+    };
+    let (status, own) = jkowalski_in_krakow
+        .post(
+            &format!("/review/{request}/decision"),
+            json!({ "decision": "accepted", "confirmed": true }),
+        )
+        .await;
+    assert_eq!((status, kind(&own)), (403, "own-request"), "{own}");
     let decision = format!("/review/{request}/decision");
     let (status, _) = anowak
         .post(

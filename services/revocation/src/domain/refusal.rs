@@ -29,7 +29,8 @@ impl Refusal {
             | RefusalReason::NotLocalDatabaseAdministrator
             | RefusalReason::NotAnEmployeeOfTheUnit
             | RefusalReason::UnitNotSubordinate
-            | RefusalReason::NotAnEmployeeOfOwnUnit => 403,
+            | RefusalReason::NotAnEmployeeOfOwnUnit
+            | RefusalReason::OwnRequest => 403,
             RefusalReason::ReasonRequired
             | RefusalReason::UnknownReason
             | RefusalReason::NotConfirmed => 422,
@@ -88,6 +89,10 @@ fn detail(reason: RefusalReason) -> &'static str {
             "Dla tego upoważnienia jest już wniosek o cofnięcie w toku."
         }
         RefusalReason::AlreadyDecided => "Ten wniosek został już rozpatrzony.",
+        RefusalReason::OwnRequest => {
+            "Wniosku nie rozpatruje osoba, która go złożyła: decyzję podejmuje inny pracownik \
+             organu upoważniającego."
+        }
         RefusalReason::NotUnderReview => {
             "Wniosek nie jest oznaczony w tej lokalnej bazie danych jako „Przyjęty do \
              rozpatrzenia”."
@@ -114,6 +119,7 @@ mod tests {
             RefusalReason::AlreadyRequested,
             RefusalReason::AlreadyDecided,
             RefusalReason::NotUnderReview,
+            RefusalReason::OwnRequest,
         ];
         let kinds: std::collections::HashSet<_> =
             all.iter().map(|r| Refusal::new(*r).kind()).collect();

@@ -377,7 +377,8 @@ pub struct Decide {
     tag = "review",
     operation_id = "review_decide",
     summary = "Decides a request marked \"Przyjęty do rozpatrzenia\": accept, reject or withdraw",
-    description = "Any active employee of the local database's unit, confirmed. The decision \
+    description = "Any active employee of the local database's unit but the one who made the \
+        request, confirmed. The decision \
         puts a form in the panel's \"Do wysłania\"; an accepted request revokes the \
         authorisation once that form reaches the central system. Decided once: a second \
         decision is a conflict.",
@@ -388,7 +389,9 @@ pub struct Decide {
         (status = 200, description = "Decided", body = ReviewDetail),
         InvalidRequest,
         kit::openapi::Unauthorized,
-        NotAnEmployee,
+        (status = 403, description = "Not an employee of the unit \
+            (`not-an-employee-of-the-unit`), or the person who made the request \
+            (`own-request`)", body = Problem, content_type = "application/problem+json"),
         RequestNotFound,
         (status = 409, description = "Decided already (`already-decided`), not marked \
             \"Przyjęty do rozpatrzenia\" (`not-under-review`)", body = Problem,
@@ -421,6 +424,11 @@ async fn decide(
         authorisation_id: Some(found.authorisation_id.clone()),
         request_id: Some(found.id),
     };
+    // One person does not both ask and decide, even where he works for both units.
+    if found.created_by == actor.login() {
+        let refusal = Refusal::new(RefusalReason::OwnRequest);
+        return refuse(&state, here.actor, &here.database.id, refusal, about()).await;
+    }
     if !body.confirmed {
         let refusal = Refusal::new(RefusalReason::NotConfirmed);
         return refuse(&state, here.actor, &here.database.id, refusal, about()).await;

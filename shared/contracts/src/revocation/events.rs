@@ -51,6 +51,8 @@ pub enum RefusalReason {
     AlreadyDecided,
     /// A decision on a request not marked "Przyjęty do rozpatrzenia" in this local database.
     NotUnderReview,
+    /// The person who made the request may not decide it.
+    OwnRequest,
 }
 
 impl RefusalReason {
@@ -68,6 +70,7 @@ impl RefusalReason {
             RefusalReason::AlreadyRequested => "already_requested",
             RefusalReason::AlreadyDecided => "already_decided",
             RefusalReason::NotUnderReview => "not_under_review",
+            RefusalReason::OwnRequest => "own_request",
         }
     }
 }
