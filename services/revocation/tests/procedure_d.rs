@@ -703,6 +703,27 @@ async fn a_local_database_that_sends_and_checks_by_itself_needs_no_ticking() {
         .execute(&service.pool)
         .await
         .unwrap();
+    // A poison message first: a valid envelope of a form no local database ever saved.
+    let js = service.jetstream().await;
+    let poison = contracts::Envelope::new(
+        contracts::Actor::system("revocation"),
+        kit::clock::Clock::now(&kit::clock::SystemClock),
+        contracts::revocation::events::FormSent {
+            form_id: uuid::Uuid::now_v7(),
+            kind: contracts::revocation::events::FormKind::Decision,
+            request_id: uuid::Uuid::now_v7(),
+            local_database_id: "LBD-PS12".into(),
+            decision: Some(contracts::revocation::events::RevocationDecision::Accepted),
+        },
+    );
+    js.publish(
+        contracts::subjects::REVOCATION_FORM_SENT,
+        serde_json::to_vec(&poison).unwrap().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
     let ezielinska = At {
         service: &service,
         login: "ezielinska",
@@ -756,6 +777,34 @@ async fn a_local_database_that_sends_and_checks_by_itself_needs_no_ticking() {
         check["authorisations"][0]["reason"],
         "representation_withdrawn"
     );
+
+    // The poison ended in one dead letter, counted for operators; the rest went on.
+    let dead = stored(&js, "DEAD_LETTER", "deadletter.revocation.>").await;
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("never saved"),
+        "{:?}",
+        dead[0].error
+    );
+    let metrics = reqwest::get(service.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "klucznik_dead_letters_total{consumer=\"revocation-central\"} 1",
+        "klucznik_consumer_pending{consumer=\"revocation-central\"} 0",
+        "klucznik_outbox_backlog 0",
+        "klucznik_http_requests_total{method=\"POST\",route=\"/api/local-databases/{database}/revocation-requests\",status=\"201\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
+    assert!(!metrics.contains("LBD-PS12"), "no path becomes a label");
 }
 
 #[tokio::test]

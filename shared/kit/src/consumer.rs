@@ -120,6 +120,7 @@ pub struct Consumer {
     pub js: jetstream::Context,
     pub settings: ConsumerSettings,
     pub outbox_wake: Arc<Notify>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Consumer {
@@ -332,6 +333,7 @@ impl Consumer {
                     tracing::error!(%error, "handling failed for good; dead-lettered");
                     match self.dead_letter(&incoming, &error.to_string()).await {
                         Ok(()) => {
+                            self.metrics.dead_lettered(self.spec.durable);
                             let _ = message.ack_with(AckKind::Term).await;
                         }
                         Err(dl_error) => {

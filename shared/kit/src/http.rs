@@ -18,12 +18,15 @@ use crate::problem::Problem;
 pub struct Health {
     pub pool: PgPool,
     pub nats: async_nats::Client,
+    pub js: async_nats::jetstream::Context,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 pub fn health_routes(health: Health) -> Router {
     Router::new()
         .route("/healthz", get(alive))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .with_state(health)
 }
 
@@ -96,7 +99,7 @@ pub struct HealthStatus {
 
 /// The probes, as every service's OpenAPI document describes them.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(alive, ready))]
+#[openapi(paths(alive, ready, metrics))]
 pub(crate) struct HealthApi;
 
 #[utoipa::path(
@@ -110,6 +113,29 @@ pub(crate) struct HealthApi;
 )]
 async fn alive() -> Json<HealthStatus> {
     Json(HealthStatus { status: "alive" })
+}
+
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    operation_id = "health_metrics",
+    summary = "Prometheus metrics: requests, dead letters, outbox backlog, consumer lag",
+    description = "Anyone the network lets in (operators' scrapers); no personal data: routes \
+        are labelled by their template.",
+    responses((status = 200, description = "Prometheus text exposition", body = String,
+        content_type = "text/plain; version=0.0.4"))
+)]
+async fn metrics(State(health): State<Health>) -> Response {
+    let text = health.metrics.render(&health.pool, &health.js).await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 #[utoipa::path(

@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod main_support;
+pub mod metrics;
 pub mod nats;
 pub mod nats_auth;
 pub mod openapi;

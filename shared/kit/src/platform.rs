@@ -49,6 +49,7 @@ pub struct Platform {
     pub nats: async_nats::Client,
     pub js: jetstream::Context,
     pub outbox_wake: Arc<Notify>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// The database's owner (the service's own pool when no separate owner is configured),
     /// for what only the owner may do at start.
     pub owner: PgPool,
@@ -89,6 +90,7 @@ impl Platform {
             nats,
             js,
             outbox_wake: Arc::new(Notify::new()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
             owner,
             listener,
         })
@@ -103,6 +105,7 @@ impl Platform {
     pub async fn consumer(&self, spec: ConsumerSpec) -> Result<Consumer, StartupError> {
         let consumer =
             crate::nats::ensure_consumer(&self.js, &spec, &self.settings.consumer).await?;
+        self.metrics.watch(spec);
         Ok(Consumer {
             spec,
             consumer,
@@ -110,6 +113,7 @@ impl Platform {
             js: self.js.clone(),
             settings: self.settings.consumer.clone(),
             outbox_wake: Arc::clone(&self.outbox_wake),
+            metrics: Arc::clone(&self.metrics),
         })
     }
 
@@ -152,14 +156,21 @@ impl Platform {
             pool: self.pool.clone(),
             wake: Arc::clone(&self.outbox_wake),
         };
-        let routes = routes.layer(axum::middleware::from_fn_with_state(
-            recorder,
-            crate::refusals::record_refusals,
-        ));
+        let routes = routes
+            .layer(axum::middleware::from_fn_with_state(
+                recorder,
+                crate::refusals::record_refusals,
+            ))
+            .route_layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.metrics),
+                crate::metrics::count_requests,
+            ));
         let router = with_layers(
             routes.merge(health_routes(Health {
                 pool: self.pool.clone(),
                 nats: self.nats.clone(),
+                js: self.js.clone(),
+                metrics: Arc::clone(&self.metrics),
             })),
             Duration::from_secs(self.settings.http.request_timeout_secs),
             self.settings.http.body_limit_bytes,

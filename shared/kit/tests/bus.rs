@@ -224,6 +224,8 @@ async fn a_consumer_handles_each_message_once_retries_and_dead_letters_what_keep
         retry_base_ms: 50,
     };
     let spec = consumers::ACCOUNTS_CASES;
+    let metrics = Arc::new(kit::metrics::Metrics::new());
+    metrics.watch(spec);
     let consumer = Consumer {
         spec,
         consumer: kit::nats::ensure_consumer(&js, &spec, &settings)
@@ -233,6 +235,7 @@ async fn a_consumer_handles_each_message_once_retries_and_dead_letters_what_keep
         js: js.clone(),
         settings,
         outbox_wake: Arc::new(Notify::new()),
+        metrics: metrics.clone(),
     };
     // "seen" was handled before (its id is in the inbox): it must not be handled again.
     sqlx::query("INSERT INTO kit_inbox (consumer, message_id, subject, stream_seq) VALUES ($1, 'id-seen', 's', 0)")
@@ -317,6 +320,17 @@ async fn a_consumer_handles_each_message_once_retries_and_dead_letters_what_keep
         handled, 3,
         "seen, ok and flaky are recorded; failures are not"
     );
+    // An operator sees them counted, and nothing left waiting.
+    let text = metrics.render(&pool, &js).await;
+    assert!(
+        text.contains("klucznik_dead_letters_total{consumer=\"accounts-cases\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("klucznik_consumer_pending{consumer=\"accounts-cases\"} 0"),
+        "{text}"
+    );
+    assert!(text.contains("klucznik_outbox_backlog 0"), "{text}");
 }
 
 #[tokio::test]
