@@ -169,6 +169,17 @@ pub struct Moved {
     pub stayed: usize,
 }
 
+impl Moved {
+    /// `moved` of the ticked `ids`; a row ticked twice counts once.
+    pub fn of(ids: &[Uuid], moved: usize) -> Self {
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        Self {
+            moved,
+            stayed: distinct.len().saturating_sub(moved),
+        }
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/api/local-databases/{database}/panel/send",
@@ -279,12 +290,7 @@ async fn move_forms(
     match moved {
         Ok(moved) => {
             state.outbox_wake.notify_one();
-            let distinct: std::collections::HashSet<_> = ids.iter().collect();
-            Json(Moved {
-                moved,
-                stayed: distinct.len().saturating_sub(moved),
-            })
-            .into_response()
+            Json(Moved::of(ids, moved)).into_response()
         }
         Err(error) => problem(error),
     }

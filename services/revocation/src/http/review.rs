@@ -266,12 +266,7 @@ async fn start(
     match marked {
         Ok(moved) => {
             state.outbox_wake.notify_one();
-            let distinct: std::collections::HashSet<_> = ids.iter().collect();
-            Json(super::panel::Moved {
-                moved,
-                stayed: distinct.len().saturating_sub(moved),
-            })
-            .into_response()
+            Json(super::panel::Moved::of(ids, moved)).into_response()
         }
         Err(error) => problem(error),
     }
