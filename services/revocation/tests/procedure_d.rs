@@ -856,3 +856,69 @@ async fn a_wrong_register_file_imports_nothing_and_names_every_wrong_line() {
             .unwrap();
     assert_eq!(databases, 0);
 }
+
+#[tokio::test]
+async fn hostile_and_oversized_inputs_are_refused_with_a_reason_and_change_nothing() {
+    let service = revocation().await;
+    let anowak = At {
+        service: &service,
+        login: "anowak",
+        database: "LBD-KRK-1",
+    };
+    let too_many: Vec<String> = (0..501).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let (status, problem) = anowak
+        .post("/panel/send", json!({ "form_ids": too_many }))
+        .await;
+    // The body limit (16 KiB) stops a long tick list before the handler's own bound.
+    assert_eq!(
+        (status, kind(&problem)),
+        (413, "body-too-large"),
+        "{problem}"
+    );
+    let (status, problem) = anowak.post("/panel/check", json!({ "form_ids": [] })).await;
+    assert_eq!(
+        (status, kind(&problem)),
+        (400, "invalid-request"),
+        "{problem}"
+    );
+    let (status, problem) = anowak
+        .post(
+            "/revocation-requests",
+            json!({ "mode": "every_unit", "authorisation_id": "UPW-2025-0002", "confirmed": true }),
+        )
+        .await;
+    assert_eq!(
+        (status, kind(&problem)),
+        (400, "invalid-request"),
+        "{problem}"
+    );
+    let long = "U".repeat(5_000);
+    let (status, _) = anowak
+        .request("subordinate_unit", &long, Some("head_dismissed"), true)
+        .await;
+    assert_eq!(status, 404);
+    let elsewhere = At {
+        service: &service,
+        login: "anowak",
+        database: "LBD-KRK-1'; DROP TABLE requests; --",
+    };
+    let (status, problem) = elsewhere.get("/panel").await;
+    assert_eq!((status, kind(&problem)), (404, "local-database-not-found"));
+    let (status, problem) = anowak
+        .post(
+            "/review/not-a-uuid/decision",
+            json!({ "decision": "accepted", "confirmed": true }),
+        )
+        .await;
+    assert_eq!((status, kind(&problem)), (404, "request-not-found"));
+    let (status, problem) = anowak
+        .post("/review/start", json!({ "request_ids": ["not-a-uuid"] }))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(requests_count(&service).await, 0);
+    let forms: i64 = sqlx::query_scalar("SELECT count(*) FROM panel_forms")
+        .fetch_one(&service.pool)
+        .await
+        .unwrap();
+    assert_eq!(forms, 0);
+}
