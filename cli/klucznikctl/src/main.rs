@@ -263,7 +263,12 @@ async fn connect_as(cli: &Cli, identity: Identity) -> Result<async_nats::Client,
         .custom_inbox_prefix(identity.inbox_prefix())
         .name("klucznikctl")
         .connection_timeout(Duration::from_secs(5));
-    match tokio::time::timeout(Duration::from_secs(6), options.connect(url)).await {
+    match tokio::time::timeout(
+        Duration::from_secs(6),
+        options.connect(kit::nats::server_urls(url)),
+    )
+    .await
+    {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(e)) => Err(Failure::Unavailable(format!(
             "nie można połączyć się z NATS pod adresem {url}: {e}"

@@ -27,6 +27,9 @@ pub enum Error {
     /// case): kept as a dead letter with this reason.
     #[error("{0}")]
     Unusable(String),
+    /// The system's randomness or sealing failed: worth another try.
+    #[error("{0}")]
+    Crypto(String),
     #[error(transparent)]
     Undecodable(#[from] DecodeError),
     #[error(transparent)]
@@ -37,6 +40,7 @@ impl Retryable for Error {
     fn retryable(&self) -> bool {
         match self {
             Error::Database(e) => e.retryable(),
+            Error::Crypto(_) => true,
             Error::NotFound(_)
             | Error::Conflict(_)
             | Error::Refused(_)

@@ -344,8 +344,12 @@ async fn issued_credentials_arrive_as_one_encrypted_letter_and_one_sms_that_open
     assert!(mail.text.contains("zaszyfrowany"), "{}", mail.text);
     assert!(mail.text.contains("SMS"), "{}", mail.text);
     assert!(
-        !mail.text.contains("nieważna"),
-        "a first e-mail voids nothing"
+        !mail.text.contains("ponownym wysłaniem"),
+        "a first e-mail repeats nothing"
+    );
+    assert!(
+        row.sealed_cipher.is_none(),
+        "the sealed cipher password is wiped"
     );
     let (name, pdf) = mail.only_attachment();
     assert_eq!(name, "dane-dostepowe-ZSZO-05-2026-000001.pdf");
@@ -510,18 +514,22 @@ async fn a_gateway_refusing_the_number_fails_the_case_and_tells_the_administrato
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_a_restart_between_e_mail_and_sms_a_new_letter_and_password_replace_the_old() {
+async fn after_a_restart_between_e_mail_and_sms_only_the_sms_goes_out_with_the_letters_password() {
     let mut delivery = TestDelivery::start(gateway_answering(503).await).await;
     let event = delivery.issued(CASE, DeliveryMode::Electronic);
     delivery.publish(&event, Some(event.id.to_string())).await;
-    eventually(WAIT, "the e-mail out and its SMS refused", || async {
+    let sent = eventually(WAIT, "the e-mail out and its SMS refused", || async {
         delivery
             .row(CASE)
             .await
             .filter(|r| r.status.as_str() == "mail_sent" && r.attempts >= 1)
     })
     .await;
-    // The process stops: the cipher password of the first e-mail is gone with it.
+    assert!(
+        sent.sealed_cipher.is_some(),
+        "kept sealed until the SMS went"
+    );
+    // The process stops; nothing of the cipher password stays in its memory.
     delivery.stop().await;
     let refused = delivery.sms().await;
     let first_cipher = refused[0].cipher_password();
@@ -537,28 +545,22 @@ async fn after_a_restart_between_e_mail_and_sms_a_new_letter_and_password_replac
     delivery.run(settings).await;
 
     let row = delivery.wait_for_status(CASE, "completed").await;
-    assert_eq!(row.mails_accepted, 2);
+    assert_eq!(row.mails_accepted, 1);
+    assert!(row.sealed_cipher.is_none(), "wiped once the SMS went");
     let mails = delivery.smtp.mails();
-    assert_eq!(mails.len(), 2, "the letter again");
-    assert!(
-        mails[1].text.contains("jest ona nieważna"),
-        "{}",
-        mails[1].text
+    assert_eq!(mails.len(), 1, "no second letter");
+    // The gateway's record starts again at its reset: what it got after the restart.
+    let after_restart = delivery.sms().await;
+    assert_eq!(after_restart.len(), 1, "one SMS after the restart");
+    assert_eq!(
+        after_restart[0].cipher_password(),
+        first_cipher,
+        "the letter's own password"
     );
-    let sms = delivery.sms().await;
-    assert_eq!(sms.len(), 1, "one SMS after the restart");
-    let cipher = sms[0].cipher_password();
-    assert_ne!(cipher, first_cipher, "a new password");
-    let (_, newest) = mails[1].only_attachment();
-    let (_, oldest) = mails[0].only_attachment();
     assert!(
-        open_pdf(newest, &cipher)
+        open_pdf(mails[0].only_attachment().1, &first_cipher)
             .unwrap()
             .contains(STARTING_PASSWORD)
-    );
-    assert!(
-        open_pdf(oldest, &cipher).is_none(),
-        "the new password does not open the old letter"
     );
     assert_eq!(
         delivery
@@ -570,7 +572,7 @@ async fn after_a_restart_between_e_mail_and_sms_a_new_letter_and_password_replac
 
     delivery.stop().await;
     delivery
-        .assert_no_secret_kept(&[STARTING_PASSWORD, &cipher, &first_cipher])
+        .assert_no_secret_kept(&[STARTING_PASSWORD, &first_cipher])
         .await;
 }
 
@@ -613,7 +615,7 @@ async fn a_relay_refusing_the_rspo_mailbox_fails_the_case_and_no_sms_goes_out() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_try_cut_off_mid_way_counts_as_an_attempt_and_its_letter_is_sent_as_superseding() {
+async fn a_try_cut_off_mid_way_counts_as_an_attempt_and_its_letter_says_it_may_be_a_repeat() {
     static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
     let mut delivery =
         TestDelivery::create(gateway_answering(200).await, SmtpServer::start()).await;
@@ -639,6 +641,7 @@ async fn a_try_cut_off_mid_way_counts_as_an_attempt_and_its_letter_is_sent_as_su
             first_name: recipient.first_name.as_deref(),
             last_name: recipient.last_name.as_deref(),
             sealed_credentials: &sealed,
+            sealed_cipher: None,
             realised_by: Some("admin.ek04"),
             director_name: None,
             proxy_name: None,
@@ -670,8 +673,13 @@ async fn a_try_cut_off_mid_way_counts_as_an_attempt_and_its_letter_is_sent_as_su
     let mails = delivery.smtp.mails();
     assert_eq!(mails.len(), 1);
     assert!(
-        mails[0].text.contains("jest ona nieważna"),
-        "the lost try may have sent an e-mail: this one voids it"
+        mails[0].text.contains("ponownym wysłaniem"),
+        "the lost try may have sent an e-mail: this one says it is the same letter"
+    );
+    assert!(
+        mails[0].message_id.starts_with(&event.id.to_string()),
+        "the same Message-ID as the lost try's: {}",
+        mails[0].message_id
     );
     let cipher = delivery.sms().await[0].cipher_password();
     assert!(
@@ -709,7 +717,7 @@ async fn an_unreachable_mail_relay_is_retried_until_it_answers() {
     let mails = delivery.smtp.mails();
     assert_eq!(mails.len(), 1);
     assert!(
-        !mails[0].text.contains("nieważna"),
+        !mails[0].text.contains("ponownym wysłaniem"),
         "a refused connection sent nothing that could be void"
     );
     let sms = delivery.sms().await;
@@ -925,7 +933,7 @@ async fn the_smsapi_adapter_posts_the_form_with_the_bearer_token() {
     .unwrap();
     let text = SecretString::from("Haslo (sprawa X): AbC. Nie udostepniaj go nikomu.");
     gateway
-        .send(&Msisdn::parse(MOBILE).unwrap(), &text)
+        .send(&Msisdn::parse(MOBILE).unwrap(), &text, CASE)
         .await
         .expect("sent");
 
@@ -951,6 +959,8 @@ async fn the_smsapi_adapter_posts_the_form_with_the_bearer_token() {
     assert_eq!(field("from"), Some("WydzialEdu"));
     assert_eq!(field("format"), Some("json"));
     assert_eq!(field("encoding"), Some("utf-8"));
+    assert_eq!(field("idx"), Some(CASE), "the same on every try");
+    assert_eq!(field("check_idx"), Some("1"));
 }
 
 #[tokio::test]
@@ -962,7 +972,11 @@ async fn the_smsapi_adapter_treats_an_invalid_number_as_permanent_even_with_http
     .await;
     let gateway = sms::gateway(&smsapi_settings(&server), Some(SecretString::from("t"))).unwrap();
     let error = gateway
-        .send(&Msisdn::parse(MOBILE).unwrap(), &SecretString::from("x"))
+        .send(
+            &Msisdn::parse(MOBILE).unwrap(),
+            &SecretString::from("x"),
+            CASE,
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, SmsError::Permanent(_)), "{error:?}");
@@ -977,7 +991,11 @@ async fn the_smsapi_adapter_treats_a_gateway_fault_as_passing() {
     .await;
     let gateway = sms::gateway(&smsapi_settings(&server), Some(SecretString::from("t"))).unwrap();
     let error = gateway
-        .send(&Msisdn::parse(MOBILE).unwrap(), &SecretString::from("x"))
+        .send(
+            &Msisdn::parse(MOBILE).unwrap(),
+            &SecretString::from("x"),
+            CASE,
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, SmsError::Passing(_)), "{error:?}");
@@ -1007,7 +1025,11 @@ async fn a_generic_gateway_timing_out_is_passing() {
     };
     let gateway = sms::gateway(&settings, None).unwrap();
     let error = gateway
-        .send(&Msisdn::parse(MOBILE).unwrap(), &SecretString::from("x"))
+        .send(
+            &Msisdn::parse(MOBILE).unwrap(),
+            &SecretString::from("x"),
+            CASE,
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, SmsError::Passing(_)), "{error:?}");

@@ -11,6 +11,16 @@ use secrecy::ExposeSecret;
 use crate::platform::StartupError;
 use crate::settings::{ConsumerSettings, NatsSettings};
 
+/// The servers of a NATS URL setting: one URL, or a cluster's several separated by commas
+/// (the client starts with one and fails over to the others).
+pub fn server_urls(url: &str) -> Vec<String> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Connects as `party` (a service, or `klucznikctl`) with its nkey, its replies under its
 /// own inbox prefix; anonymously only when the settings say so, with a warning.
 pub async fn connect(
@@ -50,7 +60,7 @@ pub async fn connect(
         });
     tokio::time::timeout(
         Duration::from_secs(settings.connect_timeout_secs + 1),
-        options.connect(&settings.url),
+        options.connect(server_urls(&settings.url)),
     )
     .await
     .map_err(|_| failed("timed out".into()))?
@@ -169,4 +179,16 @@ pub async fn provision_streams(
         ensure_stream(js, spec, replicas).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod url_tests {
+    #[test]
+    fn a_cluster_url_is_its_servers_in_order() {
+        assert_eq!(
+            super::server_urls("nats://a:4222, nats://b:4222,,nats://c:4222"),
+            ["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+        );
+        assert_eq!(super::server_urls("nats://a:4222"), ["nats://a:4222"]);
+    }
 }

@@ -355,3 +355,100 @@ async fn a_service_connects_to_nats_over_tls_only_when_it_trusts_the_servers_cer
         "a certificate no CA vouches for is refused"
     );
 }
+
+/// JetStream drops a repeated `Nats-Msg-Id` only within its duplicate window; a publisher
+/// that repeats one later (an outbox relay back after a long outage, an operator replaying a
+/// dead letter) gets it stored again. The inbox is what keeps it from being handled twice.
+#[tokio::test]
+async fn a_message_repeated_after_the_duplicate_window_is_still_handled_once() {
+    let nats = NatsServer::start();
+    let db = TestDatabase::create("kit").await;
+    let pool = db.pool().await;
+    kit::db::migrate(&pool, &NO_MIGRATIONS).await.unwrap();
+    let js = jetstream::new(nats.client().await);
+    let window = Duration::from_secs(1);
+    for spec in [streams::INTAKE, streams::DEAD_LETTER] {
+        js.delete_stream(spec.name).await.unwrap();
+        let mut config = kit::nats::stream_config(&spec, 1);
+        config.duplicate_window = window;
+        js.create_stream(config).await.unwrap();
+    }
+    let settings = ConsumerSettings {
+        max_deliver: 3,
+        ack_wait_secs: 2,
+        batch: 8,
+        fetch_expires_ms: 200,
+        retry_base_ms: 50,
+    };
+    let spec = consumers::ACCOUNTS_CASES;
+    let consumer = Consumer {
+        spec,
+        consumer: kit::nats::ensure_consumer(&js, &spec, &settings)
+            .await
+            .unwrap(),
+        pool: pool.clone(),
+        js: js.clone(),
+        settings,
+        outbox_wake: Arc::new(Notify::new()),
+        metrics: Arc::new(kit::metrics::Metrics::new()),
+    };
+    let handler = Arc::new(Scripted::default());
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(consumer.run(Arc::clone(&handler), stop.clone()));
+    let publish = || async {
+        js.send_publish(
+            subjects::INTAKE_CASE_REGISTERED,
+            PublishMessage::build()
+                .payload("ok".into())
+                .message_id("the-same-id"),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+    };
+    let first = publish().await;
+    let inside = publish().await;
+    assert!(inside.duplicate, "within the window JetStream drops it");
+    let handled = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM kit_inbox")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    eventually(Duration::from_secs(10), "the first handled", || async {
+        (handled().await == 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(window + Duration::from_millis(500)).await;
+    let after = publish().await;
+    assert!(
+        !after.duplicate,
+        "past the window JetStream stores it again"
+    );
+    assert!(after.sequence > first.sequence);
+    eventually(
+        Duration::from_secs(10),
+        "the repeat acknowledged",
+        || async {
+            let stream = js.get_stream(streams::INTAKE.name).await.unwrap();
+            let info = stream.consumer_info(spec.durable).await.unwrap();
+            (info.ack_floor.stream_sequence >= after.sequence && info.num_ack_pending == 0)
+                .then_some(())
+        },
+    )
+    .await;
+    stop.cancel();
+    running.await.unwrap();
+
+    assert_eq!(
+        handler.calls.lock().unwrap().get("ok"),
+        Some(&1),
+        "handled once, not again"
+    );
+    assert_eq!(handled().await, 1);
+    assert!(
+        read_all(&js, streams::DEAD_LETTER.name).await.is_empty(),
+        "a repeat is not a failure"
+    );
+}

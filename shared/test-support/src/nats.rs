@@ -11,10 +11,19 @@ use std::time::{Duration, Instant};
 use contracts::permissions::Identity;
 
 pub struct NatsServer {
+    /// The first node's client port.
     pub port: u16,
     store: PathBuf,
-    config: PathBuf,
     seeds: BTreeMap<Identity, String>,
+    nodes: Vec<Node>,
+    replicas: usize,
+}
+
+/// One `nats-server` process of the test's server or cluster.
+struct Node {
+    port: u16,
+    config: PathBuf,
+    log: PathBuf,
     child: Option<Child>,
 }
 
@@ -25,34 +34,84 @@ fn binary() -> String {
         .unwrap_or_else(|| "nats-server".to_owned())
 }
 
+/// JetStream's fsync: every write reaches the disk before it is acknowledged (the default,
+/// every two minutes, lets a power loss take acknowledged messages; see docs/runbook.md).
+pub const SYNC_INTERVAL: &str = "always";
+
 impl NatsServer {
     pub fn start() -> Self {
-        let port = crate::free_port();
+        Self::start_nodes(1)
+    }
+
+    /// A cluster of `size` nodes on this machine, its streams at `size` replicas.
+    pub fn cluster(size: usize) -> Self {
+        Self::start_nodes(size)
+    }
+
+    fn start_nodes(size: usize) -> Self {
         let store = crate::scratch_dir("nats");
         let seeds = kit::nats_auth::init_dir(&store.join("identities")).expect("nkeys");
-        let config = store.join("nats.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "listen: \"127.0.0.1:{port}\"\njetstream {{ store_dir: \"{}\" }}\ninclude \"identities/auth.conf\"\n",
-                store.join("js").display()
-            ),
-        )
-        .expect("nats config");
+        let ports: Vec<(u16, u16)> = (0..size)
+            .map(|_| (crate::free_port(), crate::free_port()))
+            .collect();
+        let nodes = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (port, cluster_port))| {
+                let name = format!("n{}", i + 1);
+                let config = store.join(format!("{name}.conf"));
+                let mut text = format!(
+                    "server_name: \"{name}\"\nlisten: \"127.0.0.1:{port}\"\n\
+                     jetstream {{ store_dir: \"{}\", sync_interval: {SYNC_INTERVAL} }}\n\
+                     include \"identities/auth.conf\"\n",
+                    store.join(format!("js-{name}")).display()
+                );
+                if size > 1 {
+                    let routes: Vec<String> = ports
+                        .iter()
+                        .filter(|(p, _)| p != port)
+                        .map(|(_, c)| format!("\"nats-route://127.0.0.1:{c}\""))
+                        .collect();
+                    text.push_str(&format!(
+                        "cluster {{ name: \"klucznik\", listen: \"127.0.0.1:{cluster_port}\", routes: [{}] }}\n",
+                        routes.join(", ")
+                    ));
+                }
+                std::fs::write(&config, text).expect("nats config");
+                Node {
+                    port: *port,
+                    config,
+                    log: store.join(format!("{name}.log")),
+                    child: None,
+                }
+            })
+            .collect();
         let mut server = Self {
-            port,
+            port: ports[0].0,
             store,
-            config,
             seeds,
-            child: None,
+            nodes,
+            replicas: size,
         };
-        server.restart();
+        for node in 0..size {
+            server.start_node(node);
+        }
         server.provision();
         server
     }
 
+    /// How many nodes there are.
+    pub fn size(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Every node's URL, comma-separated (a client tries them in turn).
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        self.nodes
+            .iter()
+            .map(|n| format!("nats://127.0.0.1:{}", n.port))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// The nkey seed of a party.
@@ -69,7 +128,7 @@ impl NatsServer {
     pub async fn connect_as(&self, identity: Identity) -> async_nats::Client {
         async_nats::ConnectOptions::with_nkey(self.seed(identity).to_owned())
             .custom_inbox_prefix(identity.inbox_prefix())
-            .connect(self.url())
+            .connect(kit::nats::server_urls(&self.url()))
             .await
             .unwrap_or_else(|e| panic!("connect to the test NATS as {identity:?}: {e}"))
     }
@@ -90,6 +149,7 @@ impl NatsServer {
     /// Creates every stream, as `klucznikctl nats provision` does before the services start.
     fn provision(&self) {
         let url = self.url();
+        let replicas = self.replicas;
         let seed = self.seed(Identity::Provisioner).to_owned();
         std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()
@@ -99,46 +159,76 @@ impl NatsServer {
                 .block_on(async move {
                     let client = async_nats::ConnectOptions::with_nkey(seed)
                         .custom_inbox_prefix(Identity::Provisioner.inbox_prefix())
-                        .connect(url)
+                        .connect(kit::nats::server_urls(&url))
                         .await
                         .expect("the provisioner connects");
-                    kit::nats::provision_streams(&async_nats::jetstream::new(client), 1)
-                        .await
-                        .expect("streams provisioned");
+                    let js = async_nats::jetstream::new(client);
+                    // A new cluster elects its meta leader a moment after its routes are up.
+                    let deadline = Instant::now() + Duration::from_secs(30);
+                    loop {
+                        match kit::nats::provision_streams(&js, replicas).await {
+                            Ok(()) => break,
+                            Err(_) if Instant::now() < deadline => {
+                                tokio::time::sleep(Duration::from_millis(200)).await;
+                            }
+                            Err(e) => panic!("streams provisioned: {e}"),
+                        }
+                    }
                 })
         })
         .join()
         .expect("provisioning");
     }
 
-    /// Starts the server (again) on the same port and store.
+    /// Starts every node (again) on the same ports and stores.
     pub fn restart(&mut self) {
-        let log = std::fs::File::create(self.store.join("nats.log")).expect("nats log");
+        for node in 0..self.nodes.len() {
+            if self.nodes[node].child.is_none() {
+                self.start_node(node);
+            }
+        }
+    }
+
+    /// Starts one node (again) on its port and store.
+    pub fn start_node(&mut self, index: usize) {
+        let node = &mut self.nodes[index];
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&node.log)
+            .expect("nats log");
         let child = Command::new(binary())
             .arg("-c")
-            .arg(&self.config)
+            .arg(&node.config)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("cannot start nats-server ({e}); set KLUCZNIK_TEST_NATS_SERVER or run `make deps`")
             });
-        self.child = Some(child);
+        node.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", node.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
                 "nats-server did not start; see {}",
-                self.store.display()
+                node.log.display()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+    /// Kills one node with SIGKILL (its store stays).
+    pub fn kill_node(&mut self, index: usize) {
+        if let Some(mut child) = self.nodes[index].child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    pub fn stop(&mut self) {
+        for node in 0..self.nodes.len() {
+            self.kill_node(node);
         }
     }
 }

@@ -18,6 +18,7 @@ use kit::clock::Clock;
 use kit::consumer::{Handler, Incoming};
 use sqlx::PgConnection;
 
+use crate::domain::cipher::{self, CipherBinding};
 use crate::domain::credentials::open_credentials;
 use crate::domain::status::DeliveryStatus;
 use crate::error::Error;
@@ -124,6 +125,20 @@ impl Handler for CredentialsHandler {
             DeliveryMode::Electronic => DeliveryStatus::Pending,
             DeliveryMode::InPerson => DeliveryStatus::AwaitingCollection,
         };
+        // Drawn now, so that every try of this case, on any replica, uses the same one.
+        let sealed_cipher = match issued.delivery {
+            DeliveryMode::Electronic => {
+                let binding = CipherBinding {
+                    case_number: &issued.case_number,
+                    login: &issued.login,
+                    issued_event_id: envelope.id,
+                };
+                let (_, sealed) = cipher::draw_sealed(&self.seal_key, &binding)
+                    .map_err(|e| Error::Crypto(e.to_string()))?;
+                Some(sealed)
+            }
+            DeliveryMode::InPerson => None,
+        };
         let recipient = &issued.recipient;
         let inserted = delivery_insert_in_txn(
             conn,
@@ -139,6 +154,7 @@ impl Handler for CredentialsHandler {
                 first_name: recipient.first_name.as_deref(),
                 last_name: recipient.last_name.as_deref(),
                 sealed_credentials: &sealed,
+                sealed_cipher: sealed_cipher.as_deref(),
                 expires_at: issued.expires_at,
                 portal_url: &issued.portal_url,
                 status,

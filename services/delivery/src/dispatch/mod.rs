@@ -10,33 +10,25 @@
 //!    token and pushes `next_attempt_at` a lease ahead: another dispatcher skips them; if
 //!    this one dies, they come back when the lease ends, and that claim counts the lost
 //!    try as a failed attempt (so a case that kills the process cannot loop forever).
-//! 2. **E-mail.** Open the sealed copy, render the letter, draw a fresh cipher password,
-//!    encrypt, send. Only after the relay accepted it: `mail_sent` (with the Message-ID and
+//! 2. **E-mail.** Open the sealed copy, render the letter, encrypt it with the case's cipher
+//!    password, send. Only after the relay accepted it: `mail_sent` (with the Message-ID and
 //!    the SHA-256 of the encrypted attachment: nothing secret).
-//! 3. **SMS** with the cipher password.
-//! 4. **Done.** One transaction: `completed`, the sealed copy wiped (NULL), and
+//! 3. **SMS** with the same cipher password.
+//! 4. **Done.** One transaction: `completed`, the sealed copies wiped (NULL), and
 //!    `delivery.dispatch.completed` into the outbox.
-//!
-//! The cipher password is never written anywhere: not to the database, not to a log. It
-//! lives in this process's memory only, from the moment it is drawn until the SMS went out
-//! (kept, zeroised on drop, for SMS retries; see below). The process holds delivery's seal
-//! key anyway, which opens far more than a cipher password does.
 //!
 //! # The crash between e-mail and SMS
 //!
-//! If the SMS fails in a passing way, the retry sends the SMS again with the password this
-//! process still holds for the e-mail it sent (matched by Message-ID). If instead the
-//! process stopped after the e-mail (or another replica takes the case), that password is
-//! gone and nobody can send it: the retry sends the e-mail **again, with a new letter
-//! encryption and a new cipher password**, and then the SMS with that password. The new
-//! e-mail says that an earlier message for the same case, if one arrived, is void; only
-//! the newest SMS opens the newest attachment. A try interrupted before its outcome was
-//! stored may have stopped between the relay's acceptance and the `mail_sent` mark, so
-//! after any interrupted try the e-mail carries that sentence too (after a plain refusal
-//! by the relay it does not: no earlier e-mail can exist). The recipient may thus see the
-//! letter twice after a crash, but never a letter without a way to open it, and only the
-//! newest password opens the newest letter: this was chosen over keeping the cipher
-//! password (even sealed) at rest.
+//! The cipher password is drawn once, when the case arrives, and kept sealed to delivery's
+//! own key (`crate::domain::cipher`) until the SMS has gone; it is never stored or logged
+//! open. Whichever try comes next, after a passing SMS failure, a restart or on another
+//! replica, opens it again: a case whose e-mail went out gets only its SMS, and a case
+//! whose e-mail did not gets that e-mail encrypted with the same password. So a crash
+//! never sends a second letter with a new password. One window remains: the relay accepted
+//! an e-mail and the process died before `mail_sent` was stored; the next try sends it again
+//! with the same Message-ID and the same password (the second copy says so), and still one
+//! SMS. The SMS carries the case number as the gateway's idempotency key for the same
+//! window on its side.
 //!
 //! # Failures
 //!
@@ -53,7 +45,6 @@
 //! (`crate::collection`). Password-change notices go out from [`notices`], by the same
 //! claim, lease and back-off rules.
 
-mod held;
 pub mod mail;
 pub mod notices;
 mod outcomes;
@@ -78,15 +69,17 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use self::held::HeldCiphers;
 use self::outcomes::{Failure, letter_failure, permanent};
 use crate::domain::Package;
+use crate::domain::cipher;
 use crate::domain::msisdn::Msisdn;
 use crate::domain::status::DeliveryStatus;
 use crate::domain::texts::{MailFacts, attachment_name, mail_body, mail_subject, sms_text};
-use crate::letter::{cipher_password, encrypt_pdf, render_pdf, zip_aes};
+use crate::letter::{encrypt_pdf, render_pdf, zip_aes};
 use crate::preparation::{Unopenable, letter_content};
-use crate::store::deliveries::{DeliveryRow, deliveries_claim_due, delivery_mark_mail_sent};
+use crate::store::deliveries::{
+    DeliveryRow, deliveries_claim_due, delivery_keep_cipher, delivery_mark_mail_sent,
+};
 
 pub use mail::{MailError, Mailer, SmtpMailer};
 pub use notices::NoticeSender;
@@ -116,7 +109,6 @@ pub struct Dispatcher {
     seal_key: crate::domain::credentials::SealKeys,
     config: DispatchConfig,
     outbox_wake: Arc<Notify>,
-    held: HeldCiphers,
 }
 
 impl Dispatcher {
@@ -137,18 +129,13 @@ impl Dispatcher {
             seal_key,
             config,
             outbox_wake,
-            held: HeldCiphers::default(),
         }
     }
 
     /// Dispatches until `stop` fires, finishing the cases in hand.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let (poll, batch) = (self.config.poll_interval, self.config.batch);
-        polling::poll_until_stopped("dispatcher", poll, batch, stop, || async {
-            self.held.forget_stale();
-            self.dispatch_due().await
-        })
-        .await;
+        polling::poll_until_stopped("dispatcher", poll, batch, stop, || self.dispatch_due()).await;
     }
 
     /// Claims the deliveries that are due and dispatches them; returns how many it claimed.
@@ -187,8 +174,8 @@ impl Dispatcher {
         .await
     }
 
-    /// One try: e-mail (unless this process holds the password of the one already sent),
-    /// then SMS, then the completion.
+    /// One try: the e-mail (unless it went out already), then the SMS with the same cipher
+    /// password, then the completion.
     async fn attempt(&self, row: &DeliveryRow, token: Uuid) -> Result<(), Failure> {
         let now = self.clock.now();
         if row.attempts >= self.config.max_attempts as i32 {
@@ -210,39 +197,71 @@ impl Dispatcher {
                  więc nie można wysłać hasła do pliku. Należy uzupełnić numer w danych placówki.",
             )
         })?;
-        let held = match row.status {
-            DeliveryStatus::MailSent => self.held.of(row),
-            _ => None,
-        };
-        let cipher = match held {
-            Some(cipher) => {
-                tracing::info!("the e-mail went out already; sending its SMS again");
-                cipher
-            }
-            None => self.send_mail(row, token, procedure, &mobile).await?,
-        };
+        let cipher = self.cipher_of(row, token).await?;
+        if row.status == DeliveryStatus::MailSent {
+            tracing::info!("the e-mail went out already; sending its SMS");
+        } else {
+            self.send_mail(row, token, procedure, &mobile, &cipher)
+                .await?;
+        }
         let text = sms_text(&row.case_number, &cipher);
-        self.sms.send(&mobile, &text).await.map_err(|e| match e {
-            SmsError::Passing(error) => Failure::Passing {
-                error,
-                reason: "bramka SMS była niedostępna lub chwilowo nie przyjmowała wiadomości"
-                    .into(),
-            },
-            SmsError::Permanent(error) => permanent(
-                error,
-                format!(
-                    "Bramka SMS odrzuciła wiadomość z hasłem do pliku na numer dyrektora \
+        self.sms
+            .send(&mobile, &text, &row.case_number)
+            .await
+            .map_err(|e| match e {
+                SmsError::Passing(error) => Failure::Passing {
+                    error,
+                    reason: "bramka SMS była niedostępna lub chwilowo nie przyjmowała wiadomości"
+                        .into(),
+                },
+                SmsError::Permanent(error) => permanent(
+                    error,
+                    format!(
+                        "Bramka SMS odrzuciła wiadomość z hasłem do pliku na numer dyrektora \
                      placówki (kończący się cyframi {}). Należy sprawdzić numer; \
                      zaszyfrowane pismo zostało już wysłane e-mailem.",
-                    mobile.ending()
+                        mobile.ending()
+                    ),
                 ),
-            ),
-        })?;
+            })?;
         tracing::info!(to = %mobile, "SMS with the cipher password accepted by the gateway");
         self.complete(row, token).await
     }
 
-    /// Makes and sends the encrypted letter; returns its cipher password once the relay
+    /// The case's sealed cipher password, opened; a case that arrived before delivery kept
+    /// them gets one now, kept before anything is sent.
+    async fn cipher_of(&self, row: &DeliveryRow, token: Uuid) -> Result<SecretString, Failure> {
+        let binding = row.cipher_binding();
+        let unopenable = |e: cipher::CipherError| {
+            permanent(
+                e.to_string(),
+                "Nie można otworzyć zapieczętowanego hasła do pliku (klucz usługi delivery \
+                 nie pasuje albo dane są uszkodzone); potrzebne jest nowe hasło.",
+            )
+        };
+        if let Some(sealed) = &row.sealed_cipher {
+            return cipher::open(&self.seal_key, sealed, &binding).map_err(unopenable);
+        }
+        if row.status == DeliveryStatus::MailSent {
+            // An e-mail went out whose password nobody holds: only a new letter helps.
+            return Err(permanent(
+                "an e-mail went out without a kept cipher password",
+                "Wysłano e-mail, ale hasło do jego pliku nie zostało zachowane; potrzebne jest \
+                 nowe hasło.",
+            ));
+        }
+        let (cipher, sealed) =
+            cipher::draw_sealed(&self.seal_key, &binding).map_err(|e| Failure::Passing {
+                error: e.to_string(),
+                reason: "nie udało się przygotować hasła do pliku".into(),
+            })?;
+        if !delivery_keep_cipher(&self.pool, &row.case_number, token, &sealed).await? {
+            return Err(Failure::LostClaim);
+        }
+        Ok(cipher)
+    }
+
+    /// Makes and sends the encrypted letter, encrypted with `cipher`; returns once the relay
     /// accepted the e-mail and `mail_sent` is stored.
     async fn send_mail(
         &self,
@@ -250,7 +269,8 @@ impl Dispatcher {
         token: Uuid,
         procedure: Procedure,
         mobile: &Msisdn,
-    ) -> Result<SecretString, Failure> {
+        cipher: &SecretString,
+    ) -> Result<(), Failure> {
         let case = row.case_number.as_str();
         let address = row.rspo_email.parse().map_err(|e| {
             permanent(
@@ -280,7 +300,6 @@ impl Dispatcher {
         // The plain letter holds the starting password: wiped when dropped.
         let pdf = Zeroizing::new(render_pdf(&content).map_err(letter_failure)?);
         drop(content);
-        let cipher = cipher_password().map_err(letter_failure)?;
         let package = self.config.package;
         let pdf_name = attachment_name(case, Package::Pdf.extension());
         let (file_name, attachment) = match package {
@@ -295,14 +314,20 @@ impl Dispatcher {
         };
         drop(pdf);
         let attachment_sha256 = hex::encode(Sha256::digest(&attachment));
-        let message_id = format!("<{}@{}>", Uuid::now_v7(), self.config.from.email.domain());
+        // The same for every sending of this case: a mailbox that got it twice (a crash
+        // between the relay's acceptance and the mark below) may tell they are one message.
+        let message_id = format!(
+            "<{}@{}>",
+            row.issued_event_id,
+            self.config.from.email.domain()
+        );
         let body = mail_body(&MailFacts {
             procedure,
             case_number: case,
             institution_name: &row.institution_name,
             mobile_ending: mobile.ending(),
             package,
-            supersedes_earlier: row.mails_accepted > 0 || row.interrupted_tries > 0,
+            repeats_earlier: row.mails_accepted > 0 || row.interrupted_tries > 0,
         });
         let content_type = ContentType::parse(package.content_type()).map_err(|e| {
             permanent(
@@ -355,7 +380,6 @@ impl Dispatcher {
         {
             return Err(Failure::LostClaim);
         }
-        self.held.hold(case, message_id, cipher.clone());
-        Ok(cipher)
+        Ok(())
     }
 }

@@ -67,7 +67,6 @@ impl Dispatcher {
         outbox_insert_event(&mut tx, &event).await?;
         tx.commit().await?;
         self.outbox_wake.notify_one();
-        self.held.forget(&row.case_number);
         tracing::info!("credentials delivered; the sealed copy is wiped");
         Ok(())
     }
@@ -89,7 +88,6 @@ impl Dispatcher {
         self.publish_failed(&mut tx, row, now, reason).await?;
         tx.commit().await?;
         self.outbox_wake.notify_one();
-        self.held.forget(&row.case_number);
         tracing::warn!("the starting password expired before delivery");
         Ok(())
     }
@@ -149,7 +147,6 @@ impl Dispatcher {
             }
             Failure::LostClaim => {
                 tracing::warn!("another dispatcher holds this case now; leaving it");
-                self.held.forget(&row.case_number);
                 Ok(())
             }
         };
@@ -177,7 +174,6 @@ impl Dispatcher {
             );
         } else {
             tracing::warn!("another dispatcher holds this case now; leaving it");
-            self.held.forget(&row.case_number);
         }
         Ok(())
     }
@@ -201,7 +197,6 @@ impl Dispatcher {
         } else {
             tracing::warn!("another dispatcher holds this case now; leaving it");
         }
-        self.held.forget(&row.case_number);
         Ok(())
     }
 }

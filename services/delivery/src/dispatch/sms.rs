@@ -1,16 +1,22 @@
 //! SMS out: the cipher password to the director's mobile, through one of two gateway
 //! shapes behind [`SmsGateway`], chosen by `delivery.sms.kind`.
 //!
-//! - `generic`: POST JSON `{"to": "48…", "message": "…"}` to `delivery.sms.url`; any 2xx is
+//! Every message carries a reference (the case number, or the notice's event id): the same
+//! one on every retry, so a gateway that honours it sends a message once even when an
+//! answer was lost and the try is repeated.
+//!
+//! - `generic`: POST JSON `{"to": "48…", "message": "…", "id": "<reference>"}` to
+//!   `delivery.sms.url`; any 2xx is
 //!   success; 5xx, 408, 429, timeouts and refused connections are passing; any other answer
 //!   (4xx, or a redirect: none is followed) is permanent.
 //! - `smsapi` (SMSAPI.pl): POST a form `to, message, from (optional), format=json,
-//!   encoding=utf-8` with `Authorization: Bearer <token>` to `delivery.sms.url` (a bare
+//!   encoding=utf-8, idx=<reference>, check_idx=1` with `Authorization: Bearer <token>` to `delivery.sms.url` (a bare
 //!   `https://api.smsapi.pl` gets `/sms.do`). Success is JSON with `count` and `list`. A
 //!   failure is JSON `{"error": <code>, "message": …}`, sometimes with HTTP 200: codes 13
 //!   (no valid recipient number) and 14 (sender field refused) are permanent; every other
 //!   code (8 request error, 101–105 authorisation and credit, 201/666 gateway faults, …) is
 //!   passing, so an operator can top up credit or fix the token while retries continue.
+//!   Error 53 (this `idx` was sent already) means an earlier try got through: success.
 //!   Without a JSON error the HTTP status decides, as for `generic`.
 //!
 //! Neither request nor response body ever reaches an error message or a log line: the
@@ -37,12 +43,14 @@ pub enum SmsError {
     Permanent(String),
 }
 
-/// Sends one SMS; `Ok` only once the gateway took it.
+/// Sends one SMS; `Ok` only once the gateway took it. `reference` is the same for every try
+/// of one message (at most 64 characters of `[A-Za-z0-9/_-]`).
 pub trait SmsGateway: Send + Sync + 'static {
     fn send<'a>(
         &'a self,
         to: &'a Msisdn,
         text: &'a SecretString,
+        reference: &'a str,
     ) -> BoxFuture<'a, Result<(), SmsError>>;
 }
 
@@ -102,12 +110,17 @@ impl SmsGateway for GenericGateway {
         &'a self,
         to: &'a Msisdn,
         text: &'a SecretString,
+        reference: &'a str,
     ) -> BoxFuture<'a, Result<(), SmsError>> {
         Box::pin(async move {
             let response = self
                 .client
                 .post(self.url.clone())
-                .json(&serde_json::json!({ "to": to.as_str(), "message": text.expose_secret() }))
+                .json(&serde_json::json!({
+                    "to": to.as_str(),
+                    "message": text.expose_secret(),
+                    "id": reference,
+                }))
                 .send()
                 .await
                 .map_err(request_failed)?;
@@ -163,6 +176,7 @@ impl SmsGateway for SmsapiGateway {
         &'a self,
         to: &'a Msisdn,
         text: &'a SecretString,
+        reference: &'a str,
     ) -> BoxFuture<'a, Result<(), SmsError>> {
         Box::pin(async move {
             let mut form = vec![
@@ -170,6 +184,8 @@ impl SmsGateway for SmsapiGateway {
                 ("message", text.expose_secret()),
                 ("format", "json"),
                 ("encoding", "utf-8"),
+                ("idx", reference),
+                ("check_idx", "1"),
             ];
             if let Some(sender) = &self.sender {
                 form.push(("from", sender.as_str()));
@@ -191,6 +207,9 @@ impl SmsGateway for SmsapiGateway {
 
 fn smsapi_outcome(status: StatusCode, body: &[u8]) -> Result<(), SmsError> {
     match serde_json::from_slice::<SmsapiAnswer>(body) {
+        Ok(SmsapiAnswer {
+            error: Some(53), ..
+        }) => Ok(()),
         Ok(SmsapiAnswer {
             error: Some(code), ..
         }) => Err(match code {
@@ -247,6 +266,12 @@ mod tests {
                 Err(SmsError::Permanent(_))
             ));
         }
+    }
+
+    #[test]
+    fn an_smsapi_idx_sent_already_means_an_earlier_try_got_through() {
+        let body = br#"{"error": 53, "message": "Not unique idx"}"#;
+        assert_eq!(smsapi_outcome(StatusCode::OK, body), Ok(()));
     }
 
     #[test]

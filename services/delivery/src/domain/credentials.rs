@@ -52,6 +52,11 @@ impl SealKeys {
             .find_map(|key| kit::seal::open(key, sealed, context).ok())
     }
 
+    /// Seals `plaintext` to the current key, for delivery itself to open later.
+    pub fn seal_to_self(&self, plaintext: &[u8], context: &[u8]) -> Option<Vec<u8>> {
+        kit::seal::seal(&kit::seal::public_of(&self.keys[0]), plaintext, context).ok()
+    }
+
     /// The current public key's id, as accounts names it in `seal_key_id`.
     pub fn current_id(&self) -> String {
         kit::seal::key_id(&kit::seal::public_of(&self.keys[0]))

@@ -4,6 +4,7 @@
 //! and what an in-person collection must record.
 
 pub mod backoff;
+pub mod cipher;
 pub mod collection;
 pub mod credentials;
 pub mod msisdn;

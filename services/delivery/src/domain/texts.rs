@@ -16,9 +16,9 @@ pub struct MailFacts<'a> {
     /// Last digits of the director's mobile number, so he knows which phone to look at.
     pub mobile_ending: &'a str,
     pub package: Package,
-    /// An earlier e-mail for this case may have reached the mailbox (one was accepted and
-    /// its password is lost, or a try was interrupted): this one says the earlier is void.
-    pub supersedes_earlier: bool,
+    /// An earlier sending of this e-mail may have reached the mailbox (a try was
+    /// interrupted after the relay took it): this one says it is the same letter again.
+    pub repeats_earlier: bool,
 }
 
 fn account_phrase(procedure: Procedure) -> &'static str {
@@ -43,7 +43,7 @@ pub fn mail_body(facts: &MailFacts<'_>) -> String {
         institution_name,
         mobile_ending,
         package,
-        supersedes_earlier,
+        repeats_earlier,
     } = facts;
     let file = match package {
         Package::Pdf => "Załączony plik PDF jest zaszyfrowany",
@@ -65,11 +65,11 @@ pub fn mail_body(facts: &MailFacts<'_>) -> String {
          zmienić przy pierwszym logowaniu w Portalu Dostępowym; jego termin ważności podaje pismo.\n",
         account = account_phrase(*procedure),
     );
-    if *supersedes_earlier {
+    if *repeats_earlier {
         body.push_str(&format!(
-            "\nUWAGA: jeżeli otrzymali Państwo wcześniej wiadomość w sprawie {case_number}, \
-             jest ona nieważna. Obowiązuje wyłącznie ta wiadomość; jej załącznik otwiera \
-             hasło z najnowszego SMS-a.\n"
+            "\nUWAGA: jeżeli otrzymali Państwo już wiadomość w sprawie {case_number}, ta jest \
+             jej ponownym wysłaniem: zawiera to samo pismo, a oba załączniki otwiera to samo \
+             hasło z SMS-a.\n"
         ));
     }
     body.push_str(
@@ -185,14 +185,14 @@ mod tests {
 
     const CASE: &str = "ZSZO-05/2026/000001";
 
-    fn facts(supersedes_earlier: bool) -> MailFacts<'static> {
+    fn facts(repeats_earlier: bool) -> MailFacts<'static> {
         MailFacts {
             procedure: Procedure::Zszo05,
             case_number: CASE,
             institution_name: "Szkoła Podstawowa nr 123 w Krakowie",
             mobile_ending: "289",
             package: Package::Pdf,
-            supersedes_earlier,
+            repeats_earlier,
         }
     }
 
@@ -215,12 +215,14 @@ mod tests {
         assert!(body.contains("SMS-em"));
         assert!(body.contains("kończący się cyframi 289"));
         assert!(body.contains(CASE));
-        assert!(!body.contains("nieważna"));
+        assert!(!body.contains("ponownym wysłaniem"));
     }
 
     #[test]
-    fn a_repeated_mail_says_that_an_earlier_one_is_void() {
-        assert!(mail_body(&facts(true)).contains("jest ona nieważna"));
+    fn a_repeated_mail_says_it_is_the_same_letter_opened_by_the_same_sms() {
+        let body = mail_body(&facts(true));
+        assert!(body.contains("ponownym wysłaniem"), "{body}");
+        assert!(body.contains("to samo hasło z SMS-a"), "{body}");
     }
 
     #[test]

@@ -60,7 +60,10 @@ pub(crate) fn problem(error: Error, case: &str) -> Response {
             Problem::internal()
                 .detail("Nie udało się przygotować pisma do wydruku; nic nie zostało zmienione.")
         }
-        error @ (Error::Unusable(_) | Error::Undecodable(_) | Error::Database(_)) => {
+        error @ (Error::Unusable(_)
+        | Error::Undecodable(_)
+        | Error::Crypto(_)
+        | Error::Database(_)) => {
             tracing::error!(case_number = %case, %error, "recording a collection failed; nothing changed");
             Problem::internal()
         }

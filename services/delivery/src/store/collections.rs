@@ -82,7 +82,7 @@ pub async fn collection_record_in_txn(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE deliveries SET status = 'collected', sealed_credentials = NULL,
+        "UPDATE deliveries SET status = 'collected', sealed_credentials = NULL, sealed_cipher = NULL,
              claim_token = NULL, completed_at = $2, updated_at = $2
          WHERE case_number = $1 AND status = 'awaiting_collection'",
     )
@@ -129,7 +129,7 @@ pub async fn deliveries_expire_uncollected_in_txn(
              LIMIT $2
              FOR UPDATE SKIP LOCKED
          )
-         UPDATE deliveries d SET status = 'expired', sealed_credentials = NULL,
+         UPDATE deliveries d SET status = 'expired', sealed_credentials = NULL, sealed_cipher = NULL,
              claim_token = NULL,
              last_error = 'the starting password expired before the letter was collected',
              updated_at = $1

@@ -23,6 +23,8 @@ pub struct NewDelivery<'a> {
     pub first_name: Option<&'a str>,
     pub last_name: Option<&'a str>,
     pub sealed_credentials: &'a [u8],
+    /// Electronic cases only: `crate::domain::cipher`.
+    pub sealed_cipher: Option<&'a [u8]>,
     pub expires_at: DateTime<Utc>,
     pub portal_url: &'a str,
     pub status: DeliveryStatus,
@@ -46,9 +48,9 @@ pub async fn delivery_insert_in_txn(
              institution_rspo_id, institution_name, rspo_email, director_mobile, first_name,
              last_name, sealed_credentials, expires_at, portal_url, status, next_attempt_at,
              issued_event_id, created_at, updated_at, realised_by, director_name, proxy_name,
-             proxy_f01_reference)
+             proxy_f01_reference, sealed_cipher)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $15, $15,
-                 $17, $18, $19, $20)
+                 $17, $18, $19, $20, $21)
          ON CONFLICT (case_number) DO NOTHING",
     )
     .bind(new.case_number)
@@ -71,6 +73,7 @@ pub async fn delivery_insert_in_txn(
     .bind(new.director_name)
     .bind(new.proxy_name)
     .bind(new.proxy_f01_reference)
+    .bind(new.sealed_cipher)
     .execute(conn)
     .await?
     .rows_affected();
@@ -93,6 +96,8 @@ pub struct DeliveryRow {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub sealed_credentials: Option<Vec<u8>>,
+    pub sealed_cipher: Option<Vec<u8>>,
+    pub issued_event_id: Uuid,
     pub expires_at: DateTime<Utc>,
     pub portal_url: String,
     #[sqlx(try_from = "String")]
@@ -110,6 +115,15 @@ pub struct DeliveryRow {
 }
 
 impl DeliveryRow {
+    /// What this case's sealed cipher password is bound to.
+    pub fn cipher_binding(&self) -> crate::domain::cipher::CipherBinding<'_> {
+        crate::domain::cipher::CipherBinding {
+            case_number: &self.case_number,
+            login: &self.login,
+            issued_event_id: self.issued_event_id,
+        }
+    }
+
     /// Whom the sealed copy may be opened for: what this row will act on.
     pub fn binding(&self) -> contracts::events::SealBinding<'_> {
         contracts::events::SealBinding {
@@ -165,6 +179,29 @@ pub async fn deliveries_claim_due(
     .await
 }
 
+/// Keeps a freshly drawn sealed cipher password for a case that has none yet (it arrived
+/// before delivery kept them); false if the claim was lost or another try kept one first.
+#[tracing::instrument(skip_all, fields(case_number = %case_number))]
+pub async fn delivery_keep_cipher(
+    pool: &PgPool,
+    case_number: &str,
+    token: Uuid,
+    sealed_cipher: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE deliveries SET sealed_cipher = $3
+         WHERE case_number = $1 AND claim_token = $2 AND sealed_cipher IS NULL
+             AND status IN ('pending', 'mail_sent')",
+    )
+    .bind(case_number)
+    .bind(token)
+    .bind(sealed_cipher)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
 /// The SMTP relay accepted the e-mail: a durable mark before the SMS goes out.
 #[tracing::instrument(skip_all, fields(case_number = %case_number))]
 pub async fn delivery_mark_mail_sent(
@@ -200,7 +237,7 @@ pub async fn delivery_complete_in_txn(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE deliveries SET status = 'completed', sealed_credentials = NULL, claim_token = NULL,
+        "UPDATE deliveries SET status = 'completed', sealed_credentials = NULL, sealed_cipher = NULL, claim_token = NULL,
              completed_at = $3, updated_at = $3
          WHERE case_number = $1 AND claim_token = $2 AND status = 'mail_sent'",
     )
@@ -252,7 +289,7 @@ pub async fn delivery_fail_in_txn(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE deliveries SET status = 'failed', last_error = $3, sealed_credentials = NULL,
+        "UPDATE deliveries SET status = 'failed', last_error = $3, sealed_credentials = NULL, sealed_cipher = NULL,
              attempts = attempts + CASE WHEN $4 THEN 1 ELSE 0 END,
              claim_token = NULL, updated_at = $5
          WHERE case_number = $1 AND claim_token = $2",
@@ -278,7 +315,7 @@ pub async fn delivery_expire_in_txn(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE deliveries SET status = 'expired', sealed_credentials = NULL, claim_token = NULL,
+        "UPDATE deliveries SET status = 'expired', sealed_credentials = NULL, sealed_cipher = NULL, claim_token = NULL,
              last_error = 'the starting password expired before delivery', updated_at = $3
          WHERE case_number = $1 AND claim_token = $2",
     )
