@@ -5,7 +5,7 @@ export PATH := $(TOOLS)/venv/bin:$(PATH)
 export KLUCZNIK_TEST_NATS_SERVER ?= $(TOOLS)/venv/bin/nats-server
 export KLUCZNIK_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test fmt-check lint deny build test-rust deploy-check schemas bench deps
+.PHONY: run test fmt-check lint deny build test-rust deploy-check schemas bench deps chaos
 
 run:
 	bash scripts/run-local.sh
@@ -32,6 +32,15 @@ test-rust: build
 	@mkdir -p .local
 	set -o pipefail; cargo test --workspace 2>&1 | tee .local/test-output.log
 	@awk '/^test result:/ {p+=$$4; f+=$$6} END {print "tests: " p " passed, " f " failed"}' .local/test-output.log
+
+# The fault-injection suite, longer than `make test`'s round: 40 cases of procedure A and
+# 12 revocations under random SIGKILLs, SIGSTOPs, PostgreSQL crashes and NATS node restarts.
+# It prints its seed; KLUCZNIK_CHAOS_SEED=<seed> make chaos draws the same faults again.
+chaos: deps build
+	KLUCZNIK_CHAOS_CASES=$${KLUCZNIK_CHAOS_CASES:-40} \
+	KLUCZNIK_CHAOS_REVOCATIONS=$${KLUCZNIK_CHAOS_REVOCATIONS:-12} \
+	KLUCZNIK_CHAOS_STAGGER_MS=$${KLUCZNIK_CHAOS_STAGGER_MS:-2000} \
+	cargo test -p e2e --test chaos -- --nocapture
 
 # Licences and duplicate versions of the dependencies (deny.toml).
 deny:

@@ -12,16 +12,9 @@ const ACCOUNTS: usize = 1_000;
 
 /// A PESEL with a valid birth date and check digit, different for every `i`.
 fn pesel(i: usize) -> String {
-    const WEIGHTS: [u32; 10] = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3];
     let (day, month, year) = (1 + i % 28, 1 + (i / 28) % 12, 60 + (i / 336) % 40);
     let serial = (i / 13_440) % 10_000;
-    let ten = format!("{year:02}{month:02}{day:02}{serial:04}");
-    let sum: u32 = ten
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    format!("{ten}{}", (10 - sum % 10) % 10)
+    test_support::pesel_with_check_digit(&format!("{year:02}{month:02}{day:02}{serial:04}"))
 }
 
 const FIRST: [&str; 10] = [

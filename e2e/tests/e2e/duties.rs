@@ -9,18 +9,9 @@ use serde_json::{Value, json};
 use test_support::{System, SystemOptions, eventually};
 
 use crate::helpers::{
-    agree_in_person, call, statuses_until, submit_zszo, take_and_realise_refused, verified,
-    zszo_form,
+    agree_in_person, call, problem_kind, statuses_until, submit_zszo, take_and_realise_refused,
+    verified, zszo_form,
 };
-
-fn type_of(problem: &Value) -> &str {
-    problem["type"]
-        .as_str()
-        .unwrap_or_default()
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn a_single_administrator_cannot_register_realise_collect_and_close_by_himself() {
@@ -56,7 +47,7 @@ async fn a_single_administrator_cannot_register_realise_collect_and_close_by_him
     )
     .await;
     assert_eq!(status, 403, "{refused}");
-    assert_eq!(type_of(&refused), "separation-of-duties");
+    assert_eq!(problem_kind(&refused), "separation-of-duties");
 
     // A SEOD request asked for electronic delivery: he alone cannot switch it to the desk.
     let form = zszo_form("SEOD-DUTY-1");
@@ -171,7 +162,7 @@ async fn a_single_administrator_cannot_register_realise_collect_and_close_by_him
     let path = format!("/api/incidents/{number}/status");
     let (status, refused) = call(&system, "audit", Some(&admin), &path, close.clone()).await;
     assert_eq!(status, 403, "{refused}");
-    assert_eq!(type_of(&refused), "separation-of-duties");
+    assert_eq!(problem_kind(&refused), "separation-of-duties");
     let auditor = system.auditor_token().await;
     let (status, closed) = call(&system, "audit", Some(&auditor), &path, close).await;
     assert_eq!(status, 200, "{closed}");

@@ -44,6 +44,16 @@ pub async fn submit_zszo(system: &System, form: &Value) -> contracts::seod_statu
         .await
 }
 
+/// The last part of a problem's `type` (`…/problems/already-requested` → `already-requested`).
+pub fn problem_kind(problem: &Value) -> &str {
+    problem["type"]
+        .as_str()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+}
+
 pub async fn pool_of(system: &System, service: &str) -> PgPool {
     system.databases[service].pool().await
 }
@@ -99,6 +109,9 @@ pub async fn everything(system: &System) -> Vec<u8> {
             }
         }
         out.extend(system.services[service].log_text().into_bytes());
+        for replica in system.replicas.get(service).into_iter().flatten() {
+            out.extend(replica.log_text().into_bytes());
+        }
     }
     let js = async_nats::jetstream::new(system.client().await);
     for spec in contracts::streams::ALL {

@@ -335,15 +335,18 @@ impl Service {
             Arc::clone(&clock),
             seal_key.clone(),
         ));
-        let dispatcher = Arc::new(Dispatcher::new(
-            platform.pool.clone(),
-            Arc::clone(&clock),
-            mailer,
-            sms,
-            seal_key,
-            config,
-            Arc::clone(&platform.outbox_wake),
-        ));
+        let dispatcher = Arc::new(
+            Dispatcher::new(
+                platform.pool.clone(),
+                Arc::clone(&clock),
+                mailer,
+                sms,
+                seal_key,
+                config,
+                Arc::clone(&platform.outbox_wake),
+            )
+            .with_metrics(Arc::clone(&platform.metrics)),
+        );
         Ok(Self {
             platform,
             dispatcher,

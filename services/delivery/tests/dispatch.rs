@@ -216,6 +216,16 @@ impl TestDelivery {
             .expect("JetStream stores the event");
     }
 
+    /// What `/metrics` shows now.
+    async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     async fn row(&self, case_number: &str) -> Option<DeliveryRow> {
         delivery_find(&self.pool, case_number).await.expect("query")
     }
@@ -461,6 +471,12 @@ async fn a_gateway_failing_twice_gets_the_same_sms_again_and_delivers_once() {
     delivery
         .wait_for_event(subjects::DELIVERY_DISPATCH_COMPLETED, CASE)
         .await;
+    assert!(
+        delivery.metrics().await.contains(
+            "klucznik_failures_total{operation=\"delivery_dispatch\",cause=\"sms_unavailable\"} 2"
+        ),
+        "an operator sees the gateway failing"
+    );
 
     delivery.stop().await;
     delivery
@@ -506,6 +522,13 @@ async fn a_gateway_refusing_the_number_fails_the_case_and_tells_the_administrato
             .is_empty()
     );
     let cipher = delivery.sms().await[0].cipher_password();
+    let metrics = delivery.metrics().await;
+    assert!(
+        metrics.contains(
+            "klucznik_failures_total{operation=\"delivery_dispatch\",cause=\"sms_refused\"} 1"
+        ),
+        "{metrics}"
+    );
 
     delivery.stop().await;
     delivery

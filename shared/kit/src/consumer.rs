@@ -1,7 +1,9 @@
 //! Durable pull consumers with an idempotent inbox. A handler's effect, its outbox rows and
 //! the inbox record of the message commit together; then the message is acked. A retryable
 //! failure is nak'ed with a growing delay; a permanent one, or one that exhausted
-//! `max_deliver`, goes to the dead-letter subject with its error and is terminated.
+//! `max_deliver`, goes to the dead-letter subject with its error and is terminated. While
+//! the database does not answer at all, a failed message is held (in progress) rather
+//! than nak'ed: an outage must not turn accepted messages into dead letters.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -314,7 +316,19 @@ impl Consumer {
         };
         let span = incoming.span.clone();
         async {
-            match self.handle_once(handler, &incoming).await {
+            let mut handled = self.handle_once(handler, &incoming).await;
+            // A database that does not answer is an outage, not this message's fault: the
+            // message is held (its ack wait renewed) until the database is back, instead of
+            // spending its deliveries towards a dead letter.
+            while matches!(handled, Err(HandleError::Retryable(_))) && !self.database_answers().await {
+                tracing::warn!(consumer = self.spec.durable, "the database does not answer; holding the message until it does");
+                let _ = message.ack_with(AckKind::Progress).await;
+                tokio::time::sleep(self.hold_interval()).await;
+                if self.database_answers().await {
+                    handled = self.handle_once(handler, &incoming).await;
+                }
+            }
+            match handled {
                 Ok(outcome) => {
                     if matches!(outcome, Outcome::Duplicate) {
                         tracing::info!("already handled; acknowledged again");
@@ -393,6 +407,20 @@ impl Consumer {
             .map_err(Into::into)?;
         tx.commit().await?;
         Ok(Outcome::Done)
+    }
+
+    /// Whether the database takes a trivial query within a couple of seconds.
+    async fn database_answers(&self) -> bool {
+        let ping = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), ping).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// How often a held message's ack wait is renewed: well within it.
+    fn hold_interval(&self) -> Duration {
+        (self.settings.ack_wait() / 3).clamp(Duration::from_millis(200), Duration::from_secs(5))
     }
 
     fn retry_delay(&self, delivered: i64) -> Duration {

@@ -73,13 +73,22 @@ pub async fn migrate_as_owner(
             reason: e.to_string(),
         })?;
     migrate(&owner, service).await?;
-    sqlx::query("SELECT kit_grant_app($1)")
-        .bind(&settings.username)
-        .execute(&owner)
-        .await
-        .map_err(|e| StartupError::Migration {
-            owner: "kit",
-            reason: format!("granting {} its rights: {e}", settings.username),
-        })?;
+    // Replicas start together and grant the same rights: GRANTs on the same objects at
+    // once fail with "tuple concurrently updated", so one replica grants at a time.
+    let granted = async {
+        let mut tx = owner.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('kit_grant_app'))")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SELECT kit_grant_app($1)")
+            .bind(&settings.username)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    };
+    granted.await.map_err(|e| StartupError::Migration {
+        owner: "kit",
+        reason: format!("granting {} its rights: {e}", settings.username),
+    })?;
     Ok(owner)
 }

@@ -23,6 +23,14 @@ pub struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FailureLabels {
+    /// What was being done, e.g. `delivery_dispatch`.
+    pub operation: String,
+    /// Why it failed, a fixed word per cause (`smtp_unavailable`, `sms_refused`, …).
+    pub cause: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ConsumerLabels {
     pub consumer: String,
 }
@@ -31,6 +39,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     dead_letters: Family<ConsumerLabels, Counter>,
+    failures: Family<FailureLabels, Counter>,
     outbox_backlog: Gauge,
     consumer_pending: Family<ConsumerLabels, Gauge>,
     consumers: Mutex<Vec<ConsumerSpec>>,
@@ -57,6 +66,12 @@ impl Metrics {
             "Messages given up on and kept on the dead-letter subject, by consumer",
             dead_letters.clone(),
         );
+        let failures = Family::<FailureLabels, Counter>::default();
+        registry.register(
+            "failures",
+            "Work with the outside world that failed (a try of a delivery, …), by operation and cause",
+            failures.clone(),
+        );
         let outbox_backlog = Gauge::default();
         registry.register(
             "outbox_backlog",
@@ -73,6 +88,7 @@ impl Metrics {
             registry,
             requests,
             dead_letters,
+            failures,
             outbox_backlog,
             consumer_pending,
             consumers: Mutex::new(Vec::new()),
@@ -93,6 +109,15 @@ impl Metrics {
         self.dead_letters
             .get_or_create(&ConsumerLabels {
                 consumer: consumer.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn failed(&self, operation: &str, cause: &str) {
+        self.failures
+            .get_or_create(&FailureLabels {
+                operation: operation.to_owned(),
+                cause: cause.to_owned(),
             })
             .inc();
     }

@@ -142,7 +142,12 @@ pub fn consumer_config(spec: &ConsumerSpec, settings: &ConsumerSettings) -> cons
         filter_subjects,
         ack_policy: consumer::AckPolicy::Explicit,
         ack_wait: settings.ack_wait(),
-        max_deliver: settings.max_deliver,
+        // JetStream stops redelivering a message past its `max_deliver` without telling
+        // anyone, so deliveries spent on crashes, pauses or lost acks would lose it
+        // silently. The bound is the consumer's own instead: a handler's failure at or past
+        // `consumer.max_deliver` dead-letters the message, and a delivery that was simply
+        // never answered comes again.
+        max_deliver: -1,
         deliver_policy: consumer::DeliverPolicy::All,
         max_ack_pending: 1_000,
         ..Default::default()

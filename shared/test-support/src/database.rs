@@ -15,7 +15,12 @@ pub fn admin_url() -> String {
 
 impl TestDatabase {
     pub async fn create(label: &str) -> Self {
-        let admin_url = admin_url();
+        Self::create_on(&admin_url(), label).await
+    }
+
+    /// A fresh database on the server `admin_url` names.
+    pub async fn create_on(admin_url: &str, label: &str) -> Self {
+        let admin_url = admin_url.to_owned();
         let name = format!("test_{label}_{}", uuid::Uuid::new_v4().simple());
         let mut conn = sqlx::PgConnection::connect(&admin_url)
             .await

@@ -4,6 +4,7 @@
 pub mod database;
 pub mod in_process;
 pub mod nats;
+pub mod postgres;
 pub mod process;
 pub mod sinks;
 pub mod stored;
@@ -12,6 +13,7 @@ pub mod system;
 pub use database::TestDatabase;
 pub use in_process::InProcess;
 pub use nats::NatsServer;
+pub use postgres::PrivatePostgres;
 pub use process::ServiceProcess;
 pub use sinks::{SmsSink, SmtpSink};
 pub use stored::{Stored, stored};
@@ -20,6 +22,17 @@ pub use system::{System, SystemOptions};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// A PESEL from its first ten digits (birth date and serial) and the check digit they need.
+pub fn pesel_with_check_digit(first_ten: &str) -> String {
+    const WEIGHTS: [u32; 10] = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3];
+    let sum: u32 = first_ten
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{first_ten}{}", (10 - sum % 10) % 10)
+}
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {

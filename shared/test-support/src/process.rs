@@ -50,10 +50,23 @@ impl ServiceProcess {
         env: BTreeMap<String, String>,
         log_dir: &std::path::Path,
     ) -> Self {
+        Self::spawn_logged(name, name, profile, port, env, log_dir)
+    }
+
+    /// As [`spawn_profile`](Self::spawn_profile), logging to `<log_name>.log` (a replica's
+    /// own log).
+    pub fn spawn_logged(
+        name: &str,
+        log_name: &str,
+        profile: &str,
+        port: u16,
+        env: BTreeMap<String, String>,
+        log_dir: &std::path::Path,
+    ) -> Self {
         let mut process = Self {
             name: name.to_owned(),
             port,
-            log: log_dir.join(format!("{name}.log")),
+            log: log_dir.join(format!("{log_name}.log")),
             env,
             binary: binary_path_in(name, profile),
             child: None,
@@ -128,6 +141,29 @@ impl ServiceProcess {
 
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGSTOP: the process stops where it is, holding its connections and messages.
+    pub fn pause(&mut self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after [`pause`](Self::pause).
+    pub fn resume(&mut self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status();
+        }
+    }
+
+    /// Whether the process was started and has not been killed.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// SIGKILL: the process gets no chance to finish anything.

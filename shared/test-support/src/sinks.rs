@@ -84,6 +84,8 @@ pub struct SmsSink {
     pub arrivals: Arc<Mutex<Vec<Instant>>>,
     /// Status codes to answer with, one per request, then 200.
     pub script: Arc<Mutex<Vec<u16>>>,
+    /// Requests repeating a reference already sent (answered as sent, not sent again).
+    pub repeats: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl SmsSink {
@@ -91,13 +93,20 @@ impl SmsSink {
         let received: Arc<Mutex<Vec<String>>> = Arc::default();
         let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
         let script: Arc<Mutex<Vec<u16>>> = Arc::default();
-        let (r, s, a) = (
+        let repeats: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+        let (r, s, a, n) = (
             Arc::clone(&received),
             Arc::clone(&script),
             Arc::clone(&arrivals),
+            Arc::clone(&repeats),
         );
         let app = Router::new().fallback(post(move |body: String| {
-            let (r, s, a) = (Arc::clone(&r), Arc::clone(&s), Arc::clone(&a));
+            let (r, s, a, repeats) = (
+                Arc::clone(&r),
+                Arc::clone(&s),
+                Arc::clone(&a),
+                Arc::clone(&n),
+            );
             async move {
                 let status = {
                     let mut s = s.lock().unwrap();
@@ -105,8 +114,21 @@ impl SmsSink {
                 };
                 if status == 200 {
                     let mut r = r.lock().unwrap();
-                    r.push(body);
-                    a.lock().unwrap().push(Instant::now());
+                    // As SMSAPI's `idx` with `check_idx`: a message whose reference was sent
+                    // already is answered as sent and not sent again.
+                    let reference = |body: &str| {
+                        serde_json::from_str::<serde_json::Value>(body)
+                            .ok()
+                            .and_then(|v| v["id"].as_str().map(str::to_owned))
+                    };
+                    let again = reference(&body)
+                        .is_some_and(|id| r.iter().any(|b| reference(b).as_ref() == Some(&id)));
+                    if again {
+                        repeats.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    } else {
+                        r.push(body);
+                        a.lock().unwrap().push(Instant::now());
+                    }
                 }
                 (
                     axum::http::StatusCode::from_u16(status).unwrap(),
@@ -122,6 +144,7 @@ impl SmsSink {
             received,
             arrivals,
             script,
+            repeats,
         }
     }
 

@@ -77,12 +77,21 @@ pub struct SystemOptions {
     pub env: BTreeMap<String, String>,
     /// Start the console too (the staff's web pages), at `url("console")`.
     pub console: bool,
+    /// The PostgreSQL server the databases are made on (default: the tests' shared one).
+    pub database_url: Option<String>,
+    /// Nodes of the NATS cluster (0 or 1: a single server), streams at as many replicas.
+    pub nats_nodes: usize,
+    /// Processes of each service (and of the console) against the same bus and databases
+    /// (0 or 1: one).
+    pub replicas: usize,
 }
 
 pub struct System {
     pub nats: NatsServer,
     pub databases: BTreeMap<&'static str, TestDatabase>,
     pub services: BTreeMap<&'static str, ServiceProcess>,
+    /// Each service's further replicas (`SystemOptions::replicas`), on ports of their own.
+    pub replicas: BTreeMap<&'static str, Vec<ServiceProcess>>,
     pub logs: PathBuf,
     /// Each staff member's TOTP secret (base32), from `accounts enroll-totp`.
     pub totp_secrets: BTreeMap<String, String>,
@@ -103,11 +112,15 @@ impl System {
         let sms = crate::SmsSink::start().await;
         options.smtp_port = Some(smtp.port);
         options.sms_url = Some(sms.url());
-        let nats = NatsServer::start();
+        let nats = NatsServer::cluster(options.nats_nodes.max(1));
         let logs = crate::scratch_dir("system");
+        let database_url = options
+            .database_url
+            .clone()
+            .unwrap_or_else(crate::database::admin_url);
         let mut databases = BTreeMap::new();
         for name in SERVICES {
-            databases.insert(name, TestDatabase::create(name).await);
+            databases.insert(name, TestDatabase::create_on(&database_url, name).await);
         }
         let directory = options.directory.clone().unwrap_or_else(|| {
             crate::workspace_root().join("services/accounts/sample/directory.jsonl")
@@ -148,10 +161,27 @@ impl System {
             }
         }
         let mut services = BTreeMap::new();
+        let mut replicas: BTreeMap<&'static str, Vec<ServiceProcess>> = BTreeMap::new();
+        let profile = if options.release { "release" } else { "debug" };
         for name in SERVICES {
             let env = service_env(name, &nats, &databases[name], &options);
             let port = env["KLUCZNIK_HTTP__PORT"].parse().expect("a port");
-            let profile = if options.release { "release" } else { "debug" };
+            for replica in 1..options.replicas.max(1) {
+                let mut env = env.clone();
+                let port = crate::free_port();
+                env.insert("KLUCZNIK_HTTP__PORT".to_owned(), port.to_string());
+                replicas
+                    .entry(name)
+                    .or_default()
+                    .push(ServiceProcess::spawn_logged(
+                        name,
+                        &format!("{name}-{replica}"),
+                        profile,
+                        port,
+                        env,
+                        &logs,
+                    ));
+            }
             services.insert(
                 name,
                 ServiceProcess::spawn_profile(name, profile, port, env, &logs),
@@ -161,6 +191,7 @@ impl System {
             nats,
             databases,
             services,
+            replicas,
             logs,
             totp_secrets,
             smtp,
@@ -172,6 +203,9 @@ impl System {
                 .service(name)
                 .wait_ready(Duration::from_secs(30))
                 .await;
+            for replica in system.replicas.entry(name).or_default() {
+                replica.wait_ready(Duration::from_secs(30)).await;
+            }
         }
         if options.console {
             system.start_console(&options).await;
@@ -181,7 +215,11 @@ impl System {
 
     /// The console, pointed at this system's services.
     async fn start_console(&mut self, options: &SystemOptions) {
-        let db = TestDatabase::create("console").await;
+        let database_url = options
+            .database_url
+            .clone()
+            .unwrap_or_else(crate::database::admin_url);
+        let db = TestDatabase::create_on(&database_url, "console").await;
         let mut env = service_env("console", &self.nats, &db, options);
         env.insert(
             "KLUCZNIK_CONSOLE__ACCOUNTS_URL".to_owned(),
@@ -195,6 +233,16 @@ impl System {
         }
         let port = env["KLUCZNIK_HTTP__PORT"].parse().expect("a port");
         let profile = if options.release { "release" } else { "debug" };
+        for replica in 1..options.replicas.max(1) {
+            let mut env = env.clone();
+            let port = crate::free_port();
+            env.insert("KLUCZNIK_HTTP__PORT".to_owned(), port.to_string());
+            let log_name = format!("console-{replica}");
+            let mut replica =
+                ServiceProcess::spawn_logged("console", &log_name, profile, port, env, &self.logs);
+            replica.wait_ready(Duration::from_secs(30)).await;
+            self.replicas.entry("console").or_default().push(replica);
+        }
         self.databases.insert("console", db);
         self.services.insert(
             "console",
@@ -211,6 +259,28 @@ impl System {
 
     pub fn url(&self, name: &str) -> String {
         self.services[name].base_url()
+    }
+
+    /// Every process of a service: the first, then its replicas.
+    pub fn instances(&mut self, name: &str) -> Vec<&mut ServiceProcess> {
+        let mut all: Vec<&mut ServiceProcess> = Vec::new();
+        if let Some(first) = self.services.get_mut(name) {
+            all.push(first);
+        }
+        if let Some(more) = self.replicas.get_mut(name) {
+            all.extend(more.iter_mut());
+        }
+        all
+    }
+
+    /// The base URL of every process of a service.
+    pub fn urls(&self, name: &str) -> Vec<String> {
+        self.services
+            .get(name)
+            .into_iter()
+            .chain(self.replicas.get(name).into_iter().flatten())
+            .map(ServiceProcess::base_url)
+            .collect()
     }
 
     /// The tests' observer on the bus (the provisioner's identity: it may read anything).

@@ -69,7 +69,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use self::outcomes::{Failure, letter_failure, permanent};
+use self::outcomes::{Cause, Failure, letter_failure, permanent};
 use crate::domain::Package;
 use crate::domain::cipher;
 use crate::domain::msisdn::Msisdn;
@@ -109,6 +109,7 @@ pub struct Dispatcher {
     seal_key: crate::domain::credentials::SealKeys,
     config: DispatchConfig,
     outbox_wake: Arc<Notify>,
+    metrics: Arc<kit::metrics::Metrics>,
 }
 
 impl Dispatcher {
@@ -129,7 +130,14 @@ impl Dispatcher {
             seal_key,
             config,
             outbox_wake,
+            metrics: Arc::new(kit::metrics::Metrics::new()),
         }
+    }
+
+    /// Counts failures into the service's `/metrics` (by default into a registry nobody reads).
+    pub fn with_metrics(mut self, metrics: Arc<kit::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Dispatches until `stop` fires, finishing the cases in hand.
@@ -192,6 +200,7 @@ impl Dispatcher {
         let procedure = row.procedure;
         let mobile = Msisdn::parse(&row.director_mobile).map_err(|e| {
             permanent(
+                Cause::RecipientData,
                 format!("director's mobile: {e}"),
                 "Brak poprawnego numeru służbowego telefonu komórkowego dyrektora placówki, \
                  więc nie można wysłać hasła do pliku. Należy uzupełnić numer w danych placówki.",
@@ -210,11 +219,13 @@ impl Dispatcher {
             .await
             .map_err(|e| match e {
                 SmsError::Passing(error) => Failure::Passing {
+                    cause: Cause::SmsUnavailable,
                     error,
                     reason: "bramka SMS była niedostępna lub chwilowo nie przyjmowała wiadomości"
                         .into(),
                 },
                 SmsError::Permanent(error) => permanent(
+                    Cause::SmsRefused,
                     error,
                     format!(
                         "Bramka SMS odrzuciła wiadomość z hasłem do pliku na numer dyrektora \
@@ -234,6 +245,7 @@ impl Dispatcher {
         let binding = row.cipher_binding();
         let unopenable = |e: cipher::CipherError| {
             permanent(
+                Cause::SealedCopy,
                 e.to_string(),
                 "Nie można otworzyć zapieczętowanego hasła do pliku (klucz usługi delivery \
                  nie pasuje albo dane są uszkodzone); potrzebne jest nowe hasło.",
@@ -245,6 +257,7 @@ impl Dispatcher {
         if row.status == DeliveryStatus::MailSent {
             // An e-mail went out whose password nobody holds: only a new letter helps.
             return Err(permanent(
+                Cause::SealedCopy,
                 "an e-mail went out without a kept cipher password",
                 "Wysłano e-mail, ale hasło do jego pliku nie zostało zachowane; potrzebne jest \
                  nowe hasło.",
@@ -252,6 +265,7 @@ impl Dispatcher {
         }
         let (cipher, sealed) =
             cipher::draw_sealed(&self.seal_key, &binding).map_err(|e| Failure::Passing {
+                cause: Cause::Letter,
                 error: e.to_string(),
                 reason: "nie udało się przygotować hasła do pliku".into(),
             })?;
@@ -274,6 +288,7 @@ impl Dispatcher {
         let case = row.case_number.as_str();
         let address = row.rspo_email.parse().map_err(|e| {
             permanent(
+                Cause::RecipientData,
                 format!("RSPO e-mail address: {e}"),
                 format!(
                     "Adres e-mail placówki w RSPO ({}) jest nieprawidłowy.",
@@ -283,16 +298,19 @@ impl Dispatcher {
         })?;
         let content = letter_content(&self.seal_key, row).map_err(|e| match e {
             Unopenable::NoSealedCopy => permanent(
+                Cause::SealedCopy,
                 e.to_string(),
                 "Brak zapieczętowanej kopii danych dostępowych; potrzebne jest nowe hasło.",
             ),
             Unopenable::Seal(_) => permanent(
+                Cause::SealedCopy,
                 e.to_string(),
                 "Nie można otworzyć zapieczętowanych danych dostępowych (klucz usługi \
                  delivery nie pasuje do klucza użytego przez accounts albo dane są \
                  uszkodzone); potrzebne jest nowe hasło.",
             ),
             Unopenable::LoginDiffers => permanent(
+                Cause::SealedCopy,
                 e.to_string(),
                 "Login w zapieczętowanych danych różni się od loginu sprawy; dane nie zostały wysłane.",
             ),
@@ -331,6 +349,7 @@ impl Dispatcher {
         });
         let content_type = ContentType::parse(package.content_type()).map_err(|e| {
             permanent(
+                Cause::Letter,
                 format!("content type: {e}"),
                 "Błąd wewnętrzny usługi delivery.",
             )
@@ -347,17 +366,20 @@ impl Dispatcher {
             )
             .map_err(|e| {
                 permanent(
+                    Cause::Letter,
                     format!("the e-mail cannot be built: {e}"),
                     "Nie można zbudować wiadomości e-mail z danymi dostępowymi.",
                 )
             })?;
         self.mailer.send(message).await.map_err(|e| match e {
             MailError::Passing(error) => Failure::Passing {
+                cause: Cause::SmtpUnavailable,
                 error,
                 reason: "serwer poczty był niedostępny lub chwilowo nie przyjmował wiadomości"
                     .into(),
             },
             MailError::Permanent { code, error } => permanent(
+                Cause::SmtpRefused,
                 error,
                 format!(
                     "Serwer poczty trwale odrzucił wiadomość na adres placówki w RSPO ({}), \

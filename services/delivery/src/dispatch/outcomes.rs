@@ -18,19 +18,71 @@ use crate::store::deliveries::{
     delivery_retry_later,
 };
 
+/// What failed, as operators count it (`klucznik_failures_total{operation="delivery_dispatch"}`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Cause {
+    SmtpUnavailable,
+    SmtpRefused,
+    SmsUnavailable,
+    SmsRefused,
+    /// The director's mobile or the institution's address is not usable.
+    RecipientData,
+    /// A sealed copy (credentials or cipher password) that does not open.
+    SealedCopy,
+    /// The letter cannot be made.
+    Letter,
+    Expired,
+    AttemptsExhausted,
+}
+
+impl Cause {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Cause::SmtpUnavailable => "smtp_unavailable",
+            Cause::SmtpRefused => "smtp_refused",
+            Cause::SmsUnavailable => "sms_unavailable",
+            Cause::SmsRefused => "sms_refused",
+            Cause::RecipientData => "recipient_data",
+            Cause::SealedCopy => "sealed_copy",
+            Cause::Letter => "letter",
+            Cause::Expired => "expired",
+            Cause::AttemptsExhausted => "attempts_exhausted",
+        }
+    }
+}
+
 /// Why a try did not complete, and what to record.
 #[derive(Debug)]
 pub(super) enum Failure {
     /// Worth another try: `error` is technical, `reason` a Polish phrase for the administrator.
-    Passing { error: String, reason: String },
+    Passing {
+        cause: Cause,
+        error: String,
+        reason: String,
+    },
     /// Will not get better by waiting; `reason` is the Polish sentence for the administrator.
-    Permanent { error: String, reason: String },
+    Permanent {
+        cause: Cause,
+        error: String,
+        reason: String,
+    },
     /// The attempts were used up before this try began (interrupted tries).
     Exhausted { error: String },
     /// The outcome could not be stored; the lease's end brings the case back.
     Unrecorded { error: String },
     /// Another dispatcher holds the case now (this one's lease ended).
     LostClaim,
+}
+
+impl Failure {
+    /// What operators count; `None` for what is not a failure of the delivery itself.
+    fn cause(&self) -> Option<Cause> {
+        match self {
+            Failure::Passing { cause, .. } | Failure::Permanent { cause, .. } => Some(*cause),
+            Failure::Exhausted { .. } => Some(Cause::AttemptsExhausted),
+            Failure::Unrecorded { .. } | Failure::LostClaim => None,
+        }
+    }
 }
 
 impl From<sqlx::Error> for Failure {
@@ -41,8 +93,13 @@ impl From<sqlx::Error> for Failure {
     }
 }
 
-pub(super) fn permanent(error: impl Into<String>, reason: impl Into<String>) -> Failure {
+pub(super) fn permanent(
+    cause: Cause,
+    error: impl Into<String>,
+    reason: impl Into<String>,
+) -> Failure {
     Failure::Permanent {
+        cause,
         error: error.into(),
         reason: reason.into(),
     }
@@ -88,6 +145,8 @@ impl Dispatcher {
         self.publish_failed(&mut tx, row, now, reason).await?;
         tx.commit().await?;
         self.outbox_wake.notify_one();
+        self.metrics
+            .failed("delivery_dispatch", Cause::Expired.as_str());
         tracing::warn!("the starting password expired before delivery");
         Ok(())
     }
@@ -117,20 +176,25 @@ impl Dispatcher {
 
     /// Stores what a failed try means: a later try, or the end.
     pub(super) async fn record(&self, row: &DeliveryRow, token: Uuid, failure: Failure) {
+        if let Some(cause) = failure.cause() {
+            self.metrics.failed("delivery_dispatch", cause.as_str());
+        }
         let outcome = match failure {
-            Failure::Passing { error, reason } => match self.after_passing_failure(row.attempts) {
-                AfterFailure::GiveUp { failed } => {
-                    let reason = format!(
-                        "Nie udało się doręczyć danych dostępowych po {failed} próbach \
+            Failure::Passing { error, reason, .. } => {
+                match self.after_passing_failure(row.attempts) {
+                    AfterFailure::GiveUp { failed } => {
+                        let reason = format!(
+                            "Nie udało się doręczyć danych dostępowych po {failed} próbach \
                          (ostatnio: {reason}). Sprawa wymaga decyzji administratora."
-                    );
-                    self.fail(row, token, &error, reason, true).await
+                        );
+                        self.fail(row, token, &error, reason, true).await
+                    }
+                    AfterFailure::RetryIn { failed, delay } => {
+                        self.retry_later(row, token, &error, failed, delay).await
+                    }
                 }
-                AfterFailure::RetryIn { failed, delay } => {
-                    self.retry_later(row, token, &error, failed, delay).await
-                }
-            },
-            Failure::Permanent { error, reason } => {
+            }
+            Failure::Permanent { error, reason, .. } => {
                 self.fail(row, token, &error, reason, true).await
             }
             Failure::Exhausted { error } => {
@@ -206,10 +270,12 @@ impl Dispatcher {
 pub(super) fn letter_failure(error: LetterError) -> Failure {
     match error {
         LetterError::Random(_) => Failure::Passing {
+            cause: Cause::Letter,
             error: error.to_string(),
             reason: "generator liczb losowych był chwilowo niedostępny".into(),
         },
         other => permanent(
+            Cause::Letter,
             other.to_string(),
             "Nie można przygotować pisma z danymi dostępowymi (np. dane zawierają znak, \
              którego nie da się wydrukować, albo są za długie).",

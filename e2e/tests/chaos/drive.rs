@@ -1,0 +1,340 @@
+//! What the people of the procedures do, as a real client would under faults: every call
+//! has a time-out, goes to any replica, and is repeated until the system's state shows it
+//! took effect (an answer lost to a crash is not a reason to give up, nor to do it twice).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, message::PublishMessage};
+use contracts::permissions::Identity;
+use contracts::subjects;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use test_support::System;
+
+use crate::helpers::{problem_kind, zszo_form_for};
+use crate::plan::Plan;
+use crate::register::authorisation_id;
+
+/// How long the whole drive may take before it counts as stuck.
+const DRIVE_LIMIT: Duration = Duration::from_secs(360);
+
+pub struct Driver {
+    urls: BTreeMap<&'static str, Vec<String>>,
+    tokens: BTreeMap<&'static str, String>,
+    pub intake: PgPool,
+    pub revocation: PgPool,
+    seod: jetstream::Context,
+    http: reqwest::Client,
+}
+
+/// What was asked for, to check against what happened.
+pub struct Outcome {
+    /// Procedure A: SEOD's document id and the case it became.
+    pub cases: Vec<(String, String)>,
+    /// Procedure D: the authorisations whose revocation was requested.
+    pub authorisations: Vec<String>,
+}
+
+impl Driver {
+    pub async fn new(system: &System, _plan: &Plan) -> Self {
+        let mut tokens = BTreeMap::new();
+        for login in ["admin.ek04", "anowak", "mkontrola"] {
+            tokens.insert(login, system.staff_token(login).await);
+        }
+        let urls = ["intake", "revocation"]
+            .into_iter()
+            .map(|s| (s, system.urls(s)))
+            .collect();
+        Self {
+            urls,
+            tokens,
+            intake: system.databases["intake"].pool().await,
+            revocation: system.databases["revocation"].pool().await,
+            seod: jetstream::new(system.client_as(Identity::Seod).await),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(4))
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    /// Drives every case to its end state; the work arrives spread over the run (one form
+    /// every `plan.stagger`), so that the faults meet it at every step.
+    pub async fn run(&self, plan: &Plan) -> Result<Outcome, String> {
+        let deadline = Instant::now() + DRIVE_LIMIT;
+        let cases = futures::future::join_all((1..=plan.cases).map(|i| async move {
+            tokio::time::sleep(plan.stagger * (i as u32 - 1)).await;
+            self.procedure_a(i, deadline).await
+        }));
+        let revocations = self.procedure_d(plan.revocations, plan.stagger * 2, deadline);
+        let (cases, authorisations) = tokio::join!(cases, revocations);
+        Ok(Outcome {
+            cases: cases.into_iter().collect::<Result<_, _>>()?,
+            authorisations: authorisations?,
+        })
+    }
+
+    /// One call to any replica that answers; `None` when none did in time.
+    async fn call(
+        &self,
+        service: &str,
+        login: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Option<(u16, Value)> {
+        for url in &self.urls[service] {
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{url}{path}"))
+                .bearer_auth(&self.tokens[login]);
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            if let Ok(response) = request.send().await {
+                let status = response.status().as_u16();
+                if status < 500 {
+                    return Some((status, response.json().await.unwrap_or(Value::Null)));
+                }
+            }
+        }
+        None
+    }
+
+    async fn post(
+        &self,
+        service: &str,
+        login: &str,
+        path: &str,
+        body: Value,
+    ) -> Option<(u16, Value)> {
+        self.call(service, login, reqwest::Method::POST, path, Some(body))
+            .await
+    }
+
+    async fn get(&self, service: &str, login: &str, path: &str) -> Option<(u16, Value)> {
+        self.call(service, login, reqwest::Method::GET, path, None)
+            .await
+    }
+
+    /// Procedure A for the `i`-th sample account: SEOD publishes the form; an administrator
+    /// takes the case and realises it for delivery by e-mail and SMS.
+    async fn procedure_a(&self, i: usize, deadline: Instant) -> Result<(String, String), String> {
+        let document = format!("CHAOS-A-{i:02}");
+        let form = zszo_form_for(&document, i).to_string();
+        // JetStream acknowledges a publish once the stream's replicas have it; until then
+        // SEOD publishes again with the same id (a repeat is dropped as a duplicate).
+        loop {
+            let published = self
+                .seod
+                .send_publish(
+                    subjects::SEOD_FORM_ZSZO_PASSWORD_RESET,
+                    PublishMessage::build()
+                        .payload(form.clone().into_bytes().into())
+                        .message_id(&document),
+                )
+                .await;
+            if let Ok(ack) = published
+                && tokio::time::timeout(Duration::from_secs(5), ack)
+                    .await
+                    .is_ok_and(|a| a.is_ok())
+            {
+                break;
+            }
+            stuck(deadline, || {
+                format!("{document}: the form was never acknowledged")
+            })?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let case = loop {
+            let found: Option<String> =
+                sqlx::query_scalar("SELECT case_number FROM cases WHERE document_id = $1")
+                    .bind(&document)
+                    .fetch_optional(&self.intake)
+                    .await
+                    .ok()
+                    .flatten();
+            if let Some(case) = found {
+                break case;
+            }
+            stuck(deadline, || format!("{document}: no case was registered"))?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        loop {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM cases WHERE case_number = $1")
+                    .bind(&case)
+                    .fetch_optional(&self.intake)
+                    .await
+                    .ok()
+                    .flatten();
+            match status.as_deref() {
+                Some("closed") => break,
+                // Realised: the rest is the system's work.
+                Some("realised" | "delivered") => {
+                    stuck(deadline, || {
+                        format!("{document} ({case}) never closed: {status:?}")
+                    })?;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+                Some("rejected" | "failed" | "expired") => {
+                    return Err(format!("{document} ({case}) ended {status:?}"));
+                }
+                _ => {}
+            }
+            let path = |action: &str| format!("/api/cases/{case}/{action}");
+            self.post("intake", "admin.ek04", &path("take"), json!({}))
+                .await;
+            self.post(
+                "intake",
+                "admin.ek04",
+                &path("realise"),
+                json!({ "delivery": "electronic" }),
+            )
+            .await;
+            stuck(deadline, || {
+                format!("{document} ({case}) never realised: {status:?}")
+            })?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Ok((document, case))
+    }
+
+    /// Procedure D: Kraków's inspector asks to revoke each authorisation (mode 1); the
+    /// forms go through the communication panel; the ministry reviews and accepts each.
+    async fn procedure_d(
+        &self,
+        revocations: usize,
+        stagger: Duration,
+        deadline: Instant,
+    ) -> Result<Vec<String>, String> {
+        let ids: Vec<String> = (1..=revocations).map(authorisation_id).collect();
+        const KRK: &str = "/api/local-databases/LBD-KRK-1";
+        const MEN: &str = "/api/local-databases/LBD-MEN";
+        for id in &ids {
+            tokio::time::sleep(stagger).await;
+            loop {
+                let answer = self
+                    .post(
+                        "revocation",
+                        "anowak",
+                        &format!("{KRK}/revocation-requests"),
+                        json!({ "mode": "subordinate_unit", "authorisation_id": id,
+                                "reason": "head_dismissed", "confirmed": true }),
+                    )
+                    .await;
+                match answer {
+                    Some((201, _)) => break,
+                    // An earlier try went through and its answer was lost.
+                    Some((409, problem)) if problem_kind(&problem) == "already-requested" => break,
+                    Some((status, problem)) if status != 401 => {
+                        return Err(format!("{id}: the request was refused {status}: {problem}"));
+                    }
+                    _ => {}
+                }
+                stuck(deadline, || format!("{id}: no request was recorded"))?;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+        while self.revoked(&ids).await < ids.len() {
+            self.panel(KRK, "anowak").await;
+            self.post(
+                "revocation",
+                "mkontrola",
+                &format!("{MEN}/review/fetch"),
+                json!({}),
+            )
+            .await;
+            if let Some((200, waiting)) = self
+                .get("revocation", "mkontrola", &format!("{MEN}/review"))
+                .await
+            {
+                let requests = waiting.as_array().cloned().unwrap_or_default();
+                let with = |status: &str| -> Vec<Value> {
+                    requests
+                        .iter()
+                        .filter(|r| r["status"] == status)
+                        .map(|r| r["request_id"].clone())
+                        .collect()
+                };
+                let fetched = with("Oczekuje na rozpatrzenie");
+                if !fetched.is_empty() {
+                    self.post(
+                        "revocation",
+                        "mkontrola",
+                        &format!("{MEN}/review/start"),
+                        json!({ "request_ids": fetched }),
+                    )
+                    .await;
+                }
+                for request in with("Przyjęty do rozpatrzenia") {
+                    let request = request.as_str().unwrap_or_default();
+                    self.post(
+                        "revocation",
+                        "mkontrola",
+                        &format!("{MEN}/review/{request}/decision"),
+                        json!({ "decision": "accepted", "confirmed": true }),
+                    )
+                    .await;
+                }
+            }
+            self.panel(MEN, "mkontrola").await;
+            stuck(deadline, || {
+                "procedure D: not every authorisation was revoked".to_owned()
+            })?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Ok(ids)
+    }
+
+    /// Sends whatever waits in "Do wysłania" and checks whatever is in "Wysłane".
+    async fn panel(&self, database: &str, login: &str) {
+        for (tab, action) in [("to_send", "send"), ("sent", "check")] {
+            let Some((200, forms)) = self
+                .get("revocation", login, &format!("{database}/panel?tab={tab}"))
+                .await
+            else {
+                continue;
+            };
+            let ids: Vec<Value> = forms
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| f["form_id"].clone())
+                .collect();
+            if !ids.is_empty() {
+                self.post(
+                    "revocation",
+                    login,
+                    &format!("{database}/panel/{action}"),
+                    json!({ "form_ids": ids }),
+                )
+                .await;
+            }
+        }
+    }
+
+    async fn revoked(&self, ids: &[String]) -> usize {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM authorisations WHERE id = ANY($1) AND status = 'revoked'",
+        )
+        .bind(ids)
+        .fetch_one(&self.revocation)
+        .await
+        .unwrap_or(0) as usize
+    }
+}
+
+fn stuck(deadline: Instant, what: impl FnOnce() -> String) -> Result<(), String> {
+    if Instant::now() > deadline {
+        Err(format!(
+            "stuck after {} s: {}",
+            DRIVE_LIMIT.as_secs(),
+            what()
+        ))
+    } else {
+        Ok(())
+    }
+}
