@@ -100,6 +100,13 @@ enum NatsCommand {
         #[arg(long, default_value_t = 1)]
         replicas: usize,
     },
+    /// List the dead letters: number, service, original subject, deliveries, error (as the
+    /// provisioner: `--nkey-seed-file provisioner.nk`).
+    DeadLetters,
+    /// Publish dead letter SEQ again on its original subject, once its cause is fixed: the
+    /// consumers that handled it skip it, the one that gave up handles it again (as the
+    /// provisioner).
+    Replay { sequence: u64 },
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -164,6 +171,7 @@ enum AuditCommand {
 }
 
 mod audit;
+mod dead_letters;
 
 #[derive(Debug, thiserror::Error)]
 enum Failure {
@@ -228,6 +236,14 @@ async fn nats_command(cli: &Cli, command: &NatsCommand) -> Result<(), Failure> {
                 .map_err(|e| Failure::Unavailable(e.to_string()))?;
             println!("{} streams ready", streams::ALL.len());
             Ok(())
+        }
+        NatsCommand::DeadLetters => {
+            let client = connect_as(cli, Identity::Provisioner).await?;
+            dead_letters::list(&jetstream::new(client)).await
+        }
+        NatsCommand::Replay { sequence } => {
+            let client = connect_as(cli, Identity::Provisioner).await?;
+            dead_letters::replay(&jetstream::new(client), *sequence).await
         }
     }
 }

@@ -368,3 +368,94 @@ async fn klucznikctl_reaches_a_tls_only_bus_only_through_the_ca_it_is_given() {
         text(&missing.stderr)
     );
 }
+
+/// A poison message (a valid subject, a body no service can use) ends as one dead letter,
+/// counted on `/metrics` and kept by audit; an operator lists it and replays it: the
+/// consumer that gave up handles it again (here failing again: a second dead letter).
+#[tokio::test]
+async fn an_operator_lists_a_dead_letter_and_replays_it_to_the_consumer_that_gave_up() {
+    let system = System::start(SystemOptions::default()).await;
+    let provisioner = Bus {
+        url: system.nats.url(),
+        seed_file: Some(system.nats.seed_file(Identity::Provisioner)),
+    };
+    let js = async_nats::jetstream::new(system.client().await);
+    js.send_publish(
+        contracts::subjects::CREDENTIALS_SEALED,
+        async_nats::jetstream::message::PublishMessage::build()
+            .payload("to nie jest zdarzenie".into())
+            .message_id("poison-1"),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    let dead_letters = || async {
+        test_support::stored(&js, "DEAD_LETTER", contracts::subjects::DEAD_LETTER_ALL).await
+    };
+    test_support::eventually(
+        std::time::Duration::from_secs(20),
+        "a dead letter",
+        || async { (dead_letters().await.len() == 1).then_some(()) },
+    )
+    .await;
+    let metrics = reqwest::get(format!("{}/metrics", system.url("delivery")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("klucznik_dead_letters_total{consumer=\"delivery-credentials\"} 1"),
+        "{metrics}"
+    );
+
+    let out = klucznikctl(&provisioner, &["nats", "dead-letters"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(
+        listed.starts_with("1\tdelivery\tcredentials.sealed\tdoręczeń: 1\t"),
+        "{listed}"
+    );
+    let out = klucznikctl(&bus(&system), &["nats", "replay", "1"]);
+    assert!(!out.status.success(), "only the provisioner may replay");
+
+    let out = klucznikctl(&provisioner, &["nats", "replay", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("powtórzono wiadomość 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = klucznikctl(&provisioner, &["nats", "replay", "1"]);
+    assert!(
+        text(&out.stdout).contains("została już powtórzona"),
+        "a second replay publishes nothing: {}",
+        text(&out.stdout)
+    );
+    test_support::eventually(
+        std::time::Duration::from_secs(20),
+        "the replay handled again, and failing again",
+        || async { (dead_letters().await.len() == 2).then_some(()) },
+    )
+    .await;
+    let out = klucznikctl(&provisioner, &["nats", "replay", "999"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("nie ma wiadomości o numerze 999"));
+
+    let pool = system.databases["audit"].pool().await;
+    test_support::eventually(
+        std::time::Duration::from_secs(20),
+        "audit to keep each dead letter once",
+        || async {
+            let dead: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM audit_records WHERE stream = 'DEAD_LETTER'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            (dead == 2).then_some(())
+        },
+    )
+    .await;
+}

@@ -124,6 +124,11 @@ pub mod headers {
     pub const DEAD_LETTER_SUBJECT: &str = "Klucznik-Original-Subject";
     pub const DEAD_LETTER_STREAM_SEQ: &str = "Klucznik-Original-Stream-Seq";
     pub const DEAD_LETTER_DELIVERIES: &str = "Klucznik-Deliveries";
+    /// The dead-lettered message's own id (its `Nats-Msg-Id`, or `<stream>:<sequence>`).
+    pub const DEAD_LETTER_MESSAGE_ID: &str = "Klucznik-Original-Msg-Id";
+    /// On a replayed dead letter: the id of the message it repeats. Consumers take it as the
+    /// message's id, so each one that handled the original skips the replay (its inbox).
+    pub const REPLAY_OF: &str = "Klucznik-Replay-Of";
 }
 
 /// A token is safe inside a subject when it is a plain, non-empty identifier.

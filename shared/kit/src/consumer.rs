@@ -366,11 +366,16 @@ impl Consumer {
 
     fn incoming(&self, message: &jetstream::Message) -> Option<Incoming> {
         let info = message.info().ok()?;
-        let message_id = message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(headers::MSG_ID))
-            .map(|v| v.as_str().to_owned())
+        let header = |name: &str| {
+            message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .map(|v| v.as_str().to_owned())
+                .filter(|v| !v.is_empty() && v.len() <= 256)
+        };
+        let message_id = header(headers::REPLAY_OF)
+            .or_else(|| header(headers::MSG_ID))
             .unwrap_or_else(|| format!("{}:{}", info.stream, info.stream_sequence));
         let published = chrono::DateTime::from_timestamp(
             info.published.unix_timestamp(),
@@ -442,11 +447,20 @@ impl Consumer {
             headers::DEAD_LETTER_DELIVERIES,
             incoming.delivered.to_string().as_str(),
         );
+        h.insert(
+            headers::DEAD_LETTER_MESSAGE_ID,
+            incoming.message_id.as_str(),
+        );
         propagation::inject_current(&mut h);
+        // One dead letter per stream message and consumer: a retried dead-lettering is
+        // dropped as a duplicate, a replay that fails again is a new one.
         let publish = jetstream::message::PublishMessage::build()
             .payload(incoming.payload.clone())
             .headers(h)
-            .message_id(format!("dl:{}:{}", self.spec.durable, incoming.message_id));
+            .message_id(format!(
+                "dl:{}:{}:{}",
+                self.spec.durable, incoming.stream, incoming.stream_sequence
+            ));
         self.js
             .send_publish(
                 subjects::dead_letter(self.spec.service, &incoming.subject),

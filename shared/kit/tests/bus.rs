@@ -438,13 +438,39 @@ async fn a_message_repeated_after_the_duplicate_window_is_still_handled_once() {
         },
     )
     .await;
+    // An operator's replay of it (`klucznikctl nats replay`): a new id, naming the original.
+    let mut replay = async_nats::HeaderMap::new();
+    replay.insert(subjects::headers::REPLAY_OF, "the-same-id");
+    let replayed = js
+        .send_publish(
+            subjects::INTAKE_CASE_REGISTERED,
+            PublishMessage::build()
+                .payload("ok".into())
+                .headers(replay)
+                .message_id("replay:DEAD_LETTER:1"),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the replay acknowledged",
+        || async {
+            let stream = js.get_stream(streams::INTAKE.name).await.unwrap();
+            let info = stream.consumer_info(spec.durable).await.unwrap();
+            (info.ack_floor.stream_sequence >= replayed.sequence && info.num_ack_pending == 0)
+                .then_some(())
+        },
+    )
+    .await;
     stop.cancel();
     running.await.unwrap();
 
     assert_eq!(
         handler.calls.lock().unwrap().get("ok"),
         Some(&1),
-        "handled once, not again"
+        "handled once: not again past the window, nor as a replay"
     );
     assert_eq!(handled().await, 1);
     assert!(
