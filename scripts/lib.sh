@@ -43,6 +43,7 @@ KLUCZNIK_NATS_MIN_VERSION="2.10.0"
 KLUCZNIK_STARTED_POSTGRES=""   # "debian:VER:NAME" or "local:DATADIR"
 KLUCZNIK_STARTED_NATS_PID=""
 KLUCZNIK_STARTED_NATS_PIDFILE=""
+KLUCZNIK_STARTED_NATS_PIDS=()   # the nodes of a local cluster this shell started
 KLUCZNIK_PSQL=()
 
 # ---------------------------------------------------------------- messages ---
@@ -549,6 +550,63 @@ nats_requires_auth() {
 # ensure_nats_running URL AUTH_DIR: start a JetStream nats-server on the URL's host:port with
 # the authorization block AUTH_DIR/auth.conf (from `klucznikctl nats init`), unless a server
 # that requires authentication already listens there. One that lets anyone in is refused.
+# Starts nats-server with config $1 (log $2) in the background and waits for $3:$4; sets
+# NATS_STARTED_PID.
+_start_nats_server() {
+    local conf=$1 logf=$2 host=$3 port=$4 pid
+    detach_prefix
+    "${DETACH[@]}" "$NATS_SERVER_BIN" -c "$conf" >>"$logf" 2>&1 </dev/null &
+    pid=$!
+    if ! wait_tcp "$host" "$port" 30 "$pid"; then
+        tail -n 20 "$logf" >&2 || true
+        kill "$pid" 2>/dev/null || true
+        die "nats-server did not start on $host:$port (config $conf)"
+    fi
+    NATS_STARTED_PID=$pid
+}
+
+# A three-node (or N-node) cluster on this machine: node i listens on the first URL's port
+# + i, its routes on that port + 2000. Sets NATS_CLUSTER_URL to the client URL (every node,
+# comma-separated). Each node fsyncs every write (sync_interval: always).
+ensure_nats_cluster_running() {
+    local url=$1 auth_dir=$2 nodes=$3 host port i j p routes urls="" conf logf store
+    read -r host port <<<"$(_nats_hostport "$url")"
+    for ((i = 0; i < nodes; i++)); do
+        urls+="${urls:+,}nats://$host:$((port + i))"
+    done
+    if tcp_open "$host" "$port"; then
+        log "NATS is listening on $host:$port; taking it as the $nodes-node cluster"
+        NATS_CLUSTER_URL=$urls
+        return 0
+    fi
+    ensure_nats_server
+    mkdir -p "$STATE_DIR"
+    for ((i = 0; i < nodes; i++)); do
+        p=$((port + i))
+        routes=""
+        for ((j = 0; j < nodes; j++)); do
+            ((j == i)) || routes+="${routes:+, }\"nats-route://$host:$((port + j + 2000))\""
+        done
+        store="$LOCAL_DIR/nats-$p"
+        conf="$LOCAL_DIR/nats-$p.conf"
+        logf="$LOCAL_DIR/nats-$p.log"
+        mkdir -p "$store"
+        cat >"$conf" <<CONF
+# Written by make run (KLUCZNIK_NATS_CLUSTER=$nodes): node $((i + 1)) of a JetStream cluster.
+server_name: "n$((i + 1))"
+listen: "$host:$p"
+jetstream { store_dir: "$store", sync_interval: always }
+cluster { name: "klucznik-local", listen: "$host:$((p + 2000))", routes: [$routes] }
+include "$(realpath --relative-to="$LOCAL_DIR" "$auth_dir")/auth.conf"
+CONF
+        log "starting nats-server node n$((i + 1)) on $host:$p (routes on $((p + 2000)), log $logf)"
+        _start_nats_server "$conf" "$logf" "$host" "$p"
+        KLUCZNIK_STARTED_NATS_PIDS+=("$NATS_STARTED_PID")
+        echo "$NATS_STARTED_PID" >"$STATE_DIR/nats-$p.pid"
+    done
+    NATS_CLUSTER_URL=$urls
+}
+
 ensure_nats_running() {
     local url=$1 auth_dir=$2 host port store logf pid conf
     read -r host port <<<"$(_nats_hostport "$url")"
@@ -576,23 +634,22 @@ jetstream { store_dir: "$store" }
 include "$(realpath --relative-to="$LOCAL_DIR" "$auth_dir")/auth.conf"
 CONF
     log "starting nats-server on $host:$port (authenticated; JetStream store $store, log $logf)"
-    detach_prefix
-    "${DETACH[@]}" "$NATS_SERVER_BIN" -c "$conf" >>"$logf" 2>&1 </dev/null &
-    pid=$!
-    if ! wait_tcp "$host" "$port" 30 "$pid"; then
-        tail -n 20 "$logf" >&2 || true
-        kill "$pid" 2>/dev/null || true
-        die "nats-server did not start on $host:$port"
-    fi
+    _start_nats_server "$conf" "$logf" "$host" "$port"
+    pid=$NATS_STARTED_PID
     KLUCZNIK_STARTED_NATS_PID=$pid
     KLUCZNIK_STARTED_NATS_PIDFILE="$STATE_DIR/nats-$port.pid"
     echo "$pid" >"$KLUCZNIK_STARTED_NATS_PIDFILE"
     log "NATS is listening on $host:$port (pid $pid)"
 }
 
-# Stop the nats-server only if this shell started it.
+# Stop the nats-server only if this shell started it (every node of a local cluster too).
 stop_nats_if_started() {
-    local pid=$KLUCZNIK_STARTED_NATS_PID i
+    local pid=$KLUCZNIK_STARTED_NATS_PID i node
+    for node in "${KLUCZNIK_STARTED_NATS_PIDS[@]}"; do
+        log "stopping nats-server node (pid $node)"
+        kill -TERM "$node" 2>/dev/null || true
+    done
+    KLUCZNIK_STARTED_NATS_PIDS=()
     [[ -n "$pid" ]] || return 0
     KLUCZNIK_STARTED_NATS_PID=""
     [[ -z "$KLUCZNIK_STARTED_NATS_PIDFILE" ]] || rm -f "$KLUCZNIK_STARTED_NATS_PIDFILE"

@@ -9,7 +9,9 @@
 #
 # Ctrl-C (or SIGTERM) stops everything this script started, and only that.
 #
-# Knobs: KLUCZNIK_NATS__URL (nats://127.0.0.1:4223, authenticated), PGHOST/PGPORT,
+# Knobs: KLUCZNIK_NATS__URL (nats://127.0.0.1:4223, authenticated), KLUCZNIK_NATS_CLUSTER
+# (nodes of a local NATS cluster, default 1: KLUCZNIK_NATS_CLUSTER=3 starts three on 4223-4225
+# with streams at three replicas), PGHOST/PGPORT,
 #   KLUCZNIK_SMTP_PORT (2525), KLUCZNIK_SMS_PORT (9090),
 #   KLUCZNIK_TELEMETRY__LOG_FORMAT (pretty), KLUCZNIK_TELEMETRY__OTLP_ENDPOINT,
 #   KLUCZNIK_SKIP_BUILD=1 (don't run cargo build), KLUCZNIK_RUN_QUIET=1 (service
@@ -128,10 +130,26 @@ done
 
 (umask 077; "$BIN_DIR/klucznikctl" nats init "$NATS_IDENTITIES" >/dev/null) ||
     die "cannot make the NATS identities in $NATS_IDENTITIES"
-ensure_nats_running "$NATS_URL" "$NATS_IDENTITIES"
-log "creating the JetStream streams (as the provisioner)"
-"$BIN_DIR/klucznikctl" --nats-url "$NATS_URL" --nkey-seed-file "$NATS_IDENTITIES/provisioner.nk" \
-    nats provision >/dev/null || die "cannot create the JetStream streams"
+NATS_NODES="${KLUCZNIK_NATS_CLUSTER:-1}"
+[[ "$NATS_NODES" =~ ^[1-9]$ ]] || die "KLUCZNIK_NATS_CLUSTER must be a number of nodes (1-9), not '$NATS_NODES'"
+if ((NATS_NODES > 1)); then
+    ensure_nats_cluster_running "$NATS_URL" "$NATS_IDENTITIES" "$NATS_NODES"
+    NATS_URL=$NATS_CLUSTER_URL
+else
+    ensure_nats_running "$NATS_URL" "$NATS_IDENTITIES"
+fi
+log "creating the JetStream streams at $NATS_NODES replicas (as the provisioner)"
+provisioned=0
+# A new cluster elects its JetStream leader a few seconds after its routes are up.
+for ((try = 0; try < 30; try++)); do
+    if "$BIN_DIR/klucznikctl" --nats-url "$NATS_URL" --nkey-seed-file "$NATS_IDENTITIES/provisioner.nk" \
+        nats provision --replicas "$NATS_NODES" >/dev/null 2>&1; then
+        provisioned=1
+        break
+    fi
+    sleep 1
+done
+((provisioned)) || die "cannot create the JetStream streams"
 
 # ----------------------------------------------------------------- sinks ---
 

@@ -2,6 +2,7 @@
 //! prints sustained rates. Figures only: nothing here asserts a timing.
 
 mod audit;
+mod bus;
 mod letter;
 mod pipeline;
 mod staff;
@@ -16,6 +17,9 @@ async fn main() {
     );
     if matches!(which.as_str(), "all" | "audit") {
         audit::run().await;
+    }
+    if matches!(which.as_str(), "all" | "bus") {
+        bus::run().await;
     }
     if matches!(which.as_str(), "all" | "letter") {
         letter::run();

@@ -63,3 +63,17 @@ pub async fn database_work(admin: &sqlx::PgPool) -> BTreeMap<String, (i64, i64)>
     }
     by_service
 }
+
+/// A process's resident memory now, in MiB (`VmRSS` in `/proc/<pid>/status`).
+pub fn resident_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

@@ -21,6 +21,8 @@ const DRIVE_LIMIT: Duration = Duration::from_secs(360);
 
 pub struct Driver {
     urls: BTreeMap<&'static str, Vec<String>>,
+    /// Where the SMTP server keeps what it received (the confirmation links of procedure C).
+    maildir: std::path::PathBuf,
     tokens: BTreeMap<&'static str, String>,
     pub intake: PgPool,
     pub revocation: PgPool,
@@ -34,20 +36,23 @@ pub struct Outcome {
     pub cases: Vec<(String, String)>,
     /// Procedure D: the authorisations whose revocation was requested.
     pub authorisations: Vec<String>,
+    /// Procedure C: the logins of the accounts created, activated by their users.
+    pub accounts: Vec<String>,
 }
 
 impl Driver {
     pub async fn new(system: &System, _plan: &Plan) -> Self {
         let mut tokens = BTreeMap::new();
-        for login in ["admin.ek04", "anowak", "mkontrola"] {
+        for login in ["admin.ek04", "anowak", "mkontrola", "jkowalski"] {
             tokens.insert(login, system.staff_token(login).await);
         }
-        let urls = ["intake", "revocation"]
+        let urls = ["intake", "revocation", "accounts"]
             .into_iter()
             .map(|s| (s, system.urls(s)))
             .collect();
         Self {
             urls,
+            maildir: system.smtp.maildir.clone(),
             tokens,
             intake: system.databases["intake"].pool().await,
             revocation: system.databases["revocation"].pool().await,
@@ -68,10 +73,15 @@ impl Driver {
             self.procedure_a(i, deadline).await
         }));
         let revocations = self.procedure_d(plan.revocations, plan.stagger * 2, deadline);
-        let (cases, authorisations) = tokio::join!(cases, revocations);
+        let accounts = futures::future::join_all((1..=plan.accounts).map(|n| async move {
+            tokio::time::sleep(plan.stagger * 3 * (n as u32 - 1)).await;
+            self.procedure_c(n, deadline).await
+        }));
+        let (cases, authorisations, accounts) = tokio::join!(cases, revocations, accounts);
         Ok(Outcome {
             cases: cases.into_iter().collect::<Result<_, _>>()?,
             authorisations: authorisations?,
+            accounts: accounts.into_iter().collect::<Result<_, _>>()?,
         })
     }
 
@@ -289,6 +299,250 @@ impl Driver {
         Ok(ids)
     }
 
+    /// A call answered with a document (the hand-over sheet): status, login header, body.
+    async fn post_for_document(&self, path: &str) -> Option<(u16, String, Vec<u8>)> {
+        for url in &self.urls["accounts"] {
+            let response = self
+                .http
+                .post(format!("{url}{path}"))
+                .bearer_auth(&self.tokens["jkowalski"])
+                .json(&json!({ "permissions": ["dziennik.nauczyciel"] }))
+                .send()
+                .await;
+            if let Ok(response) = response
+                && response.status().as_u16() < 500
+            {
+                let status = response.status().as_u16();
+                let login = response
+                    .headers()
+                    .get("klucznik-login")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                if let Ok(body) = response.bytes().await {
+                    return Some((status, login, body.to_vec()));
+                }
+            }
+        }
+        None
+    }
+
+    /// A call of the access portal (no staff token): a portal session's, or none.
+    async fn portal(&self, path: &str, token: Option<&str>, body: Value) -> Option<(u16, Value)> {
+        for url in &self.urls["accounts"] {
+            let mut request = self.http.post(format!("{url}{path}")).json(&body);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Ok(response) = request.send().await {
+                let status = response.status().as_u16();
+                if status < 500 {
+                    return Some((status, response.json().await.unwrap_or(Value::Null)));
+                }
+            }
+        }
+        None
+    }
+
+    /// Procedure C for the `n`-th employee: the director creates the account (or, when the
+    /// answer with its one sheet was lost, issues a new sheet), the employee signs in with
+    /// the starting password, sets his own, gives an address and opens the link e-mailed to
+    /// it. Ends when the account is active.
+    async fn procedure_c(&self, n: usize, deadline: Instant) -> Result<String, String> {
+        let surname = crate::staff::surname(n);
+        let member = loop {
+            let found = self
+                .get(
+                    "accounts",
+                    "jkowalski",
+                    &format!("/api/panel/staff?q={surname}"),
+                )
+                .await;
+            if let Some((200, page)) = found
+                && let Some(id) = page["members"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|m| m["last_name"] == surname)
+                    .and_then(|m| m["id"].as_str())
+            {
+                break id.to_owned();
+            }
+            stuck(deadline, || format!("{surname}: not in the staff list"))?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        let own = format!("Wlasne-Haslo-Chaos-{n:02}");
+        let address = crate::staff::email(n);
+        // The newest sheet's, until the user's own replaced it.
+        let mut starting: Option<String> = None;
+        loop {
+            stuck(deadline, || {
+                format!("{surname}: the account never became active")
+            })?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // The sheet: a new account's, or a new one for an account whose sheet was lost.
+            let mut sheet = self
+                .post_for_document(&format!("/api/panel/staff/{member}/account"))
+                .await;
+            if let Some((409, _, _)) = sheet {
+                sheet = self
+                    .post_for_document(&format!("/api/panel/staff/{member}/sheet"))
+                    .await;
+            }
+            let login = match sheet {
+                Some((201, login, pdf)) => {
+                    starting = Some(sheet_password(&pdf)?);
+                    login
+                }
+                // The user signed in already (an earlier round got that far): go on from there.
+                Some((409, _, _)) => match self.login_of(&member).await {
+                    Some(login) => login,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if let Some(login) = self
+                .confirm(&login, starting.as_deref(), &own, &address, deadline)
+                .await?
+            {
+                return Ok(login);
+            }
+        }
+    }
+
+    /// Signs in with the user's own password (setting it from `starting` first when it was
+    /// not set yet), gives `address` and opens the newest link e-mailed to it until the
+    /// account is active; `None` to start the round again (with a new sheet).
+    async fn confirm(
+        &self,
+        login: &str,
+        starting: Option<&str>,
+        own: &str,
+        address: &str,
+        deadline: Instant,
+    ) -> Result<Option<String>, String> {
+        let mut changed = starting.is_none();
+        loop {
+            if self.account_status(login).await.as_deref() == Some("active") {
+                return Ok(Some(login.to_owned()));
+            }
+            stuck(deadline, || format!("{login}: never confirmed"))?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let sign_in = |password: &str| {
+                self.portal(
+                    "/api/portal/login",
+                    None,
+                    json!({ "login": login, "password": password }),
+                )
+            };
+            let password = if changed {
+                own
+            } else {
+                starting.unwrap_or(own)
+            };
+            let session = match sign_in(password).await {
+                Some((200, session)) if !changed => {
+                    let token = session["token"].as_str().unwrap_or_default();
+                    if let Some((200, _)) = self
+                        .portal(
+                            "/api/portal/password",
+                            Some(token),
+                            json!({ "new_password": own }),
+                        )
+                        .await
+                    {
+                        changed = true;
+                    }
+                    continue;
+                }
+                Some((200, session)) => session,
+                // The starting password no longer works: changed by a try whose answer was
+                // lost, then his own does.
+                Some((401, _)) if !changed => {
+                    changed = true;
+                    continue;
+                }
+                // Neither works: that sheet was replaced; a new round.
+                Some((401, _)) => return Ok(None),
+                _ => continue,
+            };
+            let token = session["token"].as_str().unwrap_or_default().to_owned();
+            if session["email_required"] == true && self.link_for(address).is_none() {
+                self.portal(
+                    "/api/portal/email",
+                    Some(&token),
+                    json!({ "email": address }),
+                )
+                .await;
+            }
+            let link = tokio::time::timeout(Duration::from_secs(20), async {
+                loop {
+                    if let Some(link) = self.link_for(address) {
+                        return link;
+                    }
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            })
+            .await;
+            if let Ok(link) = link {
+                self.portal(
+                    "/api/portal/email-confirmation",
+                    None,
+                    json!({ "token": link }),
+                )
+                .await;
+            }
+        }
+    }
+
+    /// The token of the newest confirmation link e-mailed to `address`.
+    fn link_for(&self, address: &str) -> Option<String> {
+        let mut files: Vec<_> = std::fs::read_dir(self.maildir.join("new"))
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort_by_key(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok());
+        files.iter().rev().find_map(|file| {
+            let raw = std::fs::read(file).ok()?;
+            let message = mail_parser::MessageParser::default().parse(&raw)?;
+            let to = message.to()?.first()?.address()?.to_owned();
+            if to != address {
+                return None;
+            }
+            let body = message.body_text(0)?.into_owned();
+            let start = body.find("?t=")? + 3;
+            let token: String = body[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            (!token.is_empty()).then_some(token)
+        })
+    }
+
+    async fn account_status(&self, login: &str) -> Option<String> {
+        let (status, page) = self
+            .get("accounts", "jkowalski", "/api/panel/staff?per_page=100")
+            .await?;
+        (status == 200).then_some(())?;
+        page["members"]
+            .as_array()?
+            .iter()
+            .find(|m| m["login"] == login)
+            .and_then(|m| m["account_status"].as_str().map(str::to_owned))
+    }
+
+    async fn login_of(&self, member: &str) -> Option<String> {
+        let (status, card) = self
+            .get(
+                "accounts",
+                "jkowalski",
+                &format!("/api/panel/staff/{member}"),
+            )
+            .await?;
+        (status == 200).then_some(())?;
+        card["login"].as_str().map(str::to_owned)
+    }
+
     /// Sends whatever waits in "Do wysłania" and checks whatever is in "Wysłane".
     async fn panel(&self, database: &str, login: &str) {
         for (tab, action) in [("to_send", "send"), ("sent", "check")] {
@@ -337,4 +591,24 @@ fn stuck(deadline: Instant, what: impl FnOnce() -> String) -> Result<(), String>
     } else {
         Ok(())
     }
+}
+
+/// The starting password a hand-over sheet (PDF) gives.
+fn sheet_password(pdf: &[u8]) -> Result<String, String> {
+    let dir = test_support::scratch_dir("chaos-sheet");
+    let file = dir.join("sheet.pdf");
+    std::fs::write(&file, pdf).map_err(|e| e.to_string())?;
+    let out = crate::helpers::tool(
+        "pdftotext",
+        &["-layout", file.to_str().unwrap_or_default(), "-"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Hasło startowe:")
+                .map(|v| v.trim().to_owned())
+        })
+        .filter(|password| !password.is_empty())
+        .ok_or_else(|| format!("no starting password in the sheet: {text}"))
 }

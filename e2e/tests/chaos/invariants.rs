@@ -1,5 +1,5 @@
 //! The promises, checked from outside once the faults have stopped: each accepted request
-//! reached its end state once; one starting password per realisation; one e-mail and one
+//! reached its end state once; each account of procedure C created and activated once; one starting password per realisation; one e-mail and one
 //! SMS per electronic delivery, the SMS opening the letter; one decision per revocation
 //! request and one revocation per authorisation; no dead letter; audit's chain verifies
 //! and holds every event of every stream it reads exactly once; no secret in plaintext in
@@ -88,6 +88,17 @@ pub async fn check(system: &System, driver: &Driver, outcome: &Outcome, limit: D
         );
     }
 
+    let created = per_login(&js, subjects::ACCOUNTS_ACCOUNT_CREATED).await;
+    let activated = per_login(&js, subjects::ACCOUNTS_ACCOUNT_ACTIVATED).await;
+    for login in &outcome.accounts {
+        assert_eq!(
+            created.get(login),
+            Some(&1),
+            "{login}: the account created once"
+        );
+        assert_eq!(activated.get(login), Some(&1), "{login}: activated once");
+    }
+
     let dead = stored(&js, streams::DEAD_LETTER.name, subjects::DEAD_LETTER_ALL).await;
     assert!(
         dead.is_empty(),
@@ -112,6 +123,17 @@ async fn per_case(js: &jetstream::Context, stream: &str, subject: &str) -> BTree
         let event: Value = serde_json::from_slice(&message.payload).unwrap();
         let case = event["data"]["case_number"].as_str().unwrap_or_default();
         *out.entry(case.to_owned()).or_default() += 1;
+    }
+    out
+}
+
+/// How many of accounts' events on `subject` name each login.
+async fn per_login(js: &jetstream::Context, subject: &str) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for message in stored(js, streams::ACCOUNTS.name, subject).await {
+        let event: Value = serde_json::from_slice(&message.payload).unwrap();
+        let login = event["data"]["login"].as_str().unwrap_or_default();
+        *out.entry(login.to_owned()).or_default() += 1;
     }
     out
 }

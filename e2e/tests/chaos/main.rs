@@ -1,4 +1,4 @@
-//! The fault-injection suite: procedures A and D driven through the real services (two
+//! The fault-injection suite: procedures A, C and D driven through the real services (two
 //! replicas of each, a three-node NATS cluster with streams at three replicas, a PostgreSQL
 //! server of the suite's own) while, at random points, a service is killed with SIGKILL and
 //! restarted, one is paused with SIGSTOP past the consumers' ack wait, PostgreSQL crashes
@@ -18,6 +18,7 @@ mod faults;
 mod invariants;
 mod plan;
 mod register;
+mod staff;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,6 +43,7 @@ async fn procedures_keep_their_promises_while_processes_crash_pause_and_restart(
     })
     .await;
     register::import(&system, plan.revocations);
+    staff::import(&system, plan.accounts);
     let driver = Driver::new(&system, &plan).await;
 
     let started = Instant::now();

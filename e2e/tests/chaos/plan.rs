@@ -1,5 +1,6 @@
 //! What a run does, from the environment: `KLUCZNIK_CHAOS_SEED` (else drawn and printed),
 //! `KLUCZNIK_CHAOS_CASES` (procedure A), `KLUCZNIK_CHAOS_REVOCATIONS` (procedure D),
+//! `KLUCZNIK_CHAOS_ACCOUNTS` (procedure C),
 //! `KLUCZNIK_CHAOS_REPLICAS`, `KLUCZNIK_CHAOS_NATS_NODES`, `KLUCZNIK_CHAOS_STAGGER_MS` (the
 //! time between two forms).
 
@@ -10,6 +11,8 @@ pub struct Plan {
     pub seed: u64,
     pub cases: usize,
     pub revocations: usize,
+    /// Procedure C: accounts created and activated.
+    pub accounts: usize,
     pub replicas: usize,
     pub nats_nodes: usize,
     /// The consumers' ack wait in this run: a pause outlasts it.
@@ -34,6 +37,7 @@ impl Plan {
             seed: number("KLUCZNIK_CHAOS_SEED", drawn),
             cases: number("KLUCZNIK_CHAOS_CASES", 8) as usize,
             revocations: number("KLUCZNIK_CHAOS_REVOCATIONS", 3) as usize,
+            accounts: number("KLUCZNIK_CHAOS_ACCOUNTS", 2) as usize,
             replicas: number("KLUCZNIK_CHAOS_REPLICAS", 2) as usize,
             nats_nodes: number("KLUCZNIK_CHAOS_NATS_NODES", 3) as usize,
             ack_wait_secs: 3,
@@ -49,6 +53,7 @@ impl Plan {
             test_support::system::EXTRA_ACCOUNTS
         );
         assert!(self.revocations <= 99, "at most 99 revocations");
+        assert!(self.accounts <= 12, "at most 12 accounts");
         self
     }
 
@@ -88,8 +93,15 @@ impl std::fmt::Display for Plan {
         write!(
             f,
             "chaos seed {} (replay: KLUCZNIK_CHAOS_SEED={} make chaos): {} cases of procedure A, \
-             {} revocations (procedure D), {} replicas of each service, {} NATS nodes",
-            self.seed, self.seed, self.cases, self.revocations, self.replicas, self.nats_nodes
+             {} accounts (procedure C), {} revocations (procedure D), {} replicas of each service, \
+             {} NATS nodes",
+            self.seed,
+            self.seed,
+            self.cases,
+            self.accounts,
+            self.revocations,
+            self.replicas,
+            self.nats_nodes
         )
     }
 }

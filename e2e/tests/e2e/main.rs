@@ -19,6 +19,7 @@ mod procedure;
 mod processing;
 mod readiness;
 mod realisation;
+mod replicas;
 mod requests;
 mod revocation;
 mod staff;

@@ -91,7 +91,8 @@ impl Service {
             .expire_continually(Duration::from_secs(60), stop.clone());
         let router = crate::pages::router(AppState {
             upstream: Arc::new(upstream),
-        });
+        })
+        .route_layer(axum::middleware::from_fn(kit::http::server_span));
         let router = crate::security::with_sessions_and_headers(
             router,
             store,

@@ -438,6 +438,16 @@ impl Upstream {
             .map_err(|e| UpstreamError::Unavailable(format!("{path}: {e}")))
     }
 
+    /// The request carries the current trace (`traceparent`): the service's span of it is a
+    /// child of the page's.
+    fn traced(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        kit::propagation::current_context_headers()
+            .into_iter()
+            .fold(request, |request, (name, value)| {
+                request.header(name, value)
+            })
+    }
+
     /// `GET` a JSON answer with the person's token.
     pub async fn get<T: DeserializeOwned>(
         &self,
@@ -446,8 +456,7 @@ impl Upstream {
         token: &str,
     ) -> Result<T, UpstreamError> {
         let response = self
-            .client
-            .get(self.url(Method::Get, service, path)?)
+            .traced(self.client.get(self.url(Method::Get, service, path)?))
             .bearer_auth(token)
             .send()
             .await;
@@ -461,7 +470,7 @@ impl Upstream {
         path: &str,
     ) -> Result<T, UpstreamError> {
         let url = self.url(Method::Get, service, path)?;
-        answer(self.client.get(url).send().await).await
+        answer(self.traced(self.client.get(url)).send().await).await
     }
 
     /// `GET` an answer as it is (a CSV file, a PDF letter), with its content type.
@@ -472,8 +481,7 @@ impl Upstream {
         token: &str,
     ) -> Result<(String, Vec<u8>), UpstreamError> {
         let response = self
-            .client
-            .get(self.url(Method::Get, service, path)?)
+            .traced(self.client.get(self.url(Method::Get, service, path)?))
             .bearer_auth(token)
             .send()
             .await
@@ -490,8 +498,7 @@ impl Upstream {
         body: &serde_json::Value,
     ) -> Result<T, UpstreamError> {
         let response = self
-            .client
-            .post(self.url(Method::Post, service, path)?)
+            .traced(self.client.post(self.url(Method::Post, service, path)?))
             .bearer_auth(token)
             .json(body)
             .send()
@@ -507,7 +514,7 @@ impl Upstream {
         body: &serde_json::Value,
     ) -> Result<T, UpstreamError> {
         let url = self.url(Method::Post, service, path)?;
-        answer(self.client.post(url).json(body).send().await).await
+        answer(self.traced(self.client.post(url)).json(body).send().await).await
     }
 
     /// `POST` a JSON body; the answer as it is (a letter to print), with its content type.
@@ -519,8 +526,7 @@ impl Upstream {
         body: &serde_json::Value,
     ) -> Result<(String, Vec<u8>), UpstreamError> {
         let response = self
-            .client
-            .post(self.url(Method::Post, service, path)?)
+            .traced(self.client.post(self.url(Method::Post, service, path)?))
             .bearer_auth(token)
             .json(body)
             .send()
@@ -540,8 +546,11 @@ impl Upstream {
     ) -> Result<StaffLoginAnswer, UpstreamError> {
         let totp = (!totp.is_empty()).then_some(totp);
         let response = self
-            .client
-            .post(self.url(Method::Post, Service::Accounts, "/api/auth/staff-login")?)
+            .traced(self.client.post(self.url(
+                Method::Post,
+                Service::Accounts,
+                "/api/auth/staff-login",
+            )?))
             .header("x-forwarded-for", client)
             .json(&json!({ "login": login, "password": password, "totp": totp }))
             .send()
@@ -556,8 +565,11 @@ impl Upstream {
         totp: &str,
     ) -> Result<StaffSignIn, UpstreamError> {
         let response = self
-            .client
-            .post(self.url(Method::Post, Service::Accounts, "/api/auth/totp-enrolment")?)
+            .traced(self.client.post(self.url(
+                Method::Post,
+                Service::Accounts,
+                "/api/auth/totp-enrolment",
+            )?))
             .json(&json!({ "token": token, "totp": totp }))
             .send()
             .await;
@@ -572,8 +584,11 @@ impl Upstream {
         client: &str,
     ) -> Result<PortalSignIn, UpstreamError> {
         let response = self
-            .client
-            .post(self.url(Method::Post, Service::Accounts, "/api/portal/login")?)
+            .traced(self.client.post(self.url(
+                Method::Post,
+                Service::Accounts,
+                "/api/portal/login",
+            )?))
             .header("x-forwarded-for", client)
             .json(&json!({ "login": login, "password": password }))
             .send()
@@ -584,8 +599,11 @@ impl Upstream {
     /// Ends the session at accounts, so its token stops working in every service.
     pub async fn sign_out(&self, token: &str) -> Result<(), UpstreamError> {
         let response = self
-            .client
-            .post(self.url(Method::Post, Service::Accounts, "/api/auth/sign-out")?)
+            .traced(self.client.post(self.url(
+                Method::Post,
+                Service::Accounts,
+                "/api/auth/sign-out",
+            )?))
             .bearer_auth(token)
             .send()
             .await
@@ -610,8 +628,7 @@ impl Upstream {
         token: &str,
     ) -> Result<(u16, T), UpstreamError> {
         let response = self
-            .client
-            .get(self.url(Method::Get, service, path)?)
+            .traced(self.client.get(self.url(Method::Get, service, path)?))
             .bearer_auth(token)
             .send()
             .await
@@ -641,8 +658,7 @@ impl Upstream {
         body: &serde_json::Value,
     ) -> Result<Option<T>, UpstreamError> {
         let response = self
-            .client
-            .post(self.url(Method::Post, service, path)?)
+            .traced(self.client.post(self.url(Method::Post, service, path)?))
             .bearer_auth(token)
             .json(body)
             .send()
@@ -663,8 +679,7 @@ impl Upstream {
         token: &str,
     ) -> Result<(String, axum::body::Body), UpstreamError> {
         let response = self
-            .client
-            .get(self.url(Method::Get, service, path)?)
+            .traced(self.client.get(self.url(Method::Get, service, path)?))
             .bearer_auth(token)
             .send()
             .await

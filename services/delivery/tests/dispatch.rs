@@ -665,6 +665,7 @@ async fn a_try_cut_off_mid_way_counts_as_an_attempt_and_its_letter_says_it_may_b
             last_name: recipient.last_name.as_deref(),
             sealed_credentials: &sealed,
             sealed_cipher: None,
+            trace_parent: None,
             realised_by: Some("admin.ek04"),
             director_name: None,
             proxy_name: None,

@@ -277,6 +277,12 @@ pub async fn realise_in_txn(
         )));
     }
     refuse_registrant(&case, case_number, by)?;
+    // The realisation is a trace of its own (the administrator's request); it links to the
+    // trace of the form that opened the case.
+    kit::propagation::link_to_traceparent(
+        &tracing::Span::current(),
+        case.form_trace_parent.as_deref(),
+    );
     let asked_in_person = case.delivery_mode == DeliveryMode::InPerson;
     let delivery = delivery.unwrap_or(if asked_in_person {
         DeliveryMode::InPerson

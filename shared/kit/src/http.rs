@@ -55,6 +55,37 @@ pub fn with_layers(router: Router, request_timeout: Duration, body_limit: usize)
         .layer(TraceLayer::new_for_http())
 }
 
+/// Every request a server span of the route's template (`POST /api/cases/{…}/realise`),
+/// continuing the caller's trace when the request carries a `traceparent`.
+pub async fn server_span(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use tracing::Instrument;
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let span = tracing::info_span!(
+        "http request",
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    crate::propagation::adopt_http_parent(&span, request.headers());
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    response
+}
+
 /// axum answers an over-long body with a plain-text 413; every refusal here is problem+json.
 fn too_large_as_problem(response: Response, body_limit: usize) -> Response {
     let plain = response

@@ -164,7 +164,8 @@ impl Platform {
             .route_layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&self.metrics),
                 crate::metrics::count_requests,
-            ));
+            ))
+            .route_layer(axum::middleware::from_fn(crate::http::server_span));
         let router = with_layers(
             routes.merge(health_routes(Health {
                 pool: self.pool.clone(),

@@ -49,6 +49,59 @@ pub fn adopt_parent(span: &tracing::Span, headers: Option<&async_nats::HeaderMap
     let _ = span.set_parent(parent);
 }
 
+/// The current span's `traceparent`, to be kept with a row whose later work (a dispatch, a
+/// realisation) belongs to, or links to, this trace.
+pub fn current_traceparent() -> Option<String> {
+    current_context_headers().remove("traceparent")
+}
+
+fn context_of_traceparent(traceparent: &str) -> opentelemetry::Context {
+    let headers = HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    opentelemetry::global::get_text_map_propagator(|p| p.extract(&headers))
+}
+
+/// Makes `span` a child of a kept `traceparent`.
+pub fn adopt_traceparent(span: &tracing::Span, traceparent: Option<&str>) {
+    if let Some(traceparent) = traceparent {
+        let _ = span.set_parent(context_of_traceparent(traceparent));
+    }
+}
+
+/// Links `span` to the trace of a kept `traceparent` (an OpenTelemetry span link): work of
+/// its own trace that another trace caused.
+pub fn link_to_traceparent(span: &tracing::Span, traceparent: Option<&str>) {
+    use opentelemetry::trace::TraceContextExt;
+    let Some(traceparent) = traceparent else {
+        return;
+    };
+    let context = context_of_traceparent(traceparent);
+    let linked = context.span().span_context().clone();
+    if linked.is_valid() {
+        span.add_link(linked);
+    }
+}
+
+struct HttpExtractor<'a>(&'a axum::http::HeaderMap);
+
+impl Extractor for HttpExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// Makes `span` a child of the trace context an HTTP request carries, if any.
+pub fn adopt_http_parent(span: &tracing::Span, headers: &axum::http::HeaderMap) {
+    if headers.contains_key("traceparent") {
+        let parent =
+            opentelemetry::global::get_text_map_propagator(|p| p.extract(&HttpExtractor(headers)));
+        let _ = span.set_parent(parent);
+    }
+}
+
 /// The trace id of a `traceparent` header value, if it is well formed.
 pub fn trace_id_of(traceparent: &str) -> Option<&str> {
     let mut parts = traceparent.split('-');

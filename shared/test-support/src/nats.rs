@@ -48,7 +48,21 @@ impl NatsServer {
         Self::start_nodes(size)
     }
 
+    /// As [`cluster`](Self::cluster), with JetStream's `sync_interval` set to `sync` (e.g.
+    /// `always`, `2m`), or left at nats-server's default when `None`: for measuring what the
+    /// choice costs.
+    pub fn cluster_with_sync(size: usize, sync: Option<&str>) -> Self {
+        Self::start_nodes_with(size, sync)
+    }
+
     fn start_nodes(size: usize) -> Self {
+        Self::start_nodes_with(size, Some(SYNC_INTERVAL))
+    }
+
+    fn start_nodes_with(size: usize, sync: Option<&str>) -> Self {
+        let sync = sync
+            .map(|s| format!(", sync_interval: {s}"))
+            .unwrap_or_default();
         let store = crate::scratch_dir("nats");
         let seeds = kit::nats_auth::init_dir(&store.join("identities")).expect("nkeys");
         let ports: Vec<(u16, u16)> = (0..size)
@@ -62,7 +76,7 @@ impl NatsServer {
                 let config = store.join(format!("{name}.conf"));
                 let mut text = format!(
                     "server_name: \"{name}\"\nlisten: \"127.0.0.1:{port}\"\n\
-                     jetstream {{ store_dir: \"{}\", sync_interval: {SYNC_INTERVAL} }}\n\
+                     jetstream {{ store_dir: \"{}\"{sync} }}\n\
                      include \"identities/auth.conf\"\n",
                     store.join(format!("js-{name}")).display()
                 );

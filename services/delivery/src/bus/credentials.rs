@@ -155,6 +155,7 @@ impl Handler for CredentialsHandler {
                 last_name: recipient.last_name.as_deref(),
                 sealed_credentials: &sealed,
                 sealed_cipher: sealed_cipher.as_deref(),
+                trace_parent: kit::propagation::current_traceparent().as_deref(),
                 expires_at: issued.expires_at,
                 portal_url: &issued.portal_url,
                 status,

@@ -173,6 +173,7 @@ impl Dispatcher {
             attempts = row.attempts,
             claims = row.claims,
         );
+        kit::propagation::adopt_traceparent(&span, row.trace_parent.as_deref());
         async {
             if let Err(failure) = self.attempt(&row, token).await {
                 self.record(&row, token, failure).await;
@@ -214,8 +215,10 @@ impl Dispatcher {
                 .await?;
         }
         let text = sms_text(&row.case_number, &cipher);
+        let sms_span = tracing::info_span!("send SMS", otel.kind = "client");
         self.sms
             .send(&mobile, &text, &row.case_number)
+            .instrument(sms_span)
             .await
             .map_err(|e| match e {
                 SmsError::Passing(error) => Failure::Passing {
@@ -371,23 +374,28 @@ impl Dispatcher {
                     "Nie można zbudować wiadomości e-mail z danymi dostępowymi.",
                 )
             })?;
-        self.mailer.send(message).await.map_err(|e| match e {
-            MailError::Passing(error) => Failure::Passing {
-                cause: Cause::SmtpUnavailable,
-                error,
-                reason: "serwer poczty był niedostępny lub chwilowo nie przyjmował wiadomości"
-                    .into(),
-            },
-            MailError::Permanent { code, error } => permanent(
-                Cause::SmtpRefused,
-                error,
-                format!(
-                    "Serwer poczty trwale odrzucił wiadomość na adres placówki w RSPO ({}), \
+        let mail_span = tracing::info_span!("send e-mail", otel.kind = "client");
+        self.mailer
+            .send(message)
+            .instrument(mail_span)
+            .await
+            .map_err(|e| match e {
+                MailError::Passing(error) => Failure::Passing {
+                    cause: Cause::SmtpUnavailable,
+                    error,
+                    reason: "serwer poczty był niedostępny lub chwilowo nie przyjmował wiadomości"
+                        .into(),
+                },
+                MailError::Permanent { code, error } => permanent(
+                    Cause::SmtpRefused,
+                    error,
+                    format!(
+                        "Serwer poczty trwale odrzucił wiadomość na adres placówki w RSPO ({}), \
                      kod SMTP {code}. Należy sprawdzić adres e-mail placówki.",
-                    row.rspo_email
+                        row.rspo_email
+                    ),
                 ),
-            ),
-        })?;
+            })?;
         tracing::info!(%message_id, attachment_sha256, "e-mail with the encrypted letter accepted by the SMTP relay");
         let now = self.clock.now();
         if !delivery_mark_mail_sent(

@@ -25,6 +25,8 @@ pub struct NewDelivery<'a> {
     pub sealed_credentials: &'a [u8],
     /// Electronic cases only: `crate::domain::cipher`.
     pub sealed_cipher: Option<&'a [u8]>,
+    /// The credentials' trace, which the dispatch continues.
+    pub trace_parent: Option<&'a str>,
     pub expires_at: DateTime<Utc>,
     pub portal_url: &'a str,
     pub status: DeliveryStatus,
@@ -48,9 +50,9 @@ pub async fn delivery_insert_in_txn(
              institution_rspo_id, institution_name, rspo_email, director_mobile, first_name,
              last_name, sealed_credentials, expires_at, portal_url, status, next_attempt_at,
              issued_event_id, created_at, updated_at, realised_by, director_name, proxy_name,
-             proxy_f01_reference, sealed_cipher)
+             proxy_f01_reference, sealed_cipher, trace_parent)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $15, $15,
-                 $17, $18, $19, $20, $21)
+                 $17, $18, $19, $20, $21, $22)
          ON CONFLICT (case_number) DO NOTHING",
     )
     .bind(new.case_number)
@@ -74,6 +76,7 @@ pub async fn delivery_insert_in_txn(
     .bind(new.proxy_name)
     .bind(new.proxy_f01_reference)
     .bind(new.sealed_cipher)
+    .bind(new.trace_parent)
     .execute(conn)
     .await?
     .rows_affected();
@@ -98,6 +101,7 @@ pub struct DeliveryRow {
     pub sealed_credentials: Option<Vec<u8>>,
     pub sealed_cipher: Option<Vec<u8>>,
     pub issued_event_id: Uuid,
+    pub trace_parent: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub portal_url: String,
     #[sqlx(try_from = "String")]

@@ -48,8 +48,9 @@ pub async fn case_insert_in_txn(
         "INSERT INTO cases (case_number, procedure, source, document_id, institution_rspo_id,
             institution_name, requester_login, target_login, rspo_email, director_mobile,
             delivery_mode, status, form, submitted_at, registered_at, updated_at, reply_email,
-            registered_by)
-         VALUES ($1, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $16, $17)",
+            registered_by, form_trace_parent)
+         VALUES ($1, $2, $15, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $16, $17,
+                 $18)",
     )
     .bind(case_number)
     .bind(request.procedure.code())
@@ -68,6 +69,8 @@ pub async fn case_insert_in_txn(
     .bind(request.source.as_str())
     .bind(request.reply_email.as_ref().map(|e| e.as_str()))
     .bind(registered_by)
+    // Registered while handling the form (or an operator's request): its trace.
+    .bind(kit::propagation::current_traceparent())
     .execute(&mut *conn)
     .await?;
     case_status_history_insert_in_txn(conn, case_number, CaseStatus::Registered, at).await
@@ -440,6 +443,8 @@ pub struct ProcessingRow {
     pub delivery_agreed_by: Option<String>,
     pub proxy_name: Option<String>,
     pub proxy_f01_reference: Option<String>,
+    /// The trace of the form that opened the case.
+    pub form_trace_parent: Option<String>,
 }
 
 pub async fn case_for_processing_in_txn(
@@ -450,7 +455,8 @@ pub async fn case_for_processing_in_txn(
         "SELECT document_id, status, procedure, institution_rspo_id, target_login, delivery_mode,
                 verified_at IS NOT NULL AS verified, taken_by,
                 realisation_requested_at IS NOT NULL AS realisation_requested,
-                registered_by, delivery_agreed_by, proxy_name, proxy_f01_reference
+                registered_by, delivery_agreed_by, proxy_name, proxy_f01_reference,
+                form_trace_parent
          FROM cases WHERE case_number = $1 FOR UPDATE",
     )
     .bind(case_number)
