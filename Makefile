@@ -33,12 +33,14 @@ test-rust: build
 	set -o pipefail; cargo test --workspace 2>&1 | tee .local/test-output.log
 	@awk '/^test result:/ {p+=$$4; f+=$$6} END {print "tests: " p " passed, " f " failed"}' .local/test-output.log
 
-# The fault-injection suite, longer than `make test`'s round: 40 cases of procedure A and
-# 12 revocations under random SIGKILLs, SIGSTOPs, PostgreSQL crashes and NATS node restarts.
+# The fault-injection suite, longer than `make test`'s round: 40 cases of procedure A, 6
+# accounts of procedure C and 12 revocations (procedure D) under random SIGKILLs, SIGSTOPs,
+# PostgreSQL crashes and NATS node restarts.
 # It prints its seed; KLUCZNIK_CHAOS_SEED=<seed> make chaos draws the same faults again.
 chaos: deps build
 	KLUCZNIK_CHAOS_CASES=$${KLUCZNIK_CHAOS_CASES:-40} \
 	KLUCZNIK_CHAOS_REVOCATIONS=$${KLUCZNIK_CHAOS_REVOCATIONS:-12} \
+	KLUCZNIK_CHAOS_ACCOUNTS=$${KLUCZNIK_CHAOS_ACCOUNTS:-6} \
 	KLUCZNIK_CHAOS_STAGGER_MS=$${KLUCZNIK_CHAOS_STAGGER_MS:-2000} \
 	cargo test -p e2e --test chaos -- --nocapture
 

@@ -28,6 +28,8 @@ pub struct Driver {
     pub revocation: PgPool,
     seod: jetstream::Context,
     http: reqwest::Client,
+    /// Passwords the run saw (procedure C's sheets and users' own): looked for afterwards.
+    pub secrets: std::sync::Mutex<Vec<String>>,
 }
 
 /// What was asked for, to check against what happened.
@@ -61,6 +63,7 @@ impl Driver {
                 .timeout(Duration::from_secs(4))
                 .build()
                 .expect("an HTTP client"),
+            secrets: std::sync::Mutex::default(),
         }
     }
 
@@ -372,6 +375,7 @@ impl Driver {
             tokio::time::sleep(Duration::from_millis(300)).await;
         };
         let own = format!("Wlasne-Haslo-Chaos-{n:02}");
+        self.secrets.lock().unwrap().push(own.clone());
         let address = crate::staff::email(n);
         // The newest sheet's, until the user's own replaced it.
         let mut starting: Option<String> = None;
@@ -391,7 +395,9 @@ impl Driver {
             }
             let login = match sheet {
                 Some((201, login, pdf)) => {
-                    starting = Some(sheet_password(&pdf)?);
+                    let password = sheet_password(&pdf)?;
+                    self.secrets.lock().unwrap().push(password.clone());
+                    starting = Some(password);
                     login
                 }
                 // The user signed in already (an earlier round got that far): go on from there.

@@ -110,6 +110,7 @@ pub async fn check(system: &System, driver: &Driver, outcome: &Outcome, limit: D
 
     audit_holds_every_event_once(system, &js, limit).await;
 
+    secrets.extend(driver.secrets.lock().unwrap().iter().cloned());
     let all = everything(system).await;
     for secret in &secrets {
         assert!(!holds(&all, secret), "a secret in plaintext somewhere");
