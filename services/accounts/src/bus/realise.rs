@@ -77,7 +77,7 @@ impl Issuer {
         let hasher = Arc::clone(&self.hasher);
         let to_hash = password.clone();
         // argon2 takes tens of milliseconds of CPU: off the async workers.
-        let hash = tokio::task::spawn_blocking(move || hasher.hash(&to_hash))
+        let hash = crate::domain::hashing::off_thread(move || hasher.hash(&to_hash))
             .await
             .map_err(Error::unavailable)?
             .map_err(Error::unavailable)?;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod authority;
+pub mod hashing;
 pub mod passwords;
 pub mod sign_in;
 pub mod staff;

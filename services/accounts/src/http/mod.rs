@@ -386,7 +386,7 @@ pub(crate) async fn verify_password(
     let hasher = Arc::clone(&state.hasher);
     let dummy = Arc::clone(&state.dummy_hash);
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || match stored {
+    crate::domain::hashing::off_thread(move || match stored {
         Some(hash) => hasher.verify(&password, &hash),
         None => {
             hasher.verify(&password, &dummy);

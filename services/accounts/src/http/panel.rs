@@ -629,7 +629,7 @@ async fn starting_password(state: &AppState) -> Result<(secrecy::SecretString, S
     let password = passwords::generate(state.starting.length).map_err(Error::unavailable)?;
     let hasher = Arc::clone(&state.hasher);
     let to_hash = password.clone();
-    let hash = tokio::task::spawn_blocking(move || hasher.hash(&to_hash))
+    let hash = crate::domain::hashing::off_thread(move || hasher.hash(&to_hash))
         .await
         .map_err(Error::unavailable)?
         .map_err(Error::unavailable)?;

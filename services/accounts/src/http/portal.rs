@@ -355,7 +355,7 @@ async fn change_password(
     }
     let hasher = Arc::clone(&state.hasher);
     let new = SecretString::from(request.new_password);
-    let hash = match tokio::task::spawn_blocking(move || hasher.hash(&new)).await {
+    let hash = match crate::domain::hashing::off_thread(move || hasher.hash(&new)).await {
         Ok(Ok(hash)) => hash,
         Ok(Err(error)) => return problem(Error::unavailable(error)),
         Err(error) => return problem(Error::unavailable(error)),
