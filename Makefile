@@ -42,7 +42,7 @@ chaos: deps build
 	KLUCZNIK_CHAOS_REVOCATIONS=$${KLUCZNIK_CHAOS_REVOCATIONS:-12} \
 	KLUCZNIK_CHAOS_ACCOUNTS=$${KLUCZNIK_CHAOS_ACCOUNTS:-6} \
 	KLUCZNIK_CHAOS_STAGGER_MS=$${KLUCZNIK_CHAOS_STAGGER_MS:-2000} \
-	cargo test -p e2e --test chaos -- --nocapture
+	cargo test -p e2e --test chaos -- --include-ignored --nocapture
 
 # Licences and duplicate versions of the dependencies (deny.toml).
 deny:
